@@ -1,0 +1,101 @@
+"""Agents (specialists): what the dispatcher delegates to."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from dispatcher.budgets import Budgets
+from dispatcher.errors import ConfigError
+from dispatcher.escalation.settings import EscalationSettings
+from dispatcher.gates import Gate
+from dispatcher.tools.tool import Tool
+
+__all__ = ["DEFAULT_INPUT_SCHEMA", "Agent"]
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+DEFAULT_INPUT_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "properties": {
+        "task": {"type": "string", "description": "The self-contained sub-task for this specialist."}
+    },
+    "required": ["task"],
+    "additionalProperties": False,
+}
+
+
+@dataclass(eq=False)
+class Agent:
+    """A specialist: a name and description the dispatcher sees, a model or tier, and tools.
+
+    `tools` holds `Tool` objects or registry names such as ``sql.run_query`` (or ``sql`` for a
+    whole toolkit). `detectors` and `escalation` override the registry's defaults.
+    """
+
+    name: str
+    description: str
+    instructions: str = ""
+    model: str | None = None
+    tier: str | None = None
+    tools: Sequence[Tool | str] = ()
+    detectors: Mapping[str, Any] | None = None
+    escalation: EscalationSettings | Mapping[str, Any] | None = None
+    budgets: Budgets | Mapping[str, Any] | None = None
+    input_schema: Mapping[str, Any] = field(default_factory=lambda: DEFAULT_INPUT_SCHEMA)
+    gate: Gate | None = None
+    role: Literal["specialist", "overwatch"] = "specialist"
+    source: str = "code"
+
+    def __post_init__(self) -> None:
+        where = f"agent {self.name!r} ({self.source})"
+        if not _NAME.match(self.name):
+            raise ConfigError(
+                f"invalid agent name {self.name!r}",
+                entry=where,
+                fix="use letters, digits, '_' or '-', starting with a letter (max 64)",
+            )
+        if not self.description.strip():
+            raise ConfigError(
+                "an agent needs a description: it is what the dispatcher reads to choose it",
+                entry=where,
+                field="description",
+                fix="describe in one sentence what tasks this agent handles",
+            )
+        if self.role not in ("specialist", "overwatch"):
+            raise ConfigError(
+                f"unknown role {self.role!r}", entry=where, field="role", fix="use specialist or overwatch"
+            )
+        if self.tier is not None and self.tier not in ("strong", "weak", "specialist"):
+            raise ConfigError(
+                f"unknown tier {self.tier!r}", entry=where, field="tier", fix="use strong or weak"
+            )
+        if isinstance(self.escalation, Mapping):
+            try:
+                self.escalation = EscalationSettings.model_validate(self.escalation)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                raise ConfigError(
+                    first["msg"],
+                    entry=where,
+                    field="escalation." + ".".join(str(p) for p in first["loc"]),
+                    fix="see docs/configuration.md#escalation",
+                ) from None
+        if isinstance(self.budgets, Mapping):
+            self.budgets = Budgets.from_mapping(self.budgets, where=f"{where} budgets")
+
+    @property
+    def escalation_settings(self) -> EscalationSettings | None:
+        return self.escalation if isinstance(self.escalation, EscalationSettings) else None
+
+    @property
+    def budget_limits(self) -> Budgets | None:
+        return self.budgets if isinstance(self.budgets, Budgets) else None
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [t.name if isinstance(t, Tool) else t for t in self.tools]

@@ -1,0 +1,95 @@
+"""Run budgets, checked before every model request so spend never overshoots by more than one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from dispatcher.errors import BudgetExceeded, ConfigError
+
+__all__ = ["BudgetTracker", "Budgets"]
+
+
+@dataclass(frozen=True, slots=True)
+class Budgets:
+    """Limits for a run or one agent; None means unlimited."""
+
+    usd: float | None = None
+    turns: int | None = None
+    tokens: int | None = None
+    wall_s: float | None = None
+    tool_calls: int | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None, *, where: str = "budgets") -> Budgets:
+        if not data:
+            return cls()
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(
+                f"unknown budget {unknown[0]!r}",
+                entry=where,
+                fix=f"use any of: {', '.join(sorted(names))}",
+            )
+        return cls(**{k: v for k, v in data.items() if v is not None})
+
+    def merged(self, override: Budgets | None) -> Budgets:
+        """`override`'s limits where set, ours elsewhere."""
+        if override is None:
+            return self
+        return Budgets(
+            **{
+                f.name: getattr(override, f.name)
+                if getattr(override, f.name) is not None
+                else getattr(self, f.name)
+                for f in fields(self)
+            }
+        )
+
+
+class BudgetTracker:
+    """Spend so far against `Budgets`; `check()` raises before a request that would overrun."""
+
+    __slots__ = ("budgets", "deadline", "started", "tokens", "tool_calls", "turns", "usd")
+
+    def __init__(self, budgets: Budgets, *, clock_start: float | None = None) -> None:
+        self.budgets = budgets
+        self.started = time.monotonic() if clock_start is None else clock_start
+        self.deadline = self.started + budgets.wall_s if budgets.wall_s else None
+        self.turns = 0
+        self.tokens = 0
+        self.usd = 0.0
+        self.tool_calls = 0
+
+    @property
+    def remaining_usd(self) -> float | None:
+        return None if self.budgets.usd is None else self.budgets.usd - self.usd
+
+    def check(self) -> None:
+        """Raise BudgetExceeded if the next model request is not allowed."""
+        b = self.budgets
+        if b.turns is not None and self.turns >= b.turns:
+            raise BudgetExceeded("turns", limit=b.turns, spent=self.turns)
+        if b.tokens is not None and self.tokens >= b.tokens:
+            raise BudgetExceeded("tokens", limit=b.tokens, spent=self.tokens)
+        if b.usd is not None and self.usd >= b.usd:
+            raise BudgetExceeded("usd", limit=b.usd, spent=round(self.usd, 6))
+        if b.tool_calls is not None and self.tool_calls >= b.tool_calls:
+            raise BudgetExceeded("tool_calls", limit=b.tool_calls, spent=self.tool_calls)
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            spent = round(time.monotonic() - self.started, 3)
+            raise BudgetExceeded("wall_s", limit=b.wall_s or 0.0, spent=spent)
+
+    def check_tool_call(self) -> None:
+        b = self.budgets
+        if b.tool_calls is not None and self.tool_calls >= b.tool_calls:
+            raise BudgetExceeded("tool_calls", limit=b.tool_calls, spent=self.tool_calls)
+
+    def record_model_call(self, tokens: int, usd: float | None) -> None:
+        self.turns += 1
+        self.tokens += tokens
+        if usd is not None:
+            self.usd += usd

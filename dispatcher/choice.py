@@ -1,0 +1,100 @@
+"""The dispatcher's structured choice: a JSON Schema generated from the registered specialists."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from dispatcher.agent import Agent
+from dispatcher.messages import ToolSpec
+
+__all__ = ["Choice", "ChoiceSchema"]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A validated delegation: which specialist, with which arguments."""
+
+    tool: str
+    arguments: Mapping[str, Any]
+
+    @property
+    def task_text(self) -> str:
+        """The specialist's task: `task` if present, plus any other arguments as context."""
+        task = str(self.arguments.get("task", ""))
+        extra = {k: v for k, v in self.arguments.items() if k != "task"}
+        if extra:
+            task = f"{task}\n\nInputs: {json.dumps(extra, ensure_ascii=False)}".strip()
+        return task
+
+
+class ChoiceSchema:
+    """``{"tool": <specialist>, "arguments": {...}}`` for every specialist, checked with jsonschema."""
+
+    def __init__(self, specialists: Sequence[Agent]) -> None:
+        self.specialists = {a.name: a for a in specialists}
+        self.schema: dict[str, Any] = {
+            "type": "object",
+            "oneOf": [
+                {
+                    "properties": {
+                        "tool": {"const": agent.name},
+                        "arguments": dict(agent.input_schema),
+                    },
+                    "required": ["tool", "arguments"],
+                    "additionalProperties": False,
+                }
+                for agent in specialists
+            ],
+        }
+        self._validator = Draft202012Validator(self.schema)
+        self._argument_validators = {
+            a.name: Draft202012Validator(dict(a.input_schema)) for a in specialists
+        }
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.specialists)
+
+    def tool_specs(self) -> list[ToolSpec]:
+        """Specialists as provider-native tools (the names the model calls)."""
+        return [
+            ToolSpec(a.name, a.description, dict(a.input_schema)) for a in self.specialists.values()
+        ]
+
+    def validate(self, data: Any) -> Choice | str:
+        """A `Choice`, or an error message precise enough for the model to fix its output."""
+        if self._validator.is_valid(data):
+            return Choice(data["tool"], data["arguments"])
+        if not isinstance(data, Mapping):
+            return 'the choice must be a JSON object {"tool": ..., "arguments": {...}}'
+        tool = data.get("tool")
+        if tool not in self.specialists:
+            return f"unknown specialist {tool!r}; choose one of: {', '.join(self.names)}"
+        if "arguments" not in data:
+            return "missing 'arguments'"
+        errors = sorted(
+            self._argument_validators[str(tool)].iter_errors(data["arguments"]),
+            key=lambda e: list(e.path),
+        )
+        if errors:
+            return "; ".join(
+                f"arguments/{'/'.join(str(p) for p in e.path)}: {e.message}" for e in errors[:5]
+            )
+        extra = sorted(set(data) - {"tool", "arguments"})
+        return f"unexpected key(s): {', '.join(extra)}" if extra else "invalid choice"
+
+    def parse_json_text(self, text: str) -> Any:
+        """The JSON object in a model's text output (tolerates a ```json fence)."""
+        stripped = text.strip()
+        if stripped.startswith("```"):
+            stripped = stripped.strip("`")
+            stripped = stripped[4:] if stripped.startswith("json") else stripped
+        start, end = stripped.find("{"), stripped.rfind("}")
+        if start < 0 or end < start:
+            raise ValueError("no JSON object in the output")
+        return json.loads(stripped[start : end + 1])

@@ -1,0 +1,5 @@
+"""The `dispatcher` command line."""
+
+from dispatcher.cli.app import main
+
+__all__ = ["main"]

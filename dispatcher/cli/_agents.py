@@ -1,0 +1,69 @@
+"""`dispatcher agents ls`: the registered specialists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dispatcher.cli.app import app
+from dispatcher.errors import ConfigError
+from dispatcher.registry.registry import Registry
+
+agents_app = typer.Typer(help="Registered specialist agents.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
+
+
+def load_registry(config: Path | None) -> Registry:
+    """The registry of `config`, else ./dispatcher.yaml, else the built-ins alone."""
+    if config is None and Path("dispatcher.yaml").is_file():
+        config = Path("dispatcher.yaml")
+    if config is None:
+        registry = Registry()
+        registry.load_plugins()
+        return registry
+    return Registry.from_file(config)
+
+
+@agents_app.command("ls")
+def ls(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Registry file (default ./dispatcher.yaml).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show each agent's name, tier or model, tools and description."""
+    registry = load_registry(config)
+    rows = []
+    for agent in registry.agents.values():
+        try:
+            model = registry.profile_for(agent).name
+        except ConfigError:
+            model = "(no model configured)"
+        rows.append(
+            {
+                "name": agent.name,
+                "tier": agent.tier,
+                "model": agent.model or model,
+                "tools": agent.tool_names,
+                "description": agent.description,
+                "source": agent.source,
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("name", "tier / model", "tools", "description", "source")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            f"{row['tier'] or '-'} / {row['model']}",
+            ", ".join(row["tools"]) or "-",
+            row["description"],
+            row["source"],
+        )
+    Console().print(table)

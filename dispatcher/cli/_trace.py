@@ -1,0 +1,168 @@
+"""`dispatcher trace`: the event schema, the list of runs, one run as a tree, stats over many."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dispatcher.cli.app import app
+from dispatcher.trace.events import (
+    AgentStarted,
+    EscalationEvent,
+    RunFinished,
+    RunStarted,
+    event_adapter,
+    event_json_schema,
+)
+from dispatcher.trace.reader import find_run, list_runs, read_trace
+from dispatcher.trace.render import render_run
+
+trace_app = typer.Typer(help="Inspect run traces (JSONL, one event a line).", no_args_is_help=True)
+app.add_typer(trace_app, name="trace")
+
+RunsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir",
+        envvar="DISPATCHER_RUNS_DIR",
+        help="Folder of run traces (default .dispatcher/runs).",
+    ),
+]
+
+
+@trace_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of a trace event (one line of a trace file)."""
+    typer.echo(json.dumps(event_json_schema(), indent=2))
+
+
+@trace_app.command("ls")
+def ls(
+    runs_dir: RunsDir = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List runs, newest first."""
+    rows = []
+    for path in list_runs(runs_dir)[:limit]:
+        events = read_trace(path)
+        started = next((e for e in events if isinstance(e, RunStarted)), None)
+        finished = next((e for e in events if isinstance(e, RunFinished)), None)
+        rows.append(
+            {
+                "run_id": path.stem,
+                "started": started.ts if started else None,
+                "status": finished.status if finished else "incomplete",
+                "cost_usd": finished.cost_usd if finished else None,
+                "counterfactual_cost_usd": finished.counterfactual_cost_usd if finished else None,
+                "escalations": finished.escalations if finished else None,
+                "task": started.task[:80] if started else "",
+                "path": str(path),
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no runs yet (run `dispatcher run examples/sql_report`)")
+        return
+    table = Table("run", "status", "cost", "all-strong", "esc.", "task")
+    for row in rows:
+        table.add_row(
+            row["run_id"],
+            str(row["status"]),
+            _usd(row["cost_usd"]),
+            _usd(row["counterfactual_cost_usd"]),
+            str(row["escalations"] if row["escalations"] is not None else "-"),
+            str(row["task"]),
+        )
+    Console().print(table)
+
+
+@trace_app.command("show")
+def show(
+    run: Annotated[str, typer.Argument(help="Run id, id prefix, `latest`, or a .jsonl path.")],
+    runs_dir: RunsDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the validated events as JSON.")] = False,
+) -> None:
+    """Show one run as a tree: agents, model calls, tools, detectors, escalation episodes."""
+    path = find_run(run, runs_dir)
+    events = read_trace(path)
+    if as_json:
+        adapter = event_adapter()
+        typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
+        return
+    Console().print(render_run(events))
+
+
+@trace_app.command("stats")
+def stats(
+    runs: Annotated[list[str] | None, typer.Argument(help="Runs (default: all in --runs-dir).")] = None,
+    runs_dir: RunsDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Summarize runs: escalation rate by trigger, cost against the all-strong counterfactual."""
+    paths = [find_run(r, runs_dir) for r in runs] if runs else list_runs(runs_dir)
+    by_trigger: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    worker_runs = 0
+    cost = counterfactual = escalation_cost = 0.0
+    priced_runs = 0
+    for path in paths:
+        events = read_trace(path)
+        finished = next((e for e in events if isinstance(e, RunFinished)), None)
+        statuses[finished.status if finished else "incomplete"] += 1
+        worker_runs += sum(
+            1 for e in events if isinstance(e, AgentStarted) and e.role == "worker"
+        )
+        for event in events:
+            if isinstance(event, EscalationEvent):
+                by_trigger[event.trigger] += 1
+                outcomes[event.outcome] += 1
+                escalation_cost += event.cost_usd or 0.0
+        if finished and finished.cost_usd is not None and finished.counterfactual_cost_usd:
+            priced_runs += 1
+            cost += finished.cost_usd
+            counterfactual += finished.counterfactual_cost_usd
+    summary = {
+        "runs": len(paths),
+        "statuses": dict(statuses),
+        "worker_runs": worker_runs,
+        "escalations": sum(by_trigger.values()),
+        "escalations_by_trigger": dict(by_trigger),
+        "escalation_rate_by_trigger": {
+            t: n / worker_runs for t, n in by_trigger.items()
+        } if worker_runs else {},
+        "escalation_outcomes": dict(outcomes),
+        "escalation_cost_usd": escalation_cost,
+        "priced_runs": priced_runs,
+        "cost_usd": cost,
+        "counterfactual_cost_usd": counterfactual,
+        "cost_ratio": cost / counterfactual if counterfactual else None,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console = Console()
+    console.print(f"[bold]{len(paths)} run(s)[/]  statuses: {dict(statuses)}  worker runs: {worker_runs}")
+    table = Table("trigger", "escalations", "per worker run")
+    for trigger, count in sorted(by_trigger.items()):
+        table.add_row(trigger, str(count), f"{count / worker_runs:.2f}" if worker_runs else "-")
+    console.print(table)
+    console.print(f"escalation outcomes: {dict(outcomes)}; escalation cost {_usd(escalation_cost)}")
+    if counterfactual:
+        console.print(
+            f"cost {_usd(cost)} vs all-strong {_usd(counterfactual)} "
+            f"({cost / counterfactual:.0%}) over {priced_runs} priced run(s)"
+        )
+
+
+def _usd(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"

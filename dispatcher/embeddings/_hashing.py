@@ -1,0 +1,46 @@
+"""A tiny deterministic embedder from hashed words and character trigrams.
+
+No model files and no randomness between processes, so tests and quick experiments can
+use it; it captures word overlap, not meaning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["HashingEmbedder"]
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _bucket(token: str, dim: int) -> tuple[int, float]:
+    digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
+    value = int.from_bytes(digest, "little")
+    # One bit picks the sign so colliding tokens tend to cancel instead of pile up.
+    return value % dim, 1.0 if (value >> 63) & 1 else -1.0
+
+
+class HashingEmbedder:
+    """Signed feature hashing of lower-cased words (weight 1) and char trigrams (weight 0.5)."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.name = f"hashing/{dim}"
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                index, sign = _bucket("w:" + word, self.dim)
+                out[row, index] += sign
+                padded = f" {word} "
+                for i in range(len(padded) - 2):
+                    index, sign = _bucket("c:" + padded[i : i + 3], self.dim)
+                    out[row, index] += 0.5 * sign
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)

@@ -1,0 +1,98 @@
+"""Runnable example folders: a config, a task, a cassette, and optional plugins or workspace.
+
+``example.yaml``::
+
+    task: "Which three genres earned the most in 2012?"
+    config: dispatcher.yaml        # the registry file (default: dispatcher.yaml)
+    cassette: cassette.yaml        # recorded/scripted model turns (default: cassette.yaml)
+    plugins: [my_tools.py]         # optional: modules whose register(registry) is called
+    workspace: project             # optional: copied to a fresh folder for the workspace toolkit
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dispatcher.errors import ConfigError
+from dispatcher.registry.registry import Registry
+
+__all__ = ["Example", "load_example"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A parsed example folder."""
+
+    root: Path
+    task: str
+    config: Path
+    cassette: Path
+    plugins: list[Path] = field(default_factory=list)
+    workspace: Path | None = None
+    expect: dict[str, Any] = field(default_factory=dict)
+
+    def build_registry(self, *, workspace_dir: Path | None = None) -> Registry:
+        """The example's registry: plugins, its agents, and a fresh copy of its workspace."""
+        registry = Registry.from_file(self.config)
+        for plugin in self.plugins:
+            _load_plugin(plugin)(registry)
+        if self.workspace is not None and workspace_dir is not None:
+            if workspace_dir.exists():
+                shutil.rmtree(workspace_dir)
+            shutil.copytree(self.workspace, workspace_dir)
+            registry.configure_toolkit("workspace", {"root": str(workspace_dir)})
+        registry.check()
+        return registry
+
+
+def _load_plugin(path: Path) -> Callable[[Registry], None]:
+    spec = importlib.util.spec_from_file_location(f"dispatcher_example_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ConfigError("cannot import plugin", file=path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    register = getattr(module, "register", None)
+    if not callable(register):
+        raise ConfigError(
+            "a plugin module needs a register(registry) function", file=path, fix="define it"
+        )
+    return register  # type: ignore[no-any-return]
+
+
+def load_example(directory: str | Path) -> Example:
+    """Read `example.yaml` in `directory`, with errors that say what to fix."""
+    root = Path(directory)
+    spec_file = root / "example.yaml"
+    if not spec_file.is_file():
+        raise ConfigError(
+            f"{root} is not an example folder (no example.yaml)",
+            fix="pass a folder such as examples/sql_report",
+        )
+    data = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not isinstance(data.get("task"), str):
+        raise ConfigError("example.yaml needs a `task` string", file=spec_file, field="task")
+    known = {"task", "config", "cassette", "plugins", "workspace", "expect", "description"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r}", file=spec_file, fix=f"use: {', '.join(sorted(known))}"
+        )
+    workspace = root / data["workspace"] if data.get("workspace") else None
+    if workspace is not None and not workspace.is_dir():
+        raise ConfigError("workspace folder not found", file=spec_file, field="workspace")
+    return Example(
+        root=root,
+        task=data["task"],
+        config=root / data.get("config", "dispatcher.yaml"),
+        cassette=root / data.get("cassette", "cassette.yaml"),
+        plugins=[root / p for p in data.get("plugins") or []],
+        workspace=workspace,
+        expect=dict(data.get("expect") or {}),
+    )

@@ -1,0 +1,119 @@
+"""Build a model adapter from a LiteLLM-style `provider/model` string, api_base and api_key.
+
+    anthropic/<model>            -> AnthropicModel (api_base optional: a gateway)
+    openai/<model>               -> OpenAIModel (api_base optional: any compatible server)
+    ollama/, ollama_chat/, hosted_vllm/, vllm/, llamacpp/, lm_studio/, openai_compatible/
+                                 -> OpenAIModel against api_base (required)
+
+Only the adapter is built: wrap it in RetryingModel / FallbackModel to add retries.
+LiteLLM spellings of adapter options are accepted (timeout, stream_timeout, max_tokens,
+extra_headers); LiteLLM router keys (rpm, tpm, num_retries, ...) are not the adapter's business
+and are ignored here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from dispatcher.errors import ConfigError
+from dispatcher.models.anthropic import AnthropicModel
+from dispatcher.models.base import Model
+from dispatcher.models.openai import OpenAIModel
+
+__all__ = ["KNOWN_PREFIXES", "build_model"]
+
+_OPENAI_COMPATIBLE = (
+    "ollama",
+    "ollama_chat",
+    "hosted_vllm",
+    "vllm",
+    "llamacpp",
+    "lm_studio",
+    "openai_compatible",
+)
+KNOWN_PREFIXES = ("anthropic", "openai", *_OPENAI_COMPATIBLE)
+_OLLAMA = ("ollama", "ollama_chat")
+_LITELLM_ALIASES = {
+    "timeout": "timeout_s",
+    "stream_timeout": "stream_idle_timeout_s",
+    "max_tokens": "max_output_tokens",
+    "extra_headers": "default_headers",
+}
+# Router and rate-limit settings: read by whoever builds RetryPolicy / FallbackModel, if anyone.
+_ROUTER_KEYS = frozenset(
+    {"rpm", "tpm", "max_parallel_requests", "weight", "order", "max_retries", "num_retries", "tags"}
+)
+
+
+def build_model(
+    provider_model: str, *, api_key: str | None, api_base: str | None, **options: Any
+) -> Model:
+    """The adapter for `provider_model` (e.g. ``anthropic/claude-sonnet-4-5``).
+
+    `options` go to the adapter's constructor (timeout_s, stream, stream_idle_timeout_s,
+    http_client, max_output_tokens for Anthropic, default_headers).
+    """
+    prefix, sep, model_id = provider_model.partition("/")
+    known = ", ".join(f"{p}/" for p in KNOWN_PREFIXES)
+    if not sep or not model_id or not prefix:
+        raise ConfigError(
+            f"model {provider_model!r} has no provider prefix",
+            fix=f"write it as <provider>/<model>, with provider one of: {known}",
+        )
+    if prefix not in KNOWN_PREFIXES:
+        raise ConfigError(
+            f"unknown provider prefix {prefix + '/'!r} in model {provider_model!r}",
+            fix=f"use one of: {known}",
+        )
+    adapter: type[AnthropicModel] | type[OpenAIModel]
+    adapter = AnthropicModel if prefix == "anthropic" else OpenAIModel
+    options = _adapter_options(adapter, provider_model, options)
+    if prefix in _OPENAI_COMPATIBLE:
+        if not api_base:
+            raise ConfigError(
+                f"model {provider_model!r} runs on your own server, so it needs an api_base",
+                fix="set api_base, e.g. http://127.0.0.1:11434/v1 (Ollama), "
+                "http://127.0.0.1:8000/v1 (vLLM), http://127.0.0.1:8080/v1 (llama.cpp)",
+            )
+        if prefix in _OLLAMA:
+            api_base = _ollama_openai_base(api_base)
+    return adapter(model_id, api_key=api_key, base_url=api_base or None, **options)
+
+
+def _adapter_options(
+    adapter: type[Any], provider_model: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Options renamed from LiteLLM spelling, router keys dropped, unknown ones refused."""
+    accepted = [
+        name
+        for name, parameter in inspect.signature(adapter).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name not in ("api_key", "base_url")
+    ]
+    renamed: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in _ROUTER_KEYS:
+            continue
+        name = _LITELLM_ALIASES.get(key, key)
+        if name in renamed:
+            raise ConfigError(
+                f"option {name!r} is given twice for model {provider_model!r}",
+                fix=f"keep only one of {name!r} and its LiteLLM spelling {key!r}",
+            )
+        renamed[name] = value
+    unknown = sorted(set(renamed) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} for model {provider_model!r}",
+            fix=f"{adapter.__name__} accepts: {', '.join(accepted)}",
+        )
+    return renamed
+
+
+def _ollama_openai_base(api_base: str) -> str:
+    """LiteLLM users write Ollama's root URL; its OpenAI-compatible API lives under /v1."""
+    parts = urlsplit(api_base)
+    if parts.path.strip("/"):
+        return api_base
+    return urlunsplit(parts._replace(path="/v1"))

@@ -1,0 +1,79 @@
+"""Redact secrets from any text before it reaches a trace, a log or an error message.
+
+Known shapes (provider API keys, bearer tokens, passwords in DSNs) are matched by pattern;
+values registered with `register_secret` (e.g. keys read from the environment by the registry)
+are matched exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+__all__ = ["REDACTED", "redact", "register_secret"]
+
+REDACTED = "[REDACTED]"
+
+_PATTERNS = re.compile(
+    "|".join(
+        [
+            r"sk-ant-[A-Za-z0-9_\-]{8,}",  # Anthropic
+            r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{16,}",  # OpenAI and compatible
+            r"gsk_[A-Za-z0-9]{20,}",  # Groq
+            r"xai-[A-Za-z0-9]{20,}",  # xAI
+            r"AIza[0-9A-Za-z_\-]{30,}",  # Google
+            r"hf_[A-Za-z0-9]{30,}",  # Hugging Face
+            r"gh[pousr]_[A-Za-z0-9]{30,}",  # GitHub
+            r"AKIA[0-9A-Z]{16}",  # AWS access key id
+            r"xox[abprs]-[A-Za-z0-9\-]{10,}",  # Slack
+        ]
+    )
+)
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*")
+# Bounded repeats keep every pattern linear on megabytes of tool output.
+_DSN_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]{0,20}://[^:/@\s\"']{1,128}:)[^@\s\"'/]{1,256}(@)")
+_KEY_VALUE = re.compile(
+    r"(?i)((?:api[_-]?key|secret|password|passwd|token|authorization)[\"']?\s*[:=]\s*[\"']?)"
+    r"(?!\[REDACTED\])[^\s\"',}]{6,}"
+)
+
+_lock = threading.Lock()
+_registered: set[str] = set()
+_registered_pattern: re.Pattern[str] | None = None
+
+
+def register_secret(value: str | None) -> None:
+    """Redact this exact value everywhere from now on (ignored if shorter than 6 characters)."""
+    global _registered_pattern
+    if not value or len(value) < 6:
+        return
+    with _lock:
+        if value in _registered:
+            return
+        _registered.add(value)
+        ordered = sorted(_registered, key=len, reverse=True)
+        _registered_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+
+_KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "AKIA", "xox")
+_KEY_WORDS = ("api_key", "api-key", "apikey", "secret", "password", "passwd", "token", "authorization")
+
+
+def redact(text: str) -> str:
+    """Return `text` with every known secret replaced by ``[REDACTED]``.
+
+    Each pattern runs only when a cheap substring test says it could match, so megabytes of
+    tool output cost milliseconds.
+    """
+    if _registered_pattern is not None and any(v in text for v in _registered):
+        text = _registered_pattern.sub(REDACTED, text)
+    if any(prefix in text for prefix in _KEY_PREFIXES):
+        text = _PATTERNS.sub(REDACTED, text)
+    lowered = text.lower()
+    if "bearer" in lowered:
+        text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
+    if "://" in text:
+        text = _DSN_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
+    if any(word in lowered for word in _KEY_WORDS):
+        text = _KEY_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+    return text

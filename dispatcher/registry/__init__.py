@@ -1,0 +1,3 @@
+"""The registry of models, agents and tools."""
+
+__all__: list[str] = []  # the public names are exported from dispatcher/__init__.py

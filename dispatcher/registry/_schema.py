@@ -1,0 +1,84 @@
+"""The shape of a registry file: LiteLLM's `model_list` plus our `dispatcher:` section."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LiteLLMParams(BaseModel):
+    # LiteLLM accepts many more keys (rpm, timeout, ...); unknown ones are kept as options.
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    input_cost_per_token: float | None = None
+    output_cost_per_token: float | None = None
+    max_input_tokens: int | None = None
+    max_output_tokens: int | None = None
+
+
+class ModelListEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model_name: str
+    litellm_params: LiteLLMParams
+    model_info: ModelInfo | None = None
+
+
+class PriceSpec(_Strict):
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+
+
+class ModelSpec(_Strict):
+    tier: Literal["strong", "weak", "specialist"] | None = None
+    price: PriceSpec | None = None
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    capabilities: list[str] | None = None
+
+
+class BudgetSpec(_Strict):
+    usd: float | None = Field(default=None, gt=0)
+    turns: int | None = Field(default=None, gt=0)
+    tokens: int | None = Field(default=None, gt=0)
+    wall_s: float | None = Field(default=None, gt=0)
+    tool_calls: int | None = Field(default=None, gt=0)
+
+
+class DispatcherSection(_Strict):
+    tiers: dict[str, str] = Field(default_factory=dict)
+    prices: dict[str, PriceSpec] = Field(default_factory=dict)
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    overwatch: str | None = None
+    dispatcher_model: str | None = None
+    default_route: str | None = None
+    budgets: BudgetSpec = Field(default_factory=BudgetSpec)
+    toolkits: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    agents: list[str] = Field(default_factory=list)
+    detectors: dict[str, Any] = Field(default_factory=dict)
+    escalation: dict[str, Any] = Field(default_factory=dict)
+    router: dict[str, Any] | None = None
+    runs_dir: str | None = None
+
+
+class RegistryFile(_Strict):
+    model_list: list[ModelListEntry] = Field(default_factory=list)
+    dispatcher: DispatcherSection = Field(default_factory=DispatcherSection)
+    # LiteLLM files often carry these; we accept and ignore them.
+    litellm_settings: dict[str, Any] | None = None
+    router_settings: dict[str, Any] | None = None
+    general_settings: dict[str, Any] | None = None

@@ -1,0 +1,89 @@
+"""Model profiles: what the registry knows about each model, and what it costs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dispatcher.errors import ConfigError
+from dispatcher.messages import Usage
+from dispatcher.redaction import register_secret
+
+__all__ = ["ModelProfile", "Price", "Tier", "cost_usd"]
+
+Tier = Literal["strong", "weak", "specialist"]
+ENV_PREFIX = "os.environ/"
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProfile:
+    """One deployable model: where it lives, its tier, price and limits.
+
+    Keys are never stored: `api_key_env` names the environment variable they come from.
+    """
+
+    name: str
+    provider_model: str
+    tier: Tier | None = None
+    price: Price | None = None
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+    capabilities: frozenset[str] = frozenset({"tools"})
+    api_base: str | None = None
+    api_key_env: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        key = f"os.environ/{self.api_key_env}" if self.api_key_env else None
+        return (
+            f"ModelProfile(name={self.name!r}, provider_model={self.provider_model!r}, "
+            f"tier={self.tier!r}, price={self.price!r}, api_base={self.api_base!r}, api_key={key!r})"
+        )
+
+    @property
+    def priced(self) -> bool:
+        return self.price is not None
+
+    @property
+    def supports_tools(self) -> bool:
+        return "tools" in self.capabilities
+
+    def api_key(self) -> str | None:
+        """Read the key from the environment (registering it for redaction); None if unset."""
+        if not self.api_key_env:
+            return None
+        value = os.environ.get(self.api_key_env)
+        register_secret(value)
+        return value
+
+    def require_api_key(self) -> str:
+        key = self.api_key()
+        if not key:
+            raise ConfigError(
+                f"model {self.name!r} needs an API key but ${self.api_key_env} is not set",
+                fix=f"export {self.api_key_env}=... or run offline without --live",
+            )
+        return key
+
+
+def cost_usd(price: Price | None, usage: Usage) -> float | None:
+    """What `usage` costs at `price`; None when unpriced (never reported as free)."""
+    if price is None:
+        return None
+    cached = usage.cached_input_tokens if price.cached_input is not None else 0
+    fresh = usage.input_tokens - cached
+    total = fresh * price.input + usage.output_tokens * price.output
+    if price.cached_input is not None:
+        total += cached * price.cached_input
+    return total / 1_000_000

@@ -1,0 +1,223 @@
+"""The registry: models, agents and tools, with plugins loaded through entry points."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from dispatcher.agent import Agent
+from dispatcher.errors import ConfigError
+from dispatcher.models.base import Model
+from dispatcher.registry.agent_files import load_agent_file
+from dispatcher.registry.config import RegistryConfig, load_registry_config, parse_registry_config
+from dispatcher.registry.profiles import ModelProfile
+from dispatcher.tools.tool import Tool
+
+__all__ = ["ModelFactory", "Registry", "ToolkitFactory"]
+
+ToolkitFactory = Callable[[Mapping[str, Any]], Sequence[Tool]]
+ModelFactory = Callable[[ModelProfile], Model]
+
+AGENT_ENTRY_POINTS = "dispatcher.agents"
+TOOL_ENTRY_POINTS = "dispatcher.tools"
+_PATH_KEYS = ("database", "root", "path", "dir", "file")
+
+
+def _default_model_factory(profile: ModelProfile) -> Model:
+    from dispatcher.models.factory import build_model
+
+    return build_model(
+        profile.provider_model,
+        api_key=profile.api_key(),
+        api_base=profile.api_base,
+        **dict(profile.options),
+    )
+
+
+class Registry:
+    """Everything a run can use, by name. Built-ins register exactly as a user's code does."""
+
+    def __init__(self, config: RegistryConfig | None = None) -> None:
+        self.config = config or parse_registry_config({})
+        self.agents: dict[str, Agent] = {}
+        self.tools: dict[str, Tool] = {}
+        self.toolkits: dict[str, ToolkitFactory] = {}
+        self._toolkit_tools: dict[str, list[Tool]] = {}
+        self._models: dict[str, Model] = {}
+        self.model_factory: ModelFactory = _default_model_factory
+        self._plugins_loaded = False
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, plugins: bool = True) -> Registry:
+        """Load a registry file, the plugins, then the agent files it lists."""
+        registry = cls(load_registry_config(path))
+        if plugins:
+            registry.load_plugins()
+        for agent_path in registry.config.settings.agents:
+            registry.register(load_agent_file(registry.config.resolve_path(agent_path)))
+        return registry
+
+    # registration -----------------------------------------------------------------------
+
+    def register(self, item: Agent | Tool) -> None:
+        """Add an agent or a tool; a name already taken is an error."""
+        if isinstance(item, Agent):
+            if item.name in self.agents:
+                raise ConfigError(
+                    f"agent name {item.name!r} is already registered "
+                    f"(by {self.agents[item.name].source})",
+                    entry=item.source,
+                    fix="rename one of the two agents",
+                )
+            self.agents[item.name] = item
+        elif isinstance(item, Tool):
+            if item.name in self.tools:
+                raise ConfigError(
+                    f"tool name {item.name!r} is already registered", fix="rename one of them"
+                )
+            self.tools[item.name] = item
+        else:
+            raise TypeError(f"cannot register {type(item).__name__}: expected Agent or Tool")
+
+    def register_toolkit(self, name: str, factory: ToolkitFactory) -> None:
+        """Add a toolkit: a factory that builds tools from its `dispatcher.toolkits.<name>` config."""
+        if name in self.toolkits:
+            raise ConfigError(f"toolkit {name!r} is already registered", fix="rename one of them")
+        self.toolkits[name] = factory
+
+    def load_plugins(self) -> None:
+        """Run every `dispatcher.tools` then `dispatcher.agents` entry point's `register(self)`."""
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for group in (TOOL_ENTRY_POINTS, AGENT_ENTRY_POINTS):
+            for entry in entry_points(group=group):
+                register = entry.load()
+                register(self)
+
+    def use_models(self, models: Mapping[str, Model] | Callable[[ModelProfile], Model]) -> None:
+        """Replace real models: a mapping by model name, or a factory (scripted runs, tests)."""
+        if callable(models):
+            self.model_factory = models
+            self._models.clear()
+        else:
+            self._models.update(models)
+
+    # lookup -------------------------------------------------------------------------------
+
+    @property
+    def profiles(self) -> dict[str, ModelProfile]:
+        return self.config.profiles
+
+    def agent(self, name: str) -> Agent:
+        try:
+            return self.agents[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown agent {name!r}", fix=f"registered agents: {', '.join(self.agents) or '-'}"
+            ) from None
+
+    def profile(self, name: str) -> ModelProfile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            known = ", ".join(self.profiles) or "(none)"
+            raise ConfigError(
+                f"unknown model {name!r}", fix=f"use a model_name from model_list: {known}"
+            ) from None
+
+    def tier_profile(self, tier: str) -> ModelProfile:
+        """The model for a tier: `dispatcher.tiers`, else the first profile with that tier."""
+        name = self.config.settings.tiers.get(tier)
+        if name:
+            return self.profile(name)
+        for profile in self.profiles.values():
+            if profile.tier == tier:
+                return profile
+        raise ConfigError(
+            f"no model has tier {tier!r}",
+            entry="dispatcher.tiers",
+            fix=f"add `tiers: {{{tier}: <model_name>}}` under dispatcher:",
+        )
+
+    def strong_profile(self) -> ModelProfile:
+        """The overwatch model, which is also the price of the all-strong counterfactual."""
+        name = self.config.settings.overwatch
+        return self.profile(name) if name else self.tier_profile("strong")
+
+    def profile_for(self, agent: Agent) -> ModelProfile:
+        if agent.model:
+            return self.profile(agent.model)
+        return self.tier_profile(agent.tier or "weak")
+
+    def model(self, name: str) -> Model:
+        """The live (or substituted) model for a registry model name, built once."""
+        model = self._models.get(name)
+        if model is None:
+            model = self.model_factory(self.profile(name))
+            self._models[name] = model
+        return model
+
+    def tools_for(self, agent: Agent) -> list[Tool]:
+        """Resolve an agent's tool list; unknown names are a ConfigError listing known ones."""
+        resolved: list[Tool] = []
+        for item in agent.tools:
+            if isinstance(item, Tool):
+                resolved.append(item)
+            else:
+                resolved.extend(self._resolve_tool_name(item, agent))
+        names = [t.wire_name for t in resolved]
+        duplicate = next((n for n in names if names.count(n) > 1), None)
+        if duplicate:
+            raise ConfigError(
+                f"agent {agent.name!r} lists tool {duplicate!r} twice", fix="remove the duplicate"
+            )
+        return resolved
+
+    def _resolve_tool_name(self, name: str, agent: Agent) -> Iterable[Tool]:
+        if name in self.tools:
+            return [self.tools[name]]
+        kit, _, member = name.partition(".")
+        if kit in self.toolkits:
+            tools = self._toolkit(kit)
+            if not member or member == "*":
+                return tools
+            match = [t for t in tools if t.name == name]
+            if match:
+                return match
+            known = ", ".join(t.name for t in tools)
+            raise ConfigError(
+                f"toolkit {kit!r} has no tool {member!r}",
+                entry=f"agent {agent.name!r} ({agent.source})",
+                field="tools",
+                fix=f"use one of: {known}",
+            )
+        known = ", ".join([*self.tools, *(f"{k}.*" for k in self.toolkits)]) or "(none registered)"
+        raise ConfigError(
+            f"unknown tool {name!r}",
+            entry=f"agent {agent.name!r} ({agent.source})",
+            field="tools",
+            fix=f"register it first, or use one of: {known}",
+        )
+
+    def _toolkit(self, kit: str) -> list[Tool]:
+        if kit not in self._toolkit_tools:
+            raw = dict(self.config.settings.toolkits.get(kit, {}))
+            for key, value in raw.items():
+                if isinstance(value, str) and key.endswith(_PATH_KEYS):
+                    raw[key] = str(self.config.resolve_path(value))
+            self._toolkit_tools[kit] = list(self.toolkits[kit](raw))
+        return self._toolkit_tools[kit]
+
+    def configure_toolkit(self, kit: str, options: Mapping[str, Any]) -> None:
+        """Override a toolkit's options for this registry (e.g. a per-run workspace root)."""
+        self.config.settings.toolkits[kit] = {**self.config.settings.toolkits.get(kit, {}), **options}
+        self._toolkit_tools.pop(kit, None)
+
+    def check(self) -> None:
+        """Resolve every agent's model and tools now, so mistakes surface before a run."""
+        for agent in self.agents.values():
+            self.profile_for(agent)
+            self.tools_for(agent)

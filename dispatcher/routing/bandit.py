@@ -1,0 +1,258 @@
+"""A contextual bandit router (LinUCB) that learns online which route pays off.
+
+Each route (arm) keeps a ridge-regression estimate of reward from the prompt's features,
+with reward = quality - cost_weight * cost. The router picks the arm with the highest upper
+confidence bound, and `update` folds in the outcome it observed. The state is a JSON file
+written atomically after each update, so a restarted process carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dispatcher.embeddings.base import Embedder
+from dispatcher.errors import ConfigError, DataError
+from dispatcher.routing._features import FEATURE_NAMES, text_features
+from dispatcher.routing._state import read_json_state, write_json_state
+from dispatcher.routing.base import RouteContext, RouteDecision
+
+__all__ = ["BanditFeatures", "LinUCBRouter", "replay"]
+
+_STATE_VERSION = 1
+
+
+class BanditFeatures:
+    """Context vector: a bias, the cheap text features, and optionally a projected embedding.
+
+    The embedding is reduced with a fixed seeded random projection so the bandit's matrices
+    stay small (dimension ``1 + len(FEATURE_NAMES) + projection``).
+    """
+
+    def __init__(self, embedder: Embedder | None = None, *, projection: int = 16) -> None:
+        self.embedder = embedder
+        self.projection = projection if embedder is not None else 0
+        self.dim = 1 + len(FEATURE_NAMES) + self.projection
+        self.name = "text" + (f"+{embedder.name}/p{projection}" if embedder is not None else "")
+        self._matrix: NDArray[np.float64] | None = None
+
+    def __call__(self, prompts: Sequence[str]) -> NDArray[np.float64]:
+        # Log-scaled counts are already O(1); no dataset statistics, so it works online.
+        parts = [np.ones((len(prompts), 1)), text_features(prompts)]
+        if self.embedder is not None:
+            if self._matrix is None:
+                rng = np.random.default_rng(1234)
+                raw = rng.standard_normal((self.embedder.dim, self.projection))
+                self._matrix = raw / math.sqrt(self.projection)
+            parts.append(self.embedder.embed(prompts).astype(np.float64) @ self._matrix)
+        return np.hstack(parts)
+
+
+class _Arm:
+    def __init__(self, dim: int, ridge: float) -> None:
+        self.a = np.eye(dim) * ridge
+        self.b = np.zeros(dim)
+        self.pulls = 0
+
+    def estimate(self, x: NDArray[np.float64]) -> tuple[float, float]:
+        """Predicted reward and the width of its confidence interval at context x."""
+        theta = np.linalg.solve(self.a, self.b)
+        width = math.sqrt(max(float(x @ np.linalg.solve(self.a, x)), 0.0))
+        return float(theta @ x), width
+
+    def to_json(self) -> dict[str, Any]:
+        return {"A": self.a.tolist(), "b": self.b.tolist(), "pulls": self.pulls}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], dim: int, path: Path) -> _Arm:
+        arm = cls(dim, 1.0)
+        try:
+            arm.a = np.asarray(data["A"], dtype=np.float64).reshape(dim, dim)
+            arm.b = np.asarray(data["b"], dtype=np.float64).reshape(dim)
+            arm.pulls = int(data.get("pulls", 0))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DataError(f"bandit state arm is malformed ({exc}); delete the file", file=path) from exc
+        return arm
+
+
+class LinUCBRouter:
+    """LinUCB over routes; ``alpha`` scales exploration, ``cost_weight`` is lambda in the reward.
+
+    With a `state_path`, the learned state is loaded at start and saved after every update.
+    `strong`/`weak` name the pair that `score` compares (estimated reward difference).
+    """
+
+    def __init__(
+        self,
+        arms: Sequence[str],
+        *,
+        features: BanditFeatures | None = None,
+        alpha: float = 1.0,
+        cost_weight: float = 0.0,
+        ridge: float = 1.0,
+        state_path: str | Path | None = None,
+        strong: str = "strong",
+        weak: str = "weak",
+        name: str = "bandit",
+    ) -> None:
+        if alpha < 0 or ridge <= 0:
+            raise ConfigError(
+                f"bandit needs alpha >= 0 and ridge > 0, got alpha={alpha} ridge={ridge}",
+                fix="use e.g. alpha: 1.0 and ridge: 1.0",
+            )
+        self.name = name
+        self.features = features or BanditFeatures()
+        self.alpha = alpha
+        self.cost_weight = cost_weight
+        self.ridge = ridge
+        self.strong = strong
+        self.weak = weak
+        self.state_path = Path(state_path) if state_path is not None else None
+        self._lock = threading.Lock()
+        self._arms: dict[str, _Arm] = {}
+        if self.state_path is not None:
+            self._load(self.state_path)
+        for arm in arms:
+            self._arms.setdefault(arm, _Arm(self.features.dim, ridge))
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        return tuple(self._arms)
+
+    def pulls(self, arm: str) -> int:
+        return self._arms[arm].pulls if arm in self._arms else 0
+
+    def _arm(self, name: str) -> _Arm:
+        if name not in self._arms:
+            self._arms[name] = _Arm(self.features.dim, self.ridge)
+        return self._arms[name]
+
+    def __call__(self, context: RouteContext) -> RouteDecision:
+        x = self.features([context.prompt])[0]
+        names = [c for c in context.candidates] or list(self._arms)
+        if not names:
+            return RouteDecision(self.name, None, None, None, "no arms and no candidates")
+        with self._lock:
+            bounds = {}
+            for arm in names:
+                mean, width = self._arm(arm).estimate(x)
+                bounds[arm] = (mean + self.alpha * width, mean, width)
+        chosen = max(names, key=lambda a: bounds[a][0])
+        ucb, mean, width = bounds[chosen]
+        return RouteDecision(
+            self.name,
+            chosen,
+            ucb,
+            None,
+            f"LinUCB: {chosen!r} has the highest bound {ucb:.3f} "
+            f"(estimate {mean:.3f} + {self.alpha:g} x {width:.3f})",
+        )
+
+    def update(self, prompt: str, arm: str, quality: float, cost: float = 0.0) -> float:
+        """Record the outcome of sending `prompt` to `arm`; returns the reward used."""
+        reward = float(quality) - self.cost_weight * float(cost)
+        x = self.features([prompt])[0]
+        with self._lock:
+            stats = self._arm(arm)
+            stats.a += np.outer(x, x)
+            stats.b += reward * x
+            stats.pulls += 1
+            if self.state_path is not None:
+                write_json_state(self.state_path, self._state())
+        return reward
+
+    def estimates(self, prompts: Sequence[str]) -> dict[str, NDArray[np.float64]]:
+        """Estimated reward of each arm for each prompt (no exploration bonus)."""
+        x = self.features(prompts)
+        with self._lock:
+            thetas = {n: np.linalg.solve(a.a, a.b) for n, a in self._arms.items()}
+        return {n: x @ theta for n, theta in thetas.items()}
+
+    def scores(self, prompts: Sequence[str]) -> list[float]:
+        """Estimated reward gain of the strong arm over the weak arm, per prompt."""
+        est = self.estimates(prompts)
+        zeros = np.zeros(len(prompts))
+        gain = est.get(self.strong, zeros) - est.get(self.weak, zeros)
+        return [float(v) for v in gain]
+
+    def score(self, prompt: str) -> float:
+        return self.scores([prompt])[0]
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "version": _STATE_VERSION,
+            "features": self.features.name,
+            "dim": self.features.dim,
+            "cost_weight": self.cost_weight,
+            "arms": {name: arm.to_json() for name, arm in self._arms.items()},
+        }
+
+    def save(self) -> None:
+        if self.state_path is None:
+            raise ConfigError("this bandit has no state_path", fix="pass state_path=... to save")
+        with self._lock:
+            write_json_state(self.state_path, self._state())
+
+    def _load(self, path: Path) -> None:
+        data = read_json_state(path)
+        if data is None:
+            return
+        if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
+            raise DataError("not a bandit state file of this version; delete it", file=path)
+        if data.get("dim") != self.features.dim or data.get("features") != self.features.name:
+            raise ConfigError(
+                f"bandit state was learned with features {data.get('features')!r} "
+                f"(dim {data.get('dim')}), this router uses {self.features.name!r} "
+                f"(dim {self.features.dim})",
+                file=path,
+                fix="use the same embedder/projection settings, or delete the state file",
+            )
+        arms = data.get("arms")
+        if not isinstance(arms, dict):
+            raise DataError("bandit state has no 'arms' object; delete the file", file=path)
+        self._arms = {str(n): _Arm.from_json(a, self.features.dim, path) for n, a in arms.items()}
+
+
+def replay(
+    router: LinUCBRouter,
+    prompts: Sequence[str],
+    rewards: Mapping[str, Sequence[float]],
+    *,
+    seed: int = 0,
+) -> None:
+    """Warm a bandit offline from logged outcomes with bandit feedback.
+
+    Prompts are visited in a seeded random order; at each one the router picks an arm by
+    its upper confidence bound and learns only that arm's reward, as it would online.
+    Inverses are kept with Sherman-Morrison updates, so this is fast for thousands of rows.
+    """
+    arms = [a for a in rewards if a in router.arms] or list(rewards)
+    x_all = router.features(prompts)
+    values = {a: np.asarray(rewards[a], dtype=np.float64) for a in arms}
+    stats = {a: router._arm(a) for a in arms}
+    inverses = {a: np.linalg.inv(stats[a].a) for a in arms}
+    order = np.random.default_rng(seed).permutation(len(prompts))
+    with router._lock:
+        for i in order:
+            x = x_all[i]
+            best, best_bound = arms[0], -math.inf
+            for arm in arms:
+                inv = inverses[arm]
+                mean = float(x @ (inv @ stats[arm].b))
+                bound = mean + router.alpha * math.sqrt(max(float(x @ inv @ x), 0.0))
+                if bound > best_bound:
+                    best, best_bound = arm, bound
+            stat, inv = stats[best], inverses[best]
+            ix = inv @ x
+            inverses[best] = inv - np.outer(ix, ix) / (1.0 + float(x @ ix))
+            stat.a += np.outer(x, x)
+            stat.b += values[best][i] * x
+            stat.pulls += 1
+        if router.state_path is not None:
+            write_json_state(router.state_path, router._state())

@@ -1,0 +1,138 @@
+"""A run's lifecycle: ids, trace file, `run_started` … `run_finished`, and the result."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dispatcher.budgets import BudgetTracker, Budgets
+from dispatcher.errors import BudgetExceeded, RunError, describe
+from dispatcher.escalation.settings import EscalationSettings
+from dispatcher.registry.registry import Registry
+from dispatcher.run_context import CostLedger, RunContext
+from dispatcher.tools.executor import ToolExecutor, ToolLimits
+from dispatcher.trace import sink as _sink
+from dispatcher.trace.events import EventBase, RunFinished, RunStarted
+from dispatcher.trace.sink import JsonlTraceSink, TraceSink, default_runs_dir
+from dispatcher.trace.tracer import Tracer
+
+__all__ = ["RunResult", "new_run_id", "run_session"]
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across processes."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.urandom(4).hex()}"
+
+
+@dataclass
+class RunResult:
+    """The outcome of a run."""
+
+    run_id: str
+    answer: str | None
+    status: str
+    cost_usd: float | None
+    counterfactual_cost_usd: float | None
+    trace_path: Path | None
+    routes: list[str] = field(default_factory=list)
+    escalations: int = 0
+    events: list[EventBase] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    """Filled in by the code inside `run_session`."""
+
+    answer: str | None = None
+    routes: list[str] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def run_session(
+    registry: Registry,
+    task: str,
+    *,
+    entry: str,
+    runs_dir: Path | None = None,
+    write_trace: bool = True,
+    sinks: Sequence[TraceSink] = (),
+    budgets: Budgets | None = None,
+    tool_limits: ToolLimits | None = None,
+    run_id: str | None = None,
+) -> AsyncIterator[tuple[RunContext, RunOutcome]]:
+    """Open a run: trace sinks, budget and ledger; always closes with `run_finished`."""
+    run_id = run_id or new_run_id()
+    settings = registry.config.settings
+    directory = runs_dir or (
+        registry.config.resolve_path(settings.runs_dir) if settings.runs_dir else default_runs_dir()
+    )
+    trace_path = directory / f"{run_id}.jsonl" if write_trace else None
+    all_sinks: list[TraceSink] = [*sinks, *_sink.EXTRA_SINKS]
+    if trace_path is not None:
+        all_sinks.insert(0, JsonlTraceSink(trace_path))
+    tracer = Tracer(run_id, all_sinks)
+    limits = Budgets.from_mapping(settings.budgets.model_dump(), where="dispatcher.budgets")
+    try:
+        strong = registry.strong_profile()
+    except Exception:
+        strong = None  # no strong model configured: the counterfactual is unknown
+    run = RunContext(
+        registry=registry,
+        tracer=tracer,
+        executor=ToolExecutor(
+            tracer,
+            limits=tool_limits,
+            artifacts_dir=(directory / f"{run_id}.artifacts") if write_trace else None,
+        ),
+        budget=BudgetTracker(limits.merged(budgets)),
+        ledger=CostLedger(strong=strong),
+        detector_defaults=settings.detectors,
+        escalation_defaults=EscalationSettings.model_validate(settings.escalation),
+        trace_path=trace_path,
+    )
+    started = time.perf_counter()
+    tracer.emit(
+        RunStarted, task=task[:4000], config_digest=registry.config.digest, entry=entry
+    )
+    outcome = RunOutcome()
+    status = "ok"
+    error: dict[str, Any] | None = None
+    try:
+        yield run, outcome
+    except RunError as exc:
+        status = "budget_exceeded" if isinstance(exc, BudgetExceeded) else "error"
+        error = describe(exc)
+        exc.events = tracer.events  # the same list: run_finished lands in it too
+        exc.trace_path = trace_path
+        raise
+    except Exception as exc:
+        status, error = "error", describe(exc)
+        raise
+    except BaseException as exc:
+        status, error = "cancelled", describe(exc)
+        raise
+    finally:
+        ledger = run.ledger
+        tracer.emit(
+            RunFinished,
+            status=status,  # type: ignore[arg-type]
+            answer=outcome.answer,
+            error=error,
+            cost_usd=ledger.total_cost,
+            counterfactual_cost_usd=ledger.counterfactual,
+            unpriced_models=sorted(ledger.unpriced_models),
+            input_tokens=ledger.usage.input_tokens,
+            output_tokens=ledger.usage.output_tokens,
+            cached_input_tokens=ledger.usage.cached_input_tokens,
+            model_calls=ledger.model_calls,
+            tool_calls=run.executor.calls,
+            escalations=run.escalations,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        tracer.close()

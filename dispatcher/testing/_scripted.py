@@ -1,0 +1,153 @@
+"""Test doubles that implement the Model seam without a network."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from dispatcher.cassette import CassetteTurn, parse_cassette
+from dispatcher.errors import UnexpectedModelCall
+from dispatcher.messages import (
+    AssistantMessage,
+    ModelRequest,
+    ModelResponse,
+    ToolCall,
+    ToolResultMessage,
+    Usage,
+    UserMessage,
+)
+
+__all__ = ["FunctionModel", "ScriptedModel", "estimate_usage", "reply", "tool_calls"]
+
+TurnLike = CassetteTurn | ModelResponse | Mapping[str, Any] | str
+
+
+def reply(text: str, *, agent: str | None = None) -> CassetteTurn:
+    """A scripted final text answer."""
+    return CassetteTurn(text=text, agent=agent)
+
+
+def tool_calls(*calls: tuple[str, Mapping[str, Any]] | ToolCall, agent: str | None = None,
+               text: str = "") -> CassetteTurn:
+    """A scripted turn that calls tools: ``tool_calls(("run_sql", {"query": "..."}))``."""
+    made = []
+    for i, call in enumerate(calls):
+        if isinstance(call, ToolCall):
+            made.append(call)
+        else:
+            name, arguments = call
+            made.append(ToolCall(f"call_{id(calls)}_{i}", name, json.dumps(arguments)))
+    return CassetteTurn(text=text, tool_calls=tuple(made), agent=agent)
+
+
+def _request_chars(request: ModelRequest) -> int:
+    total = len(request.system)
+    for message in request.messages:
+        if isinstance(message, UserMessage):
+            total += len(message.content)
+        elif isinstance(message, ToolResultMessage):
+            total += len(message.content) + 20
+        elif isinstance(message, AssistantMessage):
+            total += len(message.text) + sum(len(c.arguments) + 20 for c in message.tool_calls)
+    for spec in request.tools:
+        total += len(spec.description) + len(json.dumps(spec.parameters))
+    return total
+
+
+def estimate_usage(request: ModelRequest, turn: CassetteTurn) -> Usage:
+    """About four characters a token: realistic costs for scripted runs without usage data."""
+    output_chars = len(turn.text) + sum(len(c.arguments) + len(c.name) for c in turn.tool_calls)
+    return Usage(max(1, _request_chars(request) // 4), max(1, output_chars // 4))
+
+
+def _as_turn(item: TurnLike) -> CassetteTurn:
+    if isinstance(item, CassetteTurn):
+        return item
+    if isinstance(item, str):
+        return CassetteTurn(text=item)
+    if isinstance(item, ModelResponse):
+        return CassetteTurn.from_response(item, None)
+    return parse_cassette({"models": {"m": [dict(item)]}}).models["m"][0]
+
+
+def _describe(request: ModelRequest) -> str:
+    last = request.messages[-1] if request.messages else None
+    if isinstance(last, UserMessage):
+        tail = last.content
+    elif isinstance(last, ToolResultMessage):
+        tail = f"tool result {last.name}: {last.content}"
+    elif isinstance(last, AssistantMessage):
+        tail = last.text
+    else:
+        tail = ""
+    agent = request.metadata.get("agent", "?")
+    return f"agent={agent}, {len(request.messages)} messages, last: {tail[:200]!r}"
+
+
+class ScriptedModel:
+    """Replies with scripted turns in order; errors on an unexpected or unconsumed call.
+
+    A turn with `agent` set is only given to requests from that agent, so concurrent agents
+    sharing one model replay deterministically.
+    """
+
+    def __init__(self, turns: Sequence[TurnLike], *, model_id: str = "scripted") -> None:
+        self.model_id = model_id
+        self._turns = [_as_turn(t) for t in turns]
+        self._used = [False] * len(self._turns)
+        self.requests: list[ModelRequest] = []
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        self.requests.append(request)
+        agent = request.metadata.get("agent")
+        for index, turn in enumerate(self._turns):
+            if self._used[index] or (turn.agent is not None and turn.agent != agent):
+                continue
+            self._used[index] = True
+            return ModelResponse(
+                text=turn.text,
+                tool_calls=turn.tool_calls,
+                usage=turn.usage or estimate_usage(request, turn),
+                finish_reason=turn.finish_reason or ("tool_calls" if turn.tool_calls else "stop"),  # type: ignore[arg-type]
+                model=self.model_id,
+            )
+        raise UnexpectedModelCall(
+            f"scripted model {self.model_id!r} has no turn left for this call "
+            f"({_describe(request)}); {self.remaining} turn(s) unconsumed for other agents",
+            model=self.model_id,
+        )
+
+    @property
+    def remaining(self) -> int:
+        return self._used.count(False)
+
+    def assert_complete(self) -> None:
+        """Fail if any scripted turn was never requested."""
+        left = [t for t, used in zip(self._turns, self._used, strict=True) if not used]
+        if left:
+            summary = "; ".join(
+                (t.text[:60] or ",".join(c.name for c in t.tool_calls)) for t in left[:5]
+            )
+            raise AssertionError(
+                f"scripted model {self.model_id!r}: {len(left)} turn(s) never requested: {summary}"
+            )
+
+
+ModelFunction = Callable[[ModelRequest], Awaitable[ModelResponse] | ModelResponse]
+
+
+class FunctionModel:
+    """A model whose replies come from a function of the request."""
+
+    def __init__(self, function: ModelFunction, *, model_id: str = "function") -> None:
+        self.model_id = model_id
+        self.function = function
+        self.calls = 0
+
+    async def request(self, request: ModelRequest) -> ModelResponse:
+        self.calls += 1
+        result = self.function(request)
+        if isinstance(result, ModelResponse):
+            return result
+        return await result

@@ -1,0 +1,243 @@
+"""Runs a model's tool calls: parse, look up, validate, execute, cap, trace.
+
+Nothing a model sends can crash the run: malformed JSON, unknown tools and schema-invalid
+arguments become tool errors (counted against one cap per run); a tool that raises or times
+out becomes an error result. Results are cached by (run id, call id), so a retried or resumed
+step never repeats a side effect.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from dispatcher.detectors.base import Step
+from dispatcher.errors import ToolErrorCapExceeded
+from dispatcher.messages import ToolCall, ToolResultMessage
+from dispatcher.redaction import redact
+from dispatcher.tools.tool import Tool, ToolContext, ToolOutput
+from dispatcher.trace.events import ToolCallEvent
+from dispatcher.trace.tracer import Tracer
+
+__all__ = ["ToolExecution", "ToolExecutor", "ToolLimits", "tool_index"]
+
+_TRACE_OUTPUT_CHARS = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class ToolLimits:
+    """Per-run limits on tool use."""
+
+    max_invalid_calls: int = 8
+    max_output_chars: int = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class ToolExecution:
+    """The outcome of one call: the message for the model and the step for the detectors."""
+
+    message: ToolResultMessage
+    step: Step
+    ok: bool
+
+
+def _truncate(text: str, limit: int) -> tuple[str, int]:
+    if len(text) <= limit:
+        return text, 0
+    head = limit * 3 // 4
+    tail = limit - head
+    dropped = len(text) - head - tail
+    return f"{text[:head]}\n[... {dropped} characters truncated ...]\n{text[-tail:]}", dropped
+
+
+def _to_output(value: Any) -> ToolOutput:
+    if isinstance(value, ToolOutput):
+        return value
+    if isinstance(value, str):
+        return ToolOutput(value)
+    try:
+        return ToolOutput(json.dumps(value, default=str, ensure_ascii=False))
+    except (TypeError, ValueError):
+        return ToolOutput(str(value))
+
+
+class ToolExecutor:
+    """Executes tool calls for one run (shared by every agent in it, so the cap is global)."""
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        *,
+        limits: ToolLimits | None = None,
+        artifacts_dir: Path | None = None,
+    ) -> None:
+        self.tracer = tracer
+        self.limits = limits or ToolLimits()
+        self.artifacts_dir = artifacts_dir
+        self.invalid_calls = 0
+        self.calls = 0
+        self._cache: dict[str, ToolExecution] = {}
+
+    async def execute(
+        self,
+        call: ToolCall,
+        tools: Mapping[str, Tool],
+        *,
+        agent: str,
+        step_index: int,
+        parent_id: str | None,
+        text: str = "",
+    ) -> ToolExecution:
+        """Run one call; every outcome is a `ToolExecution`, never an exception (but the cap)."""
+        cached = self._cache.get(call.id)
+        if cached is not None:
+            self.tracer.emit(
+                ToolCallEvent,
+                parent_id=parent_id,
+                agent=agent,
+                tool=call.name,
+                call_id=call.id,
+                ok=cached.ok,
+                output=cached.message.content[:_TRACE_OUTPUT_CHARS],
+                cached=True,
+            )
+            return cached
+        started = time.perf_counter()
+        arguments: Any = None
+        error_kind: str | None = None
+        tool = tools.get(call.name)
+        output: ToolOutput
+        try:
+            arguments = json.loads(call.arguments) if call.arguments.strip() else {}
+        except json.JSONDecodeError as exc:
+            error_kind = "invalid_json"
+            output = ToolOutput(
+                f"Error: the arguments are not valid JSON ({exc.msg} at position {exc.pos}). "
+                "Send a single JSON object.",
+                is_error=True,
+            )
+        else:
+            if tool is None:
+                error_kind = "unknown_tool"
+                known = ", ".join(sorted(tools)) or "none"
+                output = ToolOutput(
+                    f"Error: there is no tool named {call.name!r}. Available tools: {known}.",
+                    is_error=True,
+                )
+            elif not isinstance(arguments, dict):
+                error_kind = "invalid_arguments"
+                output = ToolOutput("Error: arguments must be a JSON object.", is_error=True)
+            else:
+                problems = tool.validation_errors(arguments)
+                if problems:
+                    error_kind = "invalid_arguments"
+                    output = ToolOutput(
+                        "Error: invalid arguments for "
+                        f"{call.name}: {'; '.join(problems[:5])}. Fix them and call again.",
+                        is_error=True,
+                    )
+                else:
+                    output, error_kind = await self._run(tool, arguments, call, agent)
+        if error_kind in {"invalid_json", "unknown_tool", "invalid_arguments"}:
+            self.invalid_calls += 1
+        self.calls += 1
+        execution = self._finish(
+            call, arguments, output, error_kind, agent, step_index, parent_id, text, started
+        )
+        self._cache[call.id] = execution
+        if self.invalid_calls > self.limits.max_invalid_calls:
+            raise ToolErrorCapExceeded(
+                f"the model made {self.invalid_calls} invalid tool calls in this run "
+                f"(cap {self.limits.max_invalid_calls})",
+                events=self.tracer.events,
+            )
+        return execution
+
+    async def _run(
+        self, tool: Tool, arguments: dict[str, Any], call: ToolCall, agent: str
+    ) -> tuple[ToolOutput, str | None]:
+        context = ToolContext(run_id=self.tracer.run_id, agent=agent, call_id=call.id)
+        try:
+            if tool.timeout_s is None:
+                value = await tool.invoke(arguments, context)
+            else:
+                with anyio.fail_after(tool.timeout_s):
+                    value = await tool.invoke(arguments, context)
+        except TimeoutError:
+            return (
+                ToolOutput(f"Error: {call.name} timed out after {tool.timeout_s:g}s.", is_error=True),
+                "timeout",
+            )
+        except Exception as exc:  # a tool's failure is a result for the model, never a crash
+            message = redact(f"{type(exc).__name__}: {exc}")
+            return ToolOutput(f"Error: {call.name} failed: {message}", is_error=True), "raised"
+        return _to_output(value), None
+
+    def _finish(
+        self,
+        call: ToolCall,
+        arguments: Any,
+        output: ToolOutput,
+        error_kind: str | None,
+        agent: str,
+        step_index: int,
+        parent_id: str | None,
+        text: str,
+        started: float,
+    ) -> ToolExecution:
+        content, dropped = _truncate(output.content, self.limits.max_output_chars)
+        if dropped and self.artifacts_dir is not None:
+            content += self._keep_out_of_band(call.id, output.content)
+        ok = not output.is_error
+        signals = dict(output.signals)
+        self.tracer.emit(
+            ToolCallEvent,
+            parent_id=parent_id,
+            agent=agent,
+            tool=call.name,
+            call_id=call.id,
+            arguments=arguments if arguments is not None else call.arguments,
+            ok=ok,
+            error=content[:_TRACE_OUTPUT_CHARS] if not ok else None,
+            error_kind=error_kind or ("tool_error" if not ok else None),
+            output=content[:_TRACE_OUTPUT_CHARS],
+            output_bytes=len(output.content),
+            signals=signals,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+        action_args = (
+            json.dumps(arguments, sort_keys=True, ensure_ascii=False)
+            if isinstance(arguments, dict)
+            else call.arguments
+        )
+        step = Step(
+            index=step_index,
+            action=f"{call.name}({action_args})",
+            observation=content,
+            error=not ok,
+            tool=call.name,
+            arguments=arguments if isinstance(arguments, dict) else None,
+            text=text,
+            signals=signals,
+        )
+        message = ToolResultMessage(call.id, call.name, content, is_error=not ok)
+        return ToolExecution(message=message, step=step, ok=ok)
+
+    def _keep_out_of_band(self, call_id: str, full: str) -> str:
+        assert self.artifacts_dir is not None
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in call_id)
+        path = self.artifacts_dir / f"{safe}.txt"
+        path.write_text(redact(full), encoding="utf-8")
+        return f"\n[full output ({len(full)} characters) saved to {path}]"
+
+
+def tool_index(tools: Sequence[Tool]) -> dict[str, Tool]:
+    """Tools by the name the model uses."""
+    return {t.wire_name: t for t in tools}

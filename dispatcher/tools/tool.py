@@ -1,0 +1,156 @@
+"""A typed Python function becomes a tool the model can call."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, get_args, overload
+
+from jsonschema import Draft202012Validator
+
+from dispatcher.messages import ToolSpec
+from dispatcher.tools._schema import SignatureSchema, parse_docstring
+
+__all__ = ["Tool", "ToolContext", "ToolOutput", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutput:
+    """A tool's result with optional progress signals for the detectors.
+
+    `signals` carries domain facts such as ``{"tests_failed": 2}``, ``{"sql_error": "syntax"}`` or
+    ``{"state_changed": False}``; the loop and stall detectors read them.
+    """
+
+    content: str
+    is_error: bool = False
+    signals: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """What a tool may know about the call: injected when a parameter is annotated with it."""
+
+    run_id: str
+    agent: str
+    call_id: str
+
+
+@dataclass(eq=False)
+class Tool:
+    """A callable with a name, a description and the exact JSON Schema sent to the model.
+
+    `name` is the registry name (may contain dots, e.g. ``sql.run_query``); the model sees
+    `wire_name`, which providers accept (letters, digits, ``_`` and ``-``).
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    function: Callable[..., Any]
+    timeout_s: float | None = 60.0
+    idempotent: bool = True
+    context_param: str | None = None
+    _signature: SignatureSchema | None = field(default=None, repr=False)
+    _validator: Draft202012Validator | None = field(default=None, repr=False)
+    _is_async: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        Draft202012Validator.check_schema(self.parameters)
+        self._validator = Draft202012Validator(self.parameters)
+        self._is_async = inspect.iscoroutinefunction(self.function)
+
+    @property
+    def wire_name(self) -> str:
+        return self.name.replace(".", "_")
+
+    @property
+    def spec(self) -> ToolSpec:
+        return ToolSpec(self.wire_name, self.description, self.parameters)
+
+    def validation_errors(self, arguments: Any) -> list[str]:
+        """Messages for every way `arguments` breaks the schema that was sent (empty if valid)."""
+        assert self._validator is not None
+        errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.path))
+        return [
+            f"{'/'.join(str(p) for p in e.path) or '<root>'}: {e.message}" for e in errors
+        ]
+
+    async def invoke(self, arguments: dict[str, Any], context: ToolContext) -> Any:
+        """Run the function with validated arguments (sync functions run inline)."""
+        kwargs = self._signature.to_kwargs(arguments) if self._signature else dict(arguments)
+        if self.context_param:
+            kwargs[self.context_param] = context
+        if self._is_async:
+            return await self.function(**kwargs)
+        result = self.function(**kwargs)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+    @classmethod
+    def from_function(
+        cls,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout_s: float | None = 60.0,
+        idempotent: bool = True,
+    ) -> Tool:
+        """Derive name, description and schema from the function's signature and docstring."""
+        hints = inspect.get_annotations(function, eval_str=True)
+        context_param = next(
+            (p for p, h in hints.items() if h is ToolContext or ToolContext in get_args(h)), None
+        )
+        signature = SignatureSchema(
+            function, skip=frozenset({context_param}) if context_param else frozenset()
+        )
+        doc_description, _ = parse_docstring(function.__doc__)
+        return cls(
+            name=name or function.__name__,
+            description=description or doc_description or function.__name__,
+            parameters=signature.json_schema,
+            function=function,
+            timeout_s=timeout_s,
+            idempotent=idempotent,
+            context_param=context_param,
+            _signature=signature,
+        )
+
+
+@overload
+def tool(function: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout_s: float | None = 60.0,
+    idempotent: bool = True,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout_s: float | None = 60.0,
+    idempotent: bool = True,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Turn a typed function into a `Tool`; usable as ``@tool`` or ``@tool(name=...)``."""
+
+    def wrap(func: Callable[..., Any]) -> Tool:
+        return Tool.from_function(
+            func, name=name, description=description, timeout_s=timeout_s, idempotent=idempotent
+        )
+
+    if function is not None:
+        return wrap(function)
+    return wrap
+

@@ -1,0 +1,78 @@
+"""A run's tracer: stamps events with run and span ids and hands them to the sinks."""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from dispatcher.trace.events import EventBase
+from dispatcher.trace.sink import TraceSink
+
+__all__ = ["Tracer", "current_tracer", "use_tracer"]
+
+E = TypeVar("E", bound=EventBase)
+
+_CURRENT: contextvars.ContextVar[tuple[Tracer, str | None] | None] = contextvars.ContextVar(
+    "dispatcher_current_tracer", default=None
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Tracer:
+    """Creates events for one run. Span ids are a per-run counter, so replays are deterministic."""
+
+    def __init__(self, run_id: str, sinks: Sequence[TraceSink]) -> None:
+        self.run_id = run_id
+        self.sinks = list(sinks)
+        self.events: list[EventBase] = []
+        self._spans = itertools.count(1)
+
+    def new_span(self) -> str:
+        return f"s{next(self._spans)}"
+
+    def emit(
+        self,
+        event_type: type[E],
+        *,
+        parent_id: str | None = None,
+        span_id: str | None = None,
+        **fields: Any,
+    ) -> E:
+        """Build, record and write one event."""
+        event = event_type(
+            run_id=self.run_id,
+            ts=_now(),
+            span_id=span_id or self.new_span(),
+            parent_id=parent_id,
+            **fields,
+        )
+        self.events.append(event)
+        for sink in self.sinks:
+            sink.write(event)
+        return event
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+
+
+def current_tracer() -> tuple[Tracer, str | None] | None:
+    """The tracer of the run in progress and its current parent span, if any."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def use_tracer(tracer: Tracer, parent_id: str | None) -> Iterator[None]:
+    """Make `tracer` current so layers below the worker (retries) can record events."""
+    token = _CURRENT.set((tracer, parent_id))
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)

@@ -1,0 +1,146 @@
+"""Load labelled runs from any supported format, detecting which one when not told."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from dispatcher.errors import DataError
+from dispatcher.trajectories._model import Trajectory, parse_run
+from dispatcher.trajectories._openai import import_openai_record
+from dispatcher.trajectories._swe import (
+    import_mini_swe_record,
+    import_swe_agent_record,
+    is_mini_swe,
+)
+from dispatcher.trajectories._trace import import_traces
+
+__all__ = ["FORMATS", "TrajectoryFormat", "detect_format", "load_trajectories"]
+
+TrajectoryFormat = Literal["jsonl", "openai", "swe", "trace"]
+FORMATS: tuple[str, ...] = get_args(TrajectoryFormat)
+
+_FORMAT_HELP = (
+    "jsonl (ours: one run a line with id/group/success/steps), openai (chat messages with "
+    "tool_calls, e.g. tau-bench), swe (mini-swe-agent messages or SWE-agent trajectory), "
+    "trace (dispatcher trace events)"
+)
+
+
+def _records(path: Path) -> Iterator[tuple[int | None, Any]]:
+    """(line number or None, parsed JSON) for a JSON list, a JSON object, or JSONL."""
+    text = path.read_text(encoding="utf-8")
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"not valid JSON ({exc.msg})", file=path, line=exc.lineno) from None
+        if not isinstance(data, list):
+            raise DataError("expected a JSON list of runs", file=path)
+        for item in data:
+            yield None, item
+        return
+    if stripped.startswith("{") and "\n{" not in stripped:
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            pass  # not one object: read it as JSONL below, which names the bad line
+        else:
+            yield 1, whole
+            return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one run "
+                "as a JSON object",
+                file=path,
+                line=number,
+            ) from None
+
+
+def _record_format(record: Any) -> TrajectoryFormat | None:
+    if not isinstance(record, Mapping):
+        return None
+    if "kind" in record and "run_id" in record:
+        return "trace"
+    if "steps" in record:
+        return "jsonl"
+    if isinstance(record.get("trajectory"), list):
+        return "swe"
+    messages = record.get("traj", record.get("messages"))
+    if isinstance(messages, list):
+        return "swe" if is_mini_swe(messages) else "openai"
+    return None
+
+
+def detect_format(path: Path) -> TrajectoryFormat:
+    """The format of a file (a folder is a folder of traces)."""
+    if path.is_dir():
+        return "trace"
+    for _, record in _records(path):
+        found = _record_format(record)
+        if found is None:
+            raise DataError(
+                f"cannot tell the format of this file; pass --format, one of: {_FORMAT_HELP}",
+                file=path,
+            )
+        return found
+    raise DataError("the file is empty", file=path)
+
+
+def load_trajectories(path: Path, format: TrajectoryFormat | None = None) -> list[Trajectory]:
+    """Every run in `path`; malformed input raises DataError naming the file and line."""
+    if not path.exists():
+        raise DataError("no such file or folder", file=path)
+    kind = format or detect_format(path)
+    if kind not in FORMATS:
+        raise DataError(f"unknown format {kind!r}; use one of: {_FORMAT_HELP}", file=path)
+    if kind == "trace":
+        runs = import_traces(path)
+    else:
+        runs = []
+        for position, (line, record) in enumerate(_records(path)):
+            where = line if line is not None else position + 1
+            runs.append(_import(kind, record, position, path, where))
+    if not runs:
+        raise DataError("no runs found", file=path)
+    return _unique_ids(runs)
+
+
+def _import(
+    kind: TrajectoryFormat, record: Any, position: int, path: Path, line: int
+) -> Trajectory:
+    if kind == "jsonl":
+        return parse_run(record, path, line)
+    if not isinstance(record, Mapping):
+        raise DataError("expected a JSON object for each run", file=path, line=line)
+    if kind == "openai":
+        return import_openai_record(record, position, path, line)
+    if isinstance(record.get("trajectory"), list):
+        return import_swe_agent_record(record, position, path, line)
+    return import_mini_swe_record(record, position, path, line)
+
+
+def _unique_ids(runs: list[Trajectory]) -> list[Trajectory]:
+    seen: dict[str, int] = {}
+    unique = []
+    for run in runs:
+        count = seen.get(run.id, 0)
+        seen[run.id] = count + 1
+        if count:
+            run = Trajectory(
+                id=f"{run.id}#{count + 1}",
+                group=run.group,
+                success=run.success,
+                steps=run.steps,
+                strong_success=run.strong_success,
+            )
+        unique.append(run)
+    return unique

@@ -1,0 +1,156 @@
+"""Import runs recorded as OpenAI chat messages with `tool_calls` (e.g. tau-bench).
+
+One record is one run: ``{"traj" | "messages": [...], ...label fields}``; a file is a JSON list
+of records, one record, or JSONL. How a record becomes a trajectory:
+
+- each tool call of an assistant message is a step: `action` is ``name(canonical JSON args)``
+  (as the worker loop writes it), `observation` the matching ``role: tool`` message;
+- an assistant message without tool calls is a text step: `action` and `text` are its content,
+  `observation` is what the user (or user simulator) said next;
+- text that accompanies tool calls becomes the `text` of the first of those steps;
+- `error`: the tool result starts with "Error", "Exception" or "Traceback" (tau-bench tools
+  return ``"Error: ..."`` strings when an action is refused), or is a JSON object with a
+  non-null top-level ``"error"``, or the message has ``"is_error": true``;
+- `success`: ``success``, else ``reward == 1`` (tau-bench), else ``resolved``;
+- `group`: ``group``, else ``task_id``, else ``instance_id``, else the run id;
+- `id`: ``id``, else ``<task_id>-<trial>``, else the record's position.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from dispatcher.detectors._actions import format_action
+from dispatcher.detectors.base import Step
+from dispatcher.errors import DataError
+from dispatcher.trajectories._labels import record_group, record_id, record_label, strong_label
+from dispatcher.trajectories._model import Trajectory
+
+__all__ = ["content_text", "import_openai_record", "is_error_text"]
+
+_ERROR_PREFIXES = ("error", "exception", "traceback")
+
+
+def content_text(content: Any) -> str:
+    """Message content as text (strings, or lists of content parts)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, Mapping):
+                parts.append(str(part.get("text") or ""))
+            else:
+                parts.append(str(part))
+        return "\n".join(p for p in parts if p)
+    return json.dumps(content, ensure_ascii=False)
+
+
+def is_error_text(text: str) -> bool:
+    """Does a tool result read as a failure? (See the module docstring for the rule.)"""
+    stripped = text.lstrip()
+    if stripped[:9].lower().startswith(_ERROR_PREFIXES):
+        return True
+    if stripped.startswith("{") and '"error"' in stripped[:200]:
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            return False
+        return isinstance(value, dict) and value.get("error") not in (None, "", False)
+    return False
+
+
+def _arguments(raw: Any) -> tuple[Any, Mapping[str, Any] | None]:
+    if isinstance(raw, str):
+        try:
+            parsed = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return raw, None
+    else:
+        parsed = raw
+    return parsed, parsed if isinstance(parsed, Mapping) else None
+
+
+def import_openai_record(
+    record: Mapping[str, Any], position: int, file: str | Path, line: int
+) -> Trajectory:
+    """One run from a record holding OpenAI chat messages."""
+    messages = record.get("traj", record.get("messages"))
+    if not isinstance(messages, list):
+        raise DataError("expected a 'traj' or 'messages' list of chat messages", file=file, line=line)
+    steps: list[Step] = []
+    for position_in_run, message in enumerate(messages):
+        if not isinstance(message, Mapping) or message.get("role") != "assistant":
+            continue
+        text = content_text(message.get("content")).strip()
+        calls = message.get("tool_calls") or []
+        if not calls:
+            steps.append(
+                Step(
+                    index=len(steps),
+                    action=text,
+                    observation=_next_user_text(messages, position_in_run),
+                    text=text,
+                )
+            )
+            continue
+        results = _results_after(messages, position_in_run)
+        for number, call in enumerate(calls):
+            function = (call.get("function") or {}) if isinstance(call, Mapping) else {}
+            name = str(function.get("name") or "unknown_tool")
+            parsed, arguments = _arguments(function.get("arguments"))
+            result = results.get(str(call.get("id"))) or results.get(number) or {}
+            observation = content_text(result.get("content"))
+            steps.append(
+                Step(
+                    index=len(steps),
+                    action=format_action(name, parsed),
+                    observation=observation,
+                    error=bool(result.get("is_error")) or is_error_text(observation),
+                    tool=name,
+                    arguments=arguments,
+                    text=text if number == 0 else "",
+                )
+            )
+    run_id = record_id(record, position)
+    return Trajectory(
+        id=run_id,
+        group=record_group(record, run_id),
+        success=record_label(record, file, line),
+        steps=tuple(steps),
+        strong_success=strong_label(record),
+    )
+
+
+def _results_after(messages: Sequence[Any], position: int) -> dict[str | int, Mapping[str, Any]]:
+    """The tool results answering one assistant message, by call id and by position.
+
+    Only the tool messages right after it count: some logs reuse call ids across turns.
+    """
+    results: dict[str | int, Mapping[str, Any]] = {}
+    number = 0
+    for message in messages[position + 1 :]:
+        if not isinstance(message, Mapping) or message.get("role") != "tool":
+            break
+        results.setdefault(str(message.get("tool_call_id")), message)
+        results[number] = message
+        number += 1
+    return results
+
+
+def _next_user_text(messages: Sequence[Any], position: int) -> str:
+    """What the user said after an assistant's text, up to the next assistant message."""
+    said = []
+    for message in messages[position + 1 :]:
+        if not isinstance(message, Mapping):
+            continue
+        if message.get("role") == "assistant":
+            break
+        if message.get("role") == "user":
+            said.append(content_text(message.get("content")))
+    return "\n".join(said)

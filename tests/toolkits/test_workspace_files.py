@@ -1,0 +1,142 @@
+"""File tools stay inside the workspace and report state changes for the stall detector."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from dispatcher_tools.workspace import WorkspaceToolkit
+
+from dispatcher.errors import ConfigError
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("top secret\n")
+    return secret
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("../outside/secret.txt", "parent"),
+        ("src/../../outside/secret.txt", "parent"),
+        ("/etc/passwd", "absolute"),
+        ("~/secret.txt", "absolute"),
+        ("C:/Windows/win.ini", "absolute"),
+    ],
+)
+def test_paths_leaving_the_workspace_are_rejected(
+    workspace: WorkspaceToolkit, path: str, kind: str
+) -> None:
+    for output in (
+        workspace.read_file(path),
+        workspace.write_file(path, "x"),
+        workspace.patch_file(path, "a", "b"),
+        workspace.list_files(path),
+    ):
+        assert output.is_error
+        assert output.signals["workspace_error"] == kind
+        assert "relative to the workspace root" in output.content
+
+
+def test_symlink_escapes_are_rejected(workspace: WorkspaceToolkit, outside: Path) -> None:
+    os.symlink(outside, workspace.root / "file_link")
+    os.symlink(outside.parent, workspace.root / "dir_link")
+    for path in ("file_link", "dir_link/secret.txt", "dir_link"):
+        output = workspace.read_file(path)
+        assert output.signals["workspace_error"] == "symlink_escape", path
+    assert workspace.write_file("dir_link/new.txt", "x").is_error
+    assert workspace.patch_file("file_link", "top", "no").is_error
+    assert workspace.list_files("dir_link").is_error
+    assert outside.read_text() == "top secret\n"
+    assert not (outside.parent / "new.txt").exists()
+
+
+def test_symlinks_within_the_workspace_work(workspace: WorkspaceToolkit) -> None:
+    (workspace.root / "real.txt").write_text("hello\n")
+    os.symlink("real.txt", workspace.root / "alias.txt")
+    assert workspace.read_file("alias.txt").content == "hello\n"
+
+
+def test_write_reports_state_changes(workspace: WorkspaceToolkit) -> None:
+    created = workspace.write_file("src/app.py", "x = 1\n")
+    assert created.signals == {"state_changed": True, "path": "src/app.py"}
+    assert "created" in created.content
+    assert (workspace.root / "src" / "app.py").read_text() == "x = 1\n"
+    same = workspace.write_file("src/app.py", "x = 1\n")
+    assert same.signals["state_changed"] is False
+    updated = workspace.write_file("src/app.py", "x = 2\n")
+    assert updated.signals["state_changed"] is True and "updated" in updated.content
+
+
+def test_patch_replaces_exactly_one_occurrence(workspace: WorkspaceToolkit) -> None:
+    workspace.write_file("calc.py", "def add(a, b):\n    return a - b\n")
+    output = workspace.patch_file("calc.py", "return a - b", "return a + b")
+    assert not output.is_error
+    assert output.signals == {"state_changed": True, "path": "calc.py"}
+    assert "line 2" in output.content
+    assert (workspace.root / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+
+
+def test_patch_with_no_match_explains_and_changes_nothing(workspace: WorkspaceToolkit) -> None:
+    workspace.write_file("calc.py", "def add(a, b):\n    return a - b\n")
+    output = workspace.patch_file("calc.py", "return a-b", "return a + b")
+    assert output.is_error
+    assert output.signals["workspace_error"] == "patch_no_match"
+    assert output.signals["state_changed"] is False
+    assert "not found" in output.content
+    spacing = workspace.patch_file("calc.py", "def add(a, b):\n  return a - b", "x")
+    assert "indentation or spacing start at line 1" in spacing.content
+    assert (workspace.root / "calc.py").read_text() == "def add(a, b):\n    return a - b\n"
+
+
+def test_patch_with_several_matches_asks_for_more_context(workspace: WorkspaceToolkit) -> None:
+    workspace.write_file("a.py", "x = 1\ny = 2\nx = 1\n")
+    output = workspace.patch_file("a.py", "x = 1", "x = 3")
+    assert output.signals["workspace_error"] == "patch_ambiguous"
+    assert "2 times" in output.content and "lines 1, 3" in output.content
+    assert workspace.patch_file("a.py", "", "x").signals["workspace_error"] == "patch_empty"
+
+
+def test_patch_matches_a_crlf_file(workspace: WorkspaceToolkit) -> None:
+    (workspace.root / "w.txt").write_bytes(b"one\r\ntwo\r\n")
+    assert not workspace.patch_file("w.txt", "one\ntwo", "1\n2").is_error
+    assert (workspace.root / "w.txt").read_bytes() == b"1\r\n2\r\n"
+
+
+def test_read_file_ranges_and_truncation_marker(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "big.txt").write_text("".join(f"line {i}\n" for i in range(1, 1001)))
+    toolkit = WorkspaceToolkit(root, max_output_bytes=1000)
+    part = toolkit.read_file("big.txt", start_line=3, end_line=4)
+    assert part.content == "line 3\nline 4\n\n[lines 3-4 of 1000]"
+    whole = toolkit.read_file("big.txt")
+    assert "bytes truncated ...]" in whole.content
+    assert "use start_line to read on" in whole.content
+    assert len(whole.content.encode()) < 1200
+
+
+def test_read_missing_and_binary_files(workspace: WorkspaceToolkit) -> None:
+    assert workspace.read_file("nope.py").signals["workspace_error"] == "not_found"
+    (workspace.root / "blob.bin").write_bytes(b"\x00\x01\x02")
+    assert workspace.read_file("blob.bin").signals["workspace_error"] == "binary"
+
+
+def test_list_files_skips_caches(workspace: WorkspaceToolkit) -> None:
+    workspace.write_file("pkg/mod.py", "x = 1\n")
+    (workspace.root / "pkg" / "__pycache__").mkdir()
+    (workspace.root / "pkg" / "__pycache__" / "mod.pyc").write_bytes(b"x")
+    output = workspace.list_files()
+    assert output.content.splitlines() == ["pkg/", "pkg/mod.py (6 bytes)"]
+
+
+def test_root_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="root"):
+        WorkspaceToolkit(tmp_path / "missing")
+    with pytest.raises(ConfigError, match="isolation"):
+        WorkspaceToolkit(tmp_path, isolation="chroot")

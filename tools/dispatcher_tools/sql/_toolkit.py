@@ -1,0 +1,325 @@
+"""`SqlToolkit`: list tables, describe a table and run one read-only query on a SQLite file.
+
+Every call opens its own read-only connection (``mode=ro`` URI) in a worker thread, so the
+toolkit is safe to share between concurrent runs and never blocks the event loop. A progress
+handler enforces the per-query time limit and stops a cancelled call within ~1000 VM steps.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from dispatcher.errors import ConfigError
+from dispatcher.tools.tool import Tool, ToolOutput
+from dispatcher_tools.sql._format import format_table, rows_hash
+from dispatcher_tools.sql._guard import (
+    METADATA_PRAGMAS,
+    OTHER_STATEMENT_KEYWORDS,
+    Authorizer,
+    GuardError,
+    classify_error,
+    leading_keyword,
+    single_statement,
+)
+
+__all__ = ["QueryResult", "SqlToolkit"]
+
+_T = TypeVar("_T")
+_PROGRESS_STEPS = 1000  # VM instructions between deadline checks: ~microseconds apart
+_HINTS = {
+    "syntax": "Check keywords, commas, parentheses and quotes (SQLite dialect).",
+    "unknown_column": "Call sql.describe_table to see the exact column names of a table.",
+    "timeout": "Simplify the query: filter with WHERE, aggregate, and make recursive CTEs end.",
+    "denied": "Only read-only queries are allowed: one SELECT (or WITH ... SELECT) statement.",
+    "multiple_statements": "",
+    "other": "",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """The outcome of one query: formatted rows, or a classified error message."""
+
+    query: str
+    text: str
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
+    truncated: bool = False
+    error_class: str | None = None
+    signals: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_class is None
+
+    def to_output(self) -> ToolOutput:
+        return ToolOutput(self.text, is_error=not self.ok, signals=self.signals)
+
+
+class _Deadline:
+    """Progress-handler callback: a non-zero return makes SQLite abort with "interrupted"."""
+
+    def __init__(self, seconds: float, cancel: threading.Event | None) -> None:
+        self.expires = time.monotonic() + seconds
+        self.cancel = cancel
+        self.hit = False
+
+    def __call__(self) -> int:
+        if time.monotonic() > self.expires or (self.cancel is not None and self.cancel.is_set()):
+            self.hit = True
+            return 1
+        return 0
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class SqlToolkit:
+    """Read-only SQL tools over one SQLite database file."""
+
+    def __init__(
+        self,
+        database: str | Path,
+        *,
+        max_rows: int = 200,
+        max_bytes: int = 64_000,
+        time_limit_s: float = 2.0,
+        sample_rows: bool = False,
+    ) -> None:
+        path = Path(database).expanduser()
+        fix = "set `database` to an existing SQLite file, e.g. data/chinook.sqlite"
+        if not path.is_file():
+            raise ConfigError(f"no SQLite file at {str(path)!r}", field="database", fix=fix)
+        with path.open("rb") as handle:
+            if handle.read(16) != b"SQLite format 3\x00":
+                raise ConfigError(
+                    f"{str(path)!r} is not a SQLite database", field="database", fix=fix
+                )
+        for name, value, low in (("max_rows", max_rows, 1), ("max_bytes", max_bytes, 256)):
+            if value < low:
+                raise ConfigError(f"must be at least {low}, got {value}", field=name)
+        if not time_limit_s > 0:
+            raise ConfigError(
+                f"must be a positive number of seconds, got {time_limit_s}", field="time_limit_s"
+            )
+        self.database = path.resolve()
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.time_limit_s = time_limit_s
+        self.sample_rows = sample_rows
+        self._uri = f"{self.database.as_uri()}?mode=ro"
+
+    def tools(self) -> list[Tool]:
+        """The three tools a SQL agent gets, named ``sql.*``."""
+        timeout = self.time_limit_s + 10.0
+        return [
+            Tool.from_function(
+                self.list_tables,
+                name="sql.list_tables",
+                description="List the tables and views of the database with their column names.",
+                timeout_s=timeout,
+            ),
+            Tool.from_function(
+                self.describe_table,
+                name="sql.describe_table",
+                description="Describe one table: its columns with types and keys, foreign keys "
+                "and row count.",
+                timeout_s=timeout,
+            ),
+            Tool.from_function(
+                self.run_query,
+                name="sql.run_query",
+                description="Run ONE read-only SQLite query (SELECT, WITH ... SELECT or VALUES) "
+                f"and get the rows as tab-separated text (at most {self.max_rows} rows).",
+                timeout_s=timeout,
+            ),
+        ]
+
+    # -- tools (async: the work runs in a thread) ------------------------------------------
+
+    async def list_tables(self) -> ToolOutput:
+        """List the tables and views with their column names."""
+        return await self._in_thread(self._list_tables)
+
+    async def describe_table(self, table: str) -> ToolOutput:
+        """Describe one table or view.
+
+        Args:
+            table: Table or view name, as listed by sql.list_tables.
+        """
+        return await self._in_thread(lambda cancel: self._describe(table, cancel))
+
+    async def run_query(self, query: str) -> ToolOutput:
+        """Run one read-only query.
+
+        Args:
+            query: Exactly one SQLite SELECT statement.
+        """
+        result = await self._in_thread(lambda cancel: self.execute(query, cancel=cancel))
+        return result.to_output()
+
+    # -- sync API --------------------------------------------------------------------------
+
+    def execute(self, query: str, *, cancel: threading.Event | None = None) -> QueryResult:
+        """Check and run one query under the time limit and caps (blocking)."""
+        try:
+            statement = single_statement(query)
+        except GuardError as exc:
+            return self._error(query, exc.error_class, str(exc))
+        keyword = leading_keyword(statement)
+        if keyword in OTHER_STATEMENT_KEYWORDS:
+            return self._error(
+                query,
+                "denied",
+                f"{keyword or 'This'} statements are not allowed; the database is read-only.",
+            )
+        authorizer = Authorizer()
+        deadline = _Deadline(self.time_limit_s, cancel)
+        try:
+            with self._connect(authorizer, deadline) as conn:
+                # EXPLAIN compiles without running: the authorizer and name resolution judge the
+                # statement as written, before the LIMIT clamp wraps it.
+                conn.execute(f"EXPLAIN {statement}").close()
+                cursor = conn.execute(f"SELECT * FROM (\n{statement}\n) LIMIT {self.max_rows + 1}")
+                columns = tuple(d[0] for d in cursor.description)
+                rows = [tuple(r) for r in cursor.fetchall()]
+        except sqlite3.Error as exc:
+            error_class = classify_error(exc, timed_out=deadline.hit, denied=authorizer.denied)
+            return self._error(
+                query, error_class, self._describe_error(error_class, exc, authorizer.denied)
+            )
+        more = len(rows) > self.max_rows
+        rows = rows[: self.max_rows]
+        text, shown = format_table(columns, rows, max_bytes=self.max_bytes, more_rows=more)
+        truncated = more or shown < len(rows)
+        return QueryResult(
+            query=query,
+            text=text,
+            columns=columns,
+            rows=tuple(rows),
+            truncated=truncated,
+            signals={
+                "rows": len(rows),
+                "rows_hash": rows_hash(columns, rows),
+                "truncated": truncated,
+            },
+        )
+
+    def table_names(self) -> list[tuple[str, str]]:
+        """(name, "table" | "view") for every user table and view, sorted by name."""
+        with self._connect(Authorizer(), _Deadline(self.time_limit_s, None)) as conn:
+            rows = conn.execute(
+                "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name COLLATE NOCASE"
+            ).fetchall()
+        return [(str(name), str(kind)) for name, kind in rows]
+
+    # -- internals -------------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(
+        self, authorizer: Authorizer, deadline: Callable[[], int]
+    ) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self._uri, uri=True, timeout=self.time_limit_s, isolation_level=None)
+        try:
+            # Bound single values too: zeroblob(1e9) would otherwise allocate a gigabyte.
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(4 * self.max_bytes, 1_000_000))
+            conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+            conn.set_authorizer(authorizer)
+            conn.set_progress_handler(deadline, _PROGRESS_STEPS)
+            yield conn
+        finally:
+            conn.close()
+
+    async def _in_thread(self, work: Callable[[threading.Event], _T]) -> _T:
+        cancel = threading.Event()
+        try:
+            return await anyio.to_thread.run_sync(work, cancel, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            cancel.set()  # the progress handler sees it and the abandoned thread ends promptly
+            raise
+
+    def _error(self, query: str, error_class: str, message: str) -> QueryResult:
+        hint = _HINTS.get(error_class, "")
+        text = f"SQL error ({error_class}): {message}" + (f"\n{hint}" if hint else "")
+        return QueryResult(
+            query=query, text=text, error_class=error_class, signals={"sql_error": error_class}
+        )
+
+    def _describe_error(self, error_class: str, exc: sqlite3.Error, denied: list[str]) -> str:
+        if error_class == "timeout":
+            return f"the query was stopped at the {self.time_limit_s:g} s time limit."
+        if error_class == "denied" and denied:
+            return f"the statement tried {denied[0]}, which is not allowed."
+        if error_class == "unknown_table":
+            names = ", ".join(name for name, _ in self.table_names())
+            return f"{exc}. Tables in this database: {names}."
+        return str(exc)
+
+    def _list_tables(self, cancel: threading.Event) -> ToolOutput:
+        tables = self.table_names()
+        lines = [f"{len(tables)} tables and views:"]
+        with self._connect(Authorizer(METADATA_PRAGMAS), _Deadline(self.time_limit_s, cancel)) as c:
+            for name, kind in tables:
+                columns = [row[1] for row in c.execute(f"PRAGMA table_info({_quote(name)})")]
+                suffix = " (view)" if kind == "view" else ""
+                lines.append(f"{name}{suffix}: {', '.join(columns)}")
+        text, _ = _cap("\n".join(lines), self.max_bytes)
+        return ToolOutput(text, signals={"tables": len(tables)})
+
+    def _describe(self, table: str, cancel: threading.Event) -> ToolOutput:
+        tables = self.table_names()
+        match = next(((n, k) for n, k in tables if n.lower() == table.strip().lower()), None)
+        if match is None:
+            names = ", ".join(n for n, _ in tables)
+            return self._error(
+                table, "unknown_table", f"no such table: {table}. Tables in this database: {names}."
+            ).to_output()
+        name, kind = match
+        deadline = _Deadline(self.time_limit_s, cancel)
+        with self._connect(Authorizer(METADATA_PRAGMAS), deadline) as conn:
+            columns = conn.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
+            keys = {
+                row[3]: f"{row[2]}.{row[4]}"
+                for row in conn.execute(f"PRAGMA foreign_key_list({_quote(name)})")
+            }
+            try:
+                count = f"{conn.execute(f'SELECT COUNT(*) FROM {_quote(name)}').fetchone()[0]} rows"
+            except sqlite3.OperationalError:
+                count = "row count unknown: counting hit the time limit"
+            sample = ""
+            if self.sample_rows:
+                cursor = conn.execute(f"SELECT * FROM {_quote(name)} LIMIT 3")
+                head = tuple(d[0] for d in cursor.description)
+                sample, _ = format_table(head, cursor.fetchall(), max_bytes=self.max_bytes // 2)
+        lines = [f"{kind} {name} ({count})"]
+        for _cid, column, ctype, notnull, default, pk in columns:
+            parts = [f"  {column}", ctype or "ANY"]
+            parts += ["PRIMARY KEY"] if pk else []
+            parts += ["NOT NULL"] if notnull else []
+            parts += [f"DEFAULT {default}"] if default is not None else []
+            parts += [f"-> {keys[column]}"] if column in keys else []
+            lines.append(" ".join(parts))
+        if sample:
+            lines += ["sample rows:", sample]
+        text, _ = _cap("\n".join(lines), self.max_bytes)
+        return ToolOutput(text, signals={"table": name, "columns": len(columns)})
+
+
+def _cap(text: str, max_bytes: int) -> tuple[str, bool]:
+    data = text.encode()
+    if len(data) <= max_bytes:
+        return text, False
+    cut = len(data) - max_bytes
+    return data[:max_bytes].decode(errors="ignore") + f"\n[... {cut} bytes truncated ...]", True

@@ -1,0 +1,61 @@
+"""Apply the sandbox's resource limits to this process, then exec the command.
+
+Run as ``python -I -S _launcher.py LIMITS_JSON ARGV...`` rather than as a ``preexec_fn``:
+preexec functions are unsafe when the parent has threads, and `anyio.open_process` has none.
+Limits survive exec and are inherited by every child.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+
+
+def _tasks_of_current_user() -> int:
+    """Tasks (threads) the real uid already runs: RLIMIT_NPROC counts all of them."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("Uid", "-1").split()[0]) == uid:
+            count += int(fields.get("Threads", "1").strip() or 1)
+    return count
+
+
+def _set(limit: int, soft: int, hard: int | None = None) -> None:
+    _, current_hard = resource.getrlimit(limit)
+    hard = soft if hard is None else hard
+    if current_hard != resource.RLIM_INFINITY:
+        # An unprivileged process cannot raise its hard limit: tighten within it instead.
+        soft, hard = min(soft, current_hard), min(hard, current_hard)
+    resource.setrlimit(limit, (soft, hard))
+
+
+def main() -> None:
+    limits = json.loads(sys.argv[1])
+    argv = sys.argv[2:]
+    # CPU: SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
+    _set(resource.RLIMIT_CPU, limits["cpu_s"], limits["cpu_s"] + 1)
+    _set(resource.RLIMIT_AS, limits["memory_mb"] * 1024 * 1024)
+    _set(resource.RLIMIT_FSIZE, limits["file_size_mb"] * 1024 * 1024)
+    _set(resource.RLIMIT_CORE, 0)
+    # Root is exempt from RLIMIT_NPROC and the count spans every process of the uid, so the
+    # limit is "what this user runs now plus max_processes", and only for non-root users.
+    if os.getuid() != 0 and os.path.isdir("/proc"):
+        _set(resource.RLIMIT_NPROC, _tasks_of_current_user() + limits["max_processes"])
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        print(f"sandbox: cannot run {argv[0]!r}: {exc.strerror}", file=sys.stderr)
+        sys.exit(127)
+
+
+if __name__ == "__main__":
+    main()
