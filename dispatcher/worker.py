@@ -171,7 +171,7 @@ class _Loop:
                     return outcome
                 raise
             request = ModelRequest(
-                messages=self.messages,
+                messages=tuple(self.messages),
                 system=self.system,
                 tools=self.specs,
                 max_output_tokens=self.profile.max_output_tokens,

@@ -115,16 +115,16 @@ def _group_folds(runs: Sequence[Trajectory], folds: int, seed: int) -> list[set[
 def _rule_threshold(
     peaks: Sequence[int], low: int, high: int, budget: float
 ) -> tuple[int, float]:
-    """The lowest count in [low, high] whose false-alarm rate is within budget."""
+    """The lowest count in [low, high] whose false-alarm rate stays within budget.
+
+    Conservative like the combined threshold: one alarm fewer than the budget allows.
+    """
+    allowed = max(0, math.floor(budget * (len(peaks) + 1) + 1e-9) - 1)
     for count in range(low, high + 1):
-        rate = sum(1 for p in peaks if p >= count) / len(peaks)
-        if rate <= budget:
-            return count, rate
+        alarms = sum(1 for p in peaks if p >= count)
+        if alarms <= allowed:
+            return count, alarms / len(peaks)
     return high, sum(1 for p in peaks if p >= high) / len(peaks)
-
-
-def _fit_rows(replays: Sequence[Replay], k: int) -> list[dict[str, float]]:
-    return [state_at_features(r, k) for r in replays]
 
 
 def state_at_features(r: Replay, k: int) -> dict[str, float]:
@@ -149,15 +149,17 @@ def _first_alarm(model: LogisticModel, r: Replay, min_steps: int) -> int | None:
 def _fit_combined(
     train: Sequence[Replay],
     features: Sequence[str],
-    k: int,
+    horizons: Sequence[int],
     l2: float,
     budget: float,
     min_steps: int,
 ) -> LogisticModel:
-    labels = [0 if r.run.success else 1 for r in train]
-    model = fit_logistic(_fit_rows(train, k), labels, features, l2)
+    """Fit on each run's state at every horizon (the score is used at every step)."""
+    rows = [state_at_features(r, k) for k in horizons for r in train]
+    labels = [0 if r.run.success else 1 for _ in horizons for r in train]
+    model = fit_logistic(rows, labels, features, l2)
     peaks = [_peak_probability(model, r, min_steps) for r in train if r.run.success]
-    threshold = threshold_for_false_alarms(peaks, budget)
+    threshold = threshold_for_false_alarms(peaks, budget, conservative=True)
     threshold = min(max(threshold, 1e-6), 1 - 1e-9)
     return LogisticModel(model.weights, model.bias, threshold)
 
@@ -168,7 +170,7 @@ def calibrate(
     *,
     max_false_alarms: float = 0.05,
     steps: Sequence[int] = (5, 10, 20),
-    fit_step: int | None = None,
+    fit_steps: Sequence[int] | None = None,
     features: Sequence[str] | None = None,
     l2: float = 30.0,
     folds: int = 5,
@@ -190,7 +192,7 @@ def calibrate(
             f"{len(groups)} groups cannot make {folds} cross-validation folds: "
             "use --folds with at most the number of groups, or add runs of other tasks"
         )
-    k = fit_step if fit_step is not None else max(steps)
+    horizons = list(fit_steps) if fit_steps else list(steps)
     min_steps = base.combined.min_steps
     replays = [replay(run, base, with_features=True) for run in runs]
     passed = [r for r in replays if r.run.success]
@@ -211,7 +213,7 @@ def calibrate(
             "recall": round(recall, 4),
         }
     # 2. The combined score, on all runs.
-    final = _fit_combined(replays, chosen, k, l2, max_false_alarms, min_steps)
+    final = _fit_combined(replays, chosen, horizons, l2, max_false_alarms, min_steps)
     patch_combined = {
         "weights": {name: round(w, 6) for name, w in final.weights.items()},
         "bias": round(final.bias, 6),
@@ -219,8 +221,9 @@ def calibrate(
     }
     settings = merge(base, {**patch, "combined": patch_combined})
     # 3. Grouped cross-validation of both.
-    cv = _cross_validate(replays, chosen, steps, k, l2, max_false_alarms, min_steps, folds,
-                         repeats, seed)
+    cv = _cross_validate(
+        replays, chosen, steps, horizons, l2, max_false_alarms, min_steps, folds, repeats, seed
+    )
     baselines = {
         name: {
             f"auc@{s}": _rounded(
@@ -244,7 +247,7 @@ def _cross_validate(
     replays: Sequence[Replay],
     features: Sequence[str],
     steps: Sequence[int],
-    k: int,
+    horizons: Sequence[int],
     l2: float,
     budget: float,
     min_steps: int,
@@ -265,7 +268,7 @@ def _cross_validate(
         for fold in _group_folds([r.run for r in replays], folds, seed + repeat):
             train = [r for r in replays if r.run.group not in fold]
             test = [r for r in replays if r.run.group in fold]
-            model = _fit_combined(train, features, k, l2, budget, min_steps)
+            model = _fit_combined(train, features, horizons, l2, budget, min_steps)
             train_passed = [r for r in train if r.run.success]
             counts = {
                 name: _rule_threshold(
@@ -303,7 +306,7 @@ def _cross_validate(
                 f"{name}.false_alarm_rate",
                 sum(rule_hits[r.run.id][name] for r in passed) / len(passed),
             )
-    summary: dict[str, Any] = {"folds": folds, "repeats": repeats, "fit_step": k}
+    summary: dict[str, Any] = {"folds": folds, "repeats": repeats, "fit_steps": list(horizons)}
     for key, values in per_repeat.items():
         mean = sum(values) / len(values)
         sd = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))

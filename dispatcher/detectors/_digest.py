@@ -33,7 +33,7 @@ _TAIL_CHARS = 1000
 _TEXT_CHARS = 2000
 _KEY_CHARS = 8192
 # Punctuation becomes whitespace, so JSON, paths and code split into words cheaply (C speed).
-_SEPARATORS = str.maketrans({c: " " for c in string.punctuation})
+_SEPARATORS = str.maketrans({c: " " for c in string.punctuation if c != "_"})
 
 
 def tokens_of(text: str) -> set[str]:
@@ -65,6 +65,7 @@ class StepDigest:
     action_novelty: float | None
     regret: int
     observation_chars: int
+    text_chars: int
     state_changed: bool | None
     signals: Mapping[str, Any]
 
@@ -140,6 +141,7 @@ class RunDigest:
             action_novelty=action_novelty,
             regret=len(REGRET_PHRASES.findall(text)) if text else 0,
             observation_chars=len(step.observation),
+            text_chars=len(step.text),
             state_changed=state_changed if isinstance(state_changed, bool) else None,
             signals=step.signals,
         )

@@ -28,24 +28,20 @@ __all__ = [
 
 FEATURE_DOCS: dict[str, str] = {
     "steps": "log(1 + steps so far)",
-    "tool_steps": "log(1 + steps that called a tool)",
     "error_rate": "failed steps / (steps + 2)",
     "error_streak": "log(1 + longest run of consecutive failed steps)",
     "failing_repeats": "log(1 + most times one action failed the same way)",
     "repeat_rate": "share of steps whose exact action was seen before",
-    "observation_novelty": "mean share of unseen words in the last `window` observations",
+    "observation_novelty": "mean share of unseen words in the last `window` tool results "
+    "(an empty result counts 0; 0 before the first tool result)",
     "action_novelty": "mean share of unseen words in the last `window` actions",
-    "observation_tokens": "log(1 + characters of observations read / 4)",
+    "observation_tokens": "log(1 + characters of tool results and replies read / 4)",
+    "text_tokens": "log(1 + characters of the agent's own text / 4)",
     "regret": "log(1 + apology, regret or confusion phrases in the agent's text)",
     "escalation_tool": "1 once a hand-off tool (escalate, transfer to a human) was called",
     "text_turns": "share of steps that were text only (no tool call)",
     "loop": "peak loop-pattern count over its default threshold (0..3)",
     "stall": "peak stall streak over the default patience (0..3)",
-    "waste": "x",
-    "low_novelty": "x",
-    "regret_rate": "x",
-    "novelty_all": "x",
-    "stall_now": "x",
 }
 FEATURE_NAMES: tuple[str, ...] = tuple(FEATURE_DOCS)
 
@@ -82,14 +78,13 @@ class RunFeatures:
         "_seen_actions",
         "_steps",
         "_streak",
+        "_text_chars",
         "_text_turns",
-        "_tool_steps",
-        "escalated", "_waste", "_low", "_nov_all", "_text_steps",
+        "escalated",
     )
 
     def __init__(self, window: int = 10) -> None:
         self._steps = 0
-        self._tool_steps = 0
         self._text_turns = 0
         self._errors = 0
         self._streak = 0
@@ -99,20 +94,16 @@ class RunFeatures:
         self._observation_novelty: deque[float] = deque(maxlen=window)
         self._action_novelty: deque[float] = deque(maxlen=window)
         self._observation_chars = 0
+        self._text_chars = 0
         self._regret = 0
         self.escalated = False
-        self._waste = 0.0
-        self._low = 0
-        self._nov_all: deque[float] = deque(maxlen=window)
-        self._text_steps = 0
 
     def add(self, step: StepDigest) -> None:
         self._steps += 1
         if step.text_turn:
             self._text_turns += 1
         else:
-            self._tool_steps += 1
-            # An empty observation brought nothing new: it counts as zero novelty.
+            # An empty tool result brought nothing new: it counts as zero novelty.
             self._observation_novelty.append(step.novelty or 0.0)
             if step.action_novelty is not None:
                 self._action_novelty.append(step.action_novelty)
@@ -127,37 +118,29 @@ class RunFeatures:
         else:
             self._seen_actions.add(step.action_key)
         self._observation_chars += step.observation_chars
-        nv = step.novelty or 0.0
-        self._waste += step.observation_chars * (1 - nv) / 4
-        self._low += 1 if nv < 0.1 else 0
-        self._nov_all.append(nv)
-        self._text_steps += 1 if step.regret or step.text_turn else 0
+        self._text_chars += step.text_chars
         self._regret += step.regret
         self.escalated = self.escalated or step.escalation
 
     def vector(self, loop: float, stall: float, failing_repeats: int) -> dict[str, float]:
-        """The features now; `loop`/`stall` are peak counts over LOOP_SCALES/STALL_SCALE."""
+        """The features now; `loop` is a peak level, `stall` a peak count (see FEATURE_DOCS)."""
         n = self._steps
         obs = self._observation_novelty
         act = self._action_novelty
         return {
             "steps": math.log1p(n),
-            "tool_steps": math.log1p(self._tool_steps),
             "error_rate": self._errors / (n + 2),
             "error_streak": math.log1p(self._max_streak),
             "failing_repeats": math.log1p(failing_repeats),
             "repeat_rate": self._repeats / (n + 1),
+            # No tool result yet means nothing learned yet: 0, not "all new".
             "observation_novelty": sum(obs) / len(obs) if obs else 0.0,
             "action_novelty": sum(act) / len(act) if act else 0.0,
             "observation_tokens": math.log1p(self._observation_chars / 4),
+            "text_tokens": math.log1p(self._text_chars / 4),
             "regret": math.log1p(self._regret),
             "escalation_tool": 1.0 if self.escalated else 0.0,
             "text_turns": self._text_turns / (n + 1),
             "loop": min(loop, _CAP),
             "stall": min(stall / STALL_SCALE, _CAP),
-            "waste": math.log1p(self._waste),
-            "low_novelty": self._low / (n + 1),
-            "regret_rate": self._regret / (self._text_steps + 1),
-            "novelty_all": sum(self._nov_all) / len(self._nov_all) if self._nov_all else 0.0,
-            "stall_now": 0.0,
         }

@@ -29,14 +29,21 @@ def auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
     return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
-def threshold_for_false_alarms(negatives: Sequence[float], max_rate: float) -> float:
+def threshold_for_false_alarms(
+    negatives: Sequence[float], max_rate: float, *, conservative: bool = False
+) -> float:
     """The lowest threshold t such that at most `max_rate` of negatives have score >= t.
 
-    Returns +inf when no finite threshold keeps within the budget.
+    `conservative` allows one alarm fewer than that, as split-conformal calibration does
+    (``floor(rate * (n + 1)) - 1``), so that the rate also holds, on average, on new runs
+    rather than only on these. Returns +inf when no finite threshold keeps within budget.
     """
     if not negatives:
         return math.inf
-    allowed = math.floor(max_rate * len(negatives) + 1e-9)
+    if conservative:
+        allowed = max(0, math.floor(max_rate * (len(negatives) + 1) + 1e-9) - 1)
+    else:
+        allowed = math.floor(max_rate * len(negatives) + 1e-9)
     ordered = sorted(negatives, reverse=True)
     if allowed >= len(ordered):
         return -math.inf

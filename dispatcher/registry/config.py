@@ -142,7 +142,9 @@ def _profiles(parsed: RegistryFile, file: Path | None) -> dict[str, ModelProfile
                 entry="dispatcher.tiers",
                 fix="use strong, weak or specialist",
             )
-        capabilities = frozenset(spec.capabilities) if spec and spec.capabilities else None
+        capabilities = (
+            frozenset(spec.capabilities) if spec and spec.capabilities is not None else None
+        )
         extra = {
             k: v
             for k, v in entry.litellm_params.model_dump().items()

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -131,9 +132,10 @@ def test_database_is_opened_read_only(chinook: Path, monkeypatch: pytest.MonkeyP
     opened: list[tuple[str, bool]] = []
     connect = sqlite3.connect
 
-    def recording_connect(database: str, **kwargs: object) -> sqlite3.Connection:
+    def recording_connect(database: str, **kwargs: Any) -> sqlite3.Connection:
         opened.append((database, bool(kwargs.get("uri"))))
-        return connect(database, **kwargs)  # type: ignore[arg-type]
+        connection: sqlite3.Connection = connect(database, **kwargs)
+        return connection
 
     monkeypatch.setattr(sqlite3, "connect", recording_connect)
     assert SqlToolkit(chinook).execute("SELECT 1").ok

@@ -127,6 +127,14 @@ def test_read_missing_and_binary_files(workspace: WorkspaceToolkit) -> None:
     assert workspace.read_file("blob.bin").signals["workspace_error"] == "binary"
 
 
+def test_file_system_errors_come_back_as_tool_errors(workspace: WorkspaceToolkit) -> None:
+    workspace.write_file("a.txt", "x")
+    output = workspace.write_file("a.txt/b.txt", "y")
+    assert output.is_error
+    assert output.signals == {"workspace_error": "os_error", "state_changed": False}
+    assert "Not a directory" in output.content or "exists" in output.content
+
+
 def test_list_files_skips_caches(workspace: WorkspaceToolkit) -> None:
     workspace.write_file("pkg/mod.py", "x = 1\n")
     (workspace.root / "pkg" / "__pycache__").mkdir()

@@ -7,10 +7,11 @@ handler enforces the per-query time limit and stops a cancelled call within ~100
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,7 +264,7 @@ class SqlToolkit:
         if error_class == "denied" and denied:
             return f"the statement tried {denied[0]}, which is not allowed."
         if error_class == "unknown_table":
-            names = ", ".join(name for name, _ in self.table_names())
+            names = _name_list(name for name, _ in self.table_names())
             return f"{exc}. Tables in this database: {names}."
         return str(exc)
 
@@ -282,7 +283,7 @@ class SqlToolkit:
         tables = self.table_names()
         match = next(((n, k) for n, k in tables if n.lower() == table.strip().lower()), None)
         if match is None:
-            names = ", ".join(n for n, _ in tables)
+            names = _name_list(n for n, _ in tables)
             return self._error(
                 table, "unknown_table", f"no such table: {table}. Tables in this database: {names}."
             ).to_output()
@@ -296,13 +297,15 @@ class SqlToolkit:
             }
             try:
                 count = f"{conn.execute(f'SELECT COUNT(*) FROM {_quote(name)}').fetchone()[0]} rows"
-            except sqlite3.OperationalError:
-                count = "row count unknown: counting hit the time limit"
+            except sqlite3.OperationalError as exc:
+                count = f"row count unknown: {'time limit' if deadline.hit else exc}"
             sample = ""
-            if self.sample_rows:
-                cursor = conn.execute(f"SELECT * FROM {_quote(name)} LIMIT 3")
-                head = tuple(d[0] for d in cursor.description)
-                sample, _ = format_table(head, cursor.fetchall(), max_bytes=self.max_bytes // 2)
+            if self.sample_rows and not deadline.hit:
+                with contextlib.suppress(sqlite3.OperationalError):
+                    cursor = conn.execute(f"SELECT * FROM {_quote(name)} LIMIT 3")
+                    head = tuple(d[0] for d in cursor.description)
+                    rows = cursor.fetchall()
+                    sample, _ = format_table(head, rows, max_bytes=self.max_bytes // 2)
         lines = [f"{kind} {name} ({count})"]
         for _cid, column, ctype, notnull, default, pk in columns:
             parts = [f"  {column}", ctype or "ANY"]
@@ -315,6 +318,12 @@ class SqlToolkit:
             lines += ["sample rows:", sample]
         text, _ = _cap("\n".join(lines), self.max_bytes)
         return ToolOutput(text, signals={"table": name, "columns": len(columns)})
+
+
+def _name_list(names: Iterable[str], limit: int = 100) -> str:
+    listed = list(names)
+    more = f" and {len(listed) - limit} more" if len(listed) > limit else ""
+    return ", ".join(listed[:limit]) + more
 
 
 def _cap(text: str, max_bytes: int) -> tuple[str, bool]:

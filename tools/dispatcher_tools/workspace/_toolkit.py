@@ -7,12 +7,14 @@ says what to do instead, and `signals` the detectors read (`state_changed`, test
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import sys
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import ParamSpec
 
 import anyio.to_thread
 
@@ -36,11 +38,26 @@ __all__ = ["WorkspaceToolkit"]
 
 _MAX_LIST_ENTRIES = 400
 _REMEMBERED_RUNS = 128
+_P = ParamSpec("_P")
 _SECRET_NAME = re.compile(r"(?i)api[_-]?key|token|secret|passw(or)?d|credential|private[_-]?key")
 
 
 def _error(message: str, kind: str, **signals: object) -> ToolOutput:
     return ToolOutput(message, is_error=True, signals={"workspace_error": kind, **signals})
+
+
+def _reports_os_errors(method: Callable[_P, ToolOutput]) -> Callable[_P, ToolOutput]:
+    """Turn an OSError (a file where a directory should be, permissions...) into a tool error."""
+
+    @functools.wraps(method)
+    def checked(*args: _P.args, **kwargs: _P.kwargs) -> ToolOutput:
+        try:
+            return method(*args, **kwargs)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            return _error(f"The file operation failed: {reason}.", "os_error", state_changed=False)
+
+    return checked
 
 
 class WorkspaceToolkit:
@@ -178,6 +195,7 @@ class WorkspaceToolkit:
 
     # -- file tools ------------------------------------------------------------------------
 
+    @_reports_os_errors
     def list_files(self, path: str = ".") -> ToolOutput:
         """List files recursively.
 
@@ -197,6 +215,7 @@ class WorkspaceToolkit:
             "\n".join(entries) or "(empty directory)", signals={"files": len(entries)}
         )
 
+    @_reports_os_errors
     def read_file(self, path: str, start_line: int = 1, end_line: int | None = None) -> ToolOutput:
         """Read a text file.
 
@@ -233,6 +252,7 @@ class WorkspaceToolkit:
             note = f"\n[lines {first}-{last} of {len(lines)}]"
         return ToolOutput(body + note, signals={"path": display(self.root, location)})
 
+    @_reports_os_errors
     def write_file(self, path: str, content: str) -> ToolOutput:
         """Write a whole file.
 
@@ -268,6 +288,7 @@ class WorkspaceToolkit:
             f"Wrote {size} bytes to {rel} ({what}).", signals={"state_changed": True, "path": rel}
         )
 
+    @_reports_os_errors
     def patch_file(self, path: str, old_text: str, new_text: str) -> ToolOutput:
         """Replace one exact piece of text in a file.
 

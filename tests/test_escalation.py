@@ -1,0 +1,218 @@
+"""Escalation end to end with scripted models: every trigger, every mode, every bound."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from dispatcher import Agent, Dispatcher, ToolOutput, tool
+from dispatcher.cli.app import _register_subcommands, app
+from dispatcher.trace.events import event_json_schema
+from dispatcher.testing import reply, tool_calls
+from scenario import registry
+
+lookups: list[str] = []
+
+
+@tool
+def lookup(key: str) -> ToolOutput:
+    """Look up a value by key."""
+    lookups.append(key)
+    if key == "right":
+        return ToolOutput("value=42")
+    return ToolOutput(f"Error: no such key {key!r}", is_error=True)
+
+
+WORKER = Agent(name="worker", description="Looks things up.", tools=[lookup], tier="weak")
+
+
+def dispatch(task: str = "find the value") -> list[object]:
+    """The dispatcher's turns that delegate `task` to the worker, then answer."""
+    return [
+        tool_calls(("worker", {"task": task}), agent="dispatcher"),
+        reply("The value is 42.", agent="dispatcher"),
+    ]
+
+
+def wrong(n: int) -> list[object]:
+    return [tool_calls(("lookup", {"key": "wrong"}), agent="worker") for _ in range(n)]
+
+
+def advice(text: str = "use key 'right'") -> object:
+    return tool_calls(("overwatch_decision", {"mode": "advise", "guidance": text}))
+
+
+def kinds(result: object, kind: str) -> list[dict[str, object]]:
+    return [e.model_dump() for e in result.events if e.kind == kind]  # type: ignore[attr-defined]
+
+
+def assert_trace_valid(path: Path) -> None:
+    schema = event_json_schema()
+    for line in path.read_text().splitlines():
+        jsonschema.validate(json.loads(line), schema)
+
+
+def test_loop_detector_nudges_then_escalates_and_advice_unblocks_the_worker() -> None:
+    reg, small, strong = registry(
+        [WORKER],
+        small=[
+            dispatch()[0],
+            *wrong(3),  # failing repeat #3 -> first firing -> nudge
+            *wrong(3),  # fires again -> escalation
+            tool_calls(("lookup", {"key": "right"}), agent="worker"),
+            reply("42", agent="worker"),
+            dispatch()[1],
+        ],
+        strong=[advice()],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    strong.assert_complete()
+    detectors = kinds(result, "detector")
+    assert [d["action"] for d in detectors] == ["nudge", "escalate"]
+    (episode,) = kinds(result, "escalation")
+    assert episode["trigger"] == "detector" and episode["mode"] == "advise"
+    assert episode["outcome"] == "advised" and episode["cost_usd"] > 0
+    assert result.answer == "The value is 42."
+    assert result.cost_usd is not None and result.counterfactual_cost_usd is not None
+    assert result.cost_usd < result.counterfactual_cost_usd
+    assert result.trace_path is not None
+    assert_trace_valid(result.trace_path)
+    # The advice reached the worker inside its next tool result.
+    worker_requests = [r for r in small.requests if r.metadata.get("agent") == "worker"]
+    assert any("use key 'right'" in str(r.messages[-1]) for r in worker_requests)
+
+
+def test_worker_escalates_by_itself_and_gets_a_compact_brief() -> None:
+    reg, small, strong = registry(
+        [WORKER],
+        small=[
+            dispatch()[0],
+            *wrong(1),
+            tool_calls(
+                ("escalate", {"reason": "key unknown", "question": "which key?", "tried": "wrong"}),
+                agent="worker",
+            ),
+            tool_calls(("lookup", {"key": "right"}), agent="worker"),
+            reply("42", agent="worker"),
+            dispatch()[1],
+        ],
+        strong=[advice()],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    strong.assert_complete()
+    (episode,) = kinds(result, "escalation")
+    assert episode["trigger"] == "self" and episode["question"] == "which key?"
+    brief = strong.requests[0].messages[0].content  # type: ignore[union-attr]
+    assert "which key?" in brief and "lookup" in brief and "Already tried: wrong" in brief
+    assert len(strong.requests[0].messages) == 1  # a brief, not the whole conversation
+
+
+def test_overwatch_takes_over_and_finishes_with_the_workers_tools() -> None:
+    reg, small, strong = registry(
+        [WORKER],
+        small=[
+            dispatch()[0],
+            tool_calls(("escalate", {"reason": "stuck", "question": "help"}), agent="worker"),
+            dispatch()[1],
+        ],
+        strong=[
+            tool_calls(("overwatch_decision", {"mode": "take_over", "guidance": "I will do it"})),
+            tool_calls(("lookup", {"key": "right"})),
+            reply("42"),
+        ],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    strong.assert_complete()
+    (episode,) = kinds(result, "escalation")
+    assert episode["mode"] == "take_over" and episode["outcome"] == "took_over"
+    tool_events = kinds(result, "tool_call")
+    assert tool_events[-1]["agent"] == "worker-overwatch" and tool_events[-1]["ok"]
+    worker_done = [e for e in kinds(result, "agent_finished") if e["agent"] == "worker"]
+    assert worker_done[0]["output"] == "42"
+
+
+def test_hand_back_runs_one_overwatch_step_then_the_worker_continues() -> None:
+    reg, small, strong = registry(
+        [WORKER],
+        small=[
+            dispatch()[0],
+            tool_calls(("escalate", {"reason": "stuck", "question": "help"}), agent="worker"),
+            reply("42", agent="worker"),
+            dispatch()[1],
+        ],
+        strong=[
+            tool_calls(("overwatch_decision", {"mode": "hand_back", "guidance": "look it up"})),
+            tool_calls(("lookup", {"key": "right"})),
+        ],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    strong.assert_complete()
+    (episode,) = kinds(result, "escalation")
+    assert episode["outcome"] == "handed_back"
+    last_worker_request = [r for r in small.requests if r.metadata.get("agent") == "worker"][-1]
+    assert "value=42" in str(last_worker_request.messages[-1])
+
+
+def test_quota_exhausted_refuses_and_is_recorded() -> None:
+    agent = Agent(
+        name="worker",
+        description="Looks things up.",
+        tools=[lookup],
+        tier="weak",
+        escalation={"quota": 1},
+    )
+    ask = tool_calls(("escalate", {"reason": "stuck", "question": "help"}), agent="worker")
+    reg, small, strong = registry(
+        [agent],
+        small=[dispatch()[0], ask, ask, reply("gave up", agent="worker"), dispatch()[1]],
+        strong=[advice()],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    strong.assert_complete()
+    episodes = kinds(result, "escalation")
+    assert [e["outcome"] for e in episodes] == ["advised", "refused"]
+    assert "quota" in str(episodes[1]["refused_because"])
+    assert episodes[1]["back_to_back"] == 1  # asked again right after the first episode
+
+
+def test_escalation_that_would_overrun_the_budget_is_refused() -> None:
+    ask = tool_calls(("escalate", {"reason": "stuck", "question": "help"}), agent="worker")
+    reg, small, strong = registry(
+        [WORKER],
+        small=[dispatch()[0], ask, reply("done alone", agent="worker"), dispatch()[1]],
+        dispatcher={"budgets": {"usd": 0.0015}},
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    strong.assert_complete()  # the overwatch was never called
+    (episode,) = kinds(result, "escalation")
+    assert episode["outcome"] == "refused" and "budget" in str(episode["refused_because"])
+
+
+def test_trace_show_highlights_the_episode_with_its_cost(tmp_path: Path) -> None:
+    reg, _, _ = registry(
+        [WORKER],
+        small=[
+            dispatch()[0],
+            tool_calls(("escalate", {"reason": "key unknown", "question": "which?"}), agent="worker"),
+            reply("42", agent="worker"),
+            dispatch()[1],
+        ],
+        strong=[advice()],
+    )
+    result = Dispatcher(reg, runs_dir=tmp_path).run_sync("find the value")
+    _register_subcommands()
+    shown = CliRunner().invoke(app, ["trace", "show", result.run_id, "--runs-dir", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert "ESCALATION" in shown.output and "key unknown" in shown.output
+    assert "cost $0.0" in shown.output and "then:" in shown.output
+    stats = CliRunner().invoke(app, ["trace", "stats", "--runs-dir", str(tmp_path), "--json"])
+    data = json.loads(stats.output)
+    assert data["escalations_by_trigger"] == {"self": 1}
+    assert data["cost_usd"] < data["counterfactual_cost_usd"]
