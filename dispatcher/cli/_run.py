@@ -14,7 +14,7 @@ from rich.console import Console
 from dispatcher.cassette import Cassette, load_cassette, save_cassette
 from dispatcher.cli.app import app
 from dispatcher.dispatching import Dispatcher
-from dispatcher.errors import ConfigError, RunError
+from dispatcher.errors import ConfigError, RunError, UnexpectedModelCall
 from dispatcher.examples import load_example
 from dispatcher.recording import RecordingModel, replay_factory
 from dispatcher.registry.profiles import ModelProfile
@@ -63,6 +63,12 @@ def run(
     dispatcher = Dispatcher(registry, runs_dir=directory)
     try:
         result = anyio.run(functools.partial(dispatcher.run, task or spec.task, run_id=run_id))
+    except UnexpectedModelCall as exc:
+        raise ConfigError(
+            f"the cassette does not match this run: {exc}",
+            file=spec.cassette,
+            fix="re-record it with --live --record, or fix the scripted turns",
+        ) from None
     except RunError as exc:
         console.print(f"[red]run failed:[/] {exc}")
         if exc.trace_path:
@@ -73,7 +79,12 @@ def run(
             save_cassette(cassette, record)
             console.print(f"recorded {sum(len(t) for t in cassette.models.values())} turns to {record}")
     for model in scripted.values():
-        model.assert_complete()
+        if model.remaining:
+            raise ConfigError(
+                f"{model.remaining} scripted turn(s) of {model.model_id} were never used",
+                file=spec.cassette,
+                fix="the run took a different path than recorded: re-record or fix the cassette",
+            )
     _report(result, console, as_json)
 
 

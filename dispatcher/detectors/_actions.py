@@ -126,14 +126,16 @@ class ActionClassifier:
         kind = self._cache.get(tool)
         if kind is None:
             leaf = _leaf(tool)
-            # Wire names flatten namespaces (`workspace.read_file` -> `workspace_read_file`).
-            names = (leaf, leaf.split("_", 1)[1]) if "_" in leaf else (leaf,)
             prefixes = NAVIGATION_TOOL_PREFIXES + self._extra_prefixes
-            kind = (
-                any(n in NAVIGATION_COMMANDS or n.startswith(prefixes) for n in names),
-                bool(_ESCALATION_TOOL.search(leaf)),
-                any(n in _SHELL_TOOLS for n in names),
-            )
+            navigation = leaf in NAVIGATION_COMMANDS or leaf.startswith(prefixes)
+            shell = leaf in _SHELL_TOOLS
+            # Wire names flatten namespaces (`workspace.read_file` -> `workspace_read_file`):
+            # look at the rest too, but only when it is itself a compound name.
+            rest = leaf.split("_", 1)[1] if "_" in leaf else ""
+            if "_" in rest:
+                navigation = navigation or rest.startswith(tuple(p + "_" for p in prefixes))
+                shell = shell or rest in _SHELL_TOOLS
+            kind = (navigation, bool(_ESCALATION_TOOL.search(leaf)), shell)
             if len(self._cache) < 4096:
                 self._cache[tool] = kind
         return kind

@@ -146,6 +146,15 @@ def _first_alarm(model: LogisticModel, r: Replay, min_steps: int) -> int | None:
     return None
 
 
+def _fit_weights(
+    train: Sequence[Replay], features: Sequence[str], horizons: Sequence[int], l2: float
+) -> LogisticModel:
+    """Fit on each run's state at every horizon (the score is used at every step)."""
+    rows = [state_at_features(r, k) for k in horizons for r in train]
+    labels = [0 if r.run.success else 1 for _ in horizons for r in train]
+    return fit_logistic(rows, labels, features, l2)
+
+
 def _fit_combined(
     train: Sequence[Replay],
     features: Sequence[str],
@@ -153,13 +162,27 @@ def _fit_combined(
     l2: float,
     budget: float,
     min_steps: int,
+    *,
+    inner_folds: int = 5,
 ) -> LogisticModel:
-    """Fit on each run's state at every horizon (the score is used at every step)."""
-    rows = [state_at_features(r, k) for k in horizons for r in train]
-    labels = [0 if r.run.success else 1 for _ in horizons for r in train]
-    model = fit_logistic(rows, labels, features, l2)
-    peaks = [_peak_probability(model, r, min_steps) for r in train if r.run.success]
-    threshold = threshold_for_false_alarms(peaks, budget, conservative=True)
+    """Weights from all of `train`; the threshold from out-of-fold scores within `train`.
+
+    In-sample probabilities of a fitted model are optimistic (its own successful runs look
+    safer than new ones), so the alarm threshold is set on scores each run got from a model
+    that did not see its group: that is what a new task will look like.
+    """
+    model = _fit_weights(train, features, horizons, l2)
+    peaks: list[float] = []
+    groups = {r.run.group for r in train}
+    for fold in _group_folds([r.run for r in train], min(inner_folds, len(groups)), 7):
+        inner = [r for r in train if r.run.group not in fold]
+        labels = {r.run.success for r in inner}
+        held = [r for r in train if r.run.group in fold and r.run.success]
+        if len(labels) < 2 or not held:
+            continue
+        fold_model = _fit_weights(inner, features, horizons, l2)
+        peaks.extend(_peak_probability(fold_model, r, min_steps) for r in held)
+    threshold = threshold_for_false_alarms(peaks, budget)
     threshold = min(max(threshold, 1e-6), 1 - 1e-9)
     return LogisticModel(model.weights, model.bias, threshold)
 

@@ -31,9 +31,9 @@ FEATURE_DOCS: dict[str, str] = {
     "error_rate": "failed steps / (steps + 2)",
     "error_streak": "log(1 + longest run of consecutive failed steps)",
     "failing_repeats": "log(1 + most times one action failed the same way)",
-    "repeat_rate": "share of steps whose exact action was seen before",
+    "repeat_rate": "share of steps whose exact action was seen since the state last changed",
     "observation_novelty": "mean share of unseen words in the last `window` tool results "
-    "(an empty result counts 0; 0 before the first tool result)",
+    "(a result that changed the workspace counts 1, an empty one 0; 0 before any)",
     "action_novelty": "mean share of unseen words in the last `window` actions",
     "observation_tokens": "log(1 + characters of tool results and replies read / 4)",
     "text_tokens": "log(1 + characters of the agent's own text / 4)",
@@ -56,12 +56,23 @@ LOOP_SCALES = {
 STALL_SCALE = 6
 _CAP = 3.0
 
-# Fitted by `dispatcher detectors calibrate` on the tau-bench airline runs with the features
-# whose direction should hold in any domain (see benchmarks/detectors/RESULTS.md); the
-# threshold keeps false alarms on successful runs at or below 5% there.
-DEFAULT_WEIGHTS: dict[str, float] = {}
-DEFAULT_BIAS = 0.0
-DEFAULT_THRESHOLD = 0.9
+# Fitted by `dispatcher detectors calibrate` on the tau-bench airline runs, restricted to the
+# features whose direction should hold in any domain (more steps, errors, repetition, loops
+# and stalls mean trouble; novel observations and actions mean progress); regret, hand-off
+# tools and text turns change meaning between domains, so only a calibration on your own runs
+# weighs them. The threshold kept out-of-fold false alarms on successful runs near 5% there.
+# Reproduce: see benchmarks/detectors/RESULTS.md.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "steps": 0.228614,
+    "error_rate": 0.976495,
+    "repeat_rate": 2.478279,
+    "observation_novelty": -1.370814,
+    "action_novelty": -0.465782,
+    "loop": 0.852237,
+    "stall": 0.176569,
+}
+DEFAULT_BIAS = 0.654864
+DEFAULT_THRESHOLD = 0.813827
 
 
 class RunFeatures:
@@ -103,8 +114,10 @@ class RunFeatures:
         if step.text_turn:
             self._text_turns += 1
         else:
-            # An empty tool result brought nothing new: it counts as zero novelty.
-            self._observation_novelty.append(step.novelty or 0.0)
+            # A step that changed the workspace made progress whatever its (often terse)
+            # output says; an empty result brought nothing new.
+            changed = step.state_changed is True
+            self._observation_novelty.append(1.0 if changed else step.novelty or 0.0)
             if step.action_novelty is not None:
                 self._action_novelty.append(step.action_novelty)
         if step.error:
@@ -113,10 +126,12 @@ class RunFeatures:
             self._max_streak = max(self._max_streak, self._streak)
         else:
             self._streak = 0
+        if step.state_changed is True:
+            # Re-running an action after the state changed (tests after an edit) is no repeat.
+            self._seen_actions.clear()
         if step.action_key in self._seen_actions:
             self._repeats += 1
-        else:
-            self._seen_actions.add(step.action_key)
+        self._seen_actions.add(step.action_key)
         self._observation_chars += step.observation_chars
         self._text_chars += step.text_chars
         self._regret += step.regret

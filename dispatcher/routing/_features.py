@@ -18,25 +18,24 @@ __all__ = ["FEATURE_NAMES", "text_features"]
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"(?<![A-Za-z])[-+]?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
 _MATH = re.compile(r"[=+*/^<>≤≥√π∑∫∞±×÷∂∈∀∃≠≈%]|\\[a-zA-Z]+|\$")
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|none|except|least|false|incorrect|untrue|cannot|isn't|aren't|doesn't)\b",
-    re.IGNORECASE,
+_NEGATION = frozenset(
+    "not no never none neither nor except least false incorrect untrue cannot isn't aren't "
+    "doesn't don't wasn't weren't".split()
 )
 _EMPHASIS = re.compile(r"\b[A-Z]{3,}\b")
 _OPTION = re.compile(r"^\s*(?:\(?[A-Ha-h][.)]|\([A-Ha-h]\))\s+(.*)$", re.MULTILINE)
 _ROMAN = re.compile(r"\b(?:I|II|III|IV|V|VI)\b(?:\s*(?:,|and|only))")
 _PART = re.compile(r"\b(?:statement|scenario|claim|premise|assertion|reason|case)\s*\d\b", re.I)
 _CODE = re.compile(r"[{};]|==|!=|->|=>|\bdef\b|\breturn\b|\bfunction\b|\bSELECT\b|\bclass\b")
-_QUANT = re.compile(
-    r"\b(?:calculate|compute|how many|how much|what is the value|solve|probability|find the|"
-    r"estimate|percent|ratio|rate|sum|average|expected)\b",
-    re.IGNORECASE,
+_QUANT = frozenset(
+    "calculate compute solve probability estimate percent ratio rate sum average expected value "
+    "many much".split()
 )
-_CAUSAL = re.compile(
-    r"\b(?:because|therefore|implies|if|then|unless|whereas|although|hence|thus|valid|"
-    r"follows|conclusion|argument)\b",
-    re.IGNORECASE,
+_CAUSAL = frozenset(
+    "because therefore implies if then unless whereas although hence thus valid follows "
+    "conclusion argument".split()
 )
+_DIGITS = str.maketrans("", "", "0123456789")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "log_chars",
@@ -87,8 +86,8 @@ def _one(text: str) -> list[float]:
     chars = len(text)
     words = _WORD.findall(text)
     n_words = len(words)
-    lowered = [w.lower() for w in words if w.isalpha()]
     alpha = [w for w in words if w.isalpha()]
+    lowered = [w.lower() for w in alpha]
     options = [m.group(1) for m in _OPTION.finditer(text)]
     denominator = chars + 1.0
     return [
@@ -98,19 +97,19 @@ def _one(text: str) -> list[float]:
         (sum(len(w) for w in alpha) / len(alpha)) if alpha else 0.0,
         (sum(1 for w in alpha if len(w) >= 9) / len(alpha)) if alpha else 0.0,
         (len(set(lowered)) / len(lowered)) if lowered else 0.0,
-        sum(c.isdigit() for c in text) / denominator,
+        (chars - len(text.translate(_DIGITS))) / denominator,
         _log(len(_NUMBER.findall(text))),
         100.0 * len(_MATH.findall(text)) / denominator,
-        _log(len(_NEGATION.findall(text))),
+        _log(sum(1 for w in lowered if w in _NEGATION)),
         _log(len(_EMPHASIS.findall(text))),
         _log(text.count("?")),
         *_option_features(options),
         _log(len(_ROMAN.findall(text))),
         _log(len(_PART.findall(text))),
         100.0 * len(_CODE.findall(text)) / denominator,
-        _log(len(_QUANT.findall(text))),
-        _log(len(_CAUSAL.findall(text))),
-        sum(1 for c in text if ord(c) > 127) / denominator,
+        _log(sum(1 for w in lowered if w in _QUANT)),
+        _log(sum(1 for w in lowered if w in _CAUSAL)),
+        (chars - len(text.encode("ascii", "ignore"))) / denominator,
         _log(text.count('"') + text.count("“") + text.count("”")),
         _log(text.count("|")),
     ]

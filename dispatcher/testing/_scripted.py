@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -22,6 +23,9 @@ __all__ = ["FunctionModel", "ScriptedModel", "estimate_usage", "reply", "tool_ca
 
 TurnLike = CassetteTurn | ModelResponse | Mapping[str, Any] | str
 
+# Call ids must be unique within a run: the executor caches results by id (side effects once).
+_CALL_NUMBERS = itertools.count(1)
+
 
 def reply(text: str, *, agent: str | None = None) -> CassetteTurn:
     """A scripted final text answer."""
@@ -37,7 +41,7 @@ def tool_calls(*calls: tuple[str, Mapping[str, Any]] | ToolCall, agent: str | No
             made.append(call)
         else:
             name, arguments = call
-            made.append(ToolCall(f"call_{id(calls)}_{i}", name, json.dumps(arguments)))
+            made.append(ToolCall(f"call_{next(_CALL_NUMBERS)}_{i}", name, json.dumps(arguments)))
     return CassetteTurn(text=text, tool_calls=tuple(made), agent=agent)
 
 

@@ -79,9 +79,9 @@ class Tool:
 
     async def invoke(self, arguments: dict[str, Any], context: ToolContext) -> Any:
         """Run the function with validated arguments (sync functions run inline)."""
-        kwargs = self._signature.to_kwargs(arguments) if self._signature else dict(arguments)
+        kwargs = self._signature.to_kwargs(arguments) if self._signature else arguments
         if self.context_param:
-            kwargs[self.context_param] = context
+            kwargs = {**kwargs, self.context_param: context}  # never mutate the caller's dict
         if self._is_async:
             return await self.function(**kwargs)
         result = self.function(**kwargs)

@@ -133,13 +133,19 @@ def _results_after(messages: Sequence[Any], position: int) -> dict[str | int, Ma
     Only the tool messages right after it count: some logs reuse call ids across turns.
     """
     results: dict[str | int, Mapping[str, Any]] = {}
+    ambiguous: set[str] = set()
     number = 0
     for message in messages[position + 1 :]:
         if not isinstance(message, Mapping) or message.get("role") != "tool":
             break
-        results.setdefault(str(message.get("tool_call_id")), message)
+        call_id = str(message.get("tool_call_id"))
+        if call_id in results:
+            ambiguous.add(call_id)  # the same id twice: only the position tells them apart
+        results[call_id] = message
         results[number] = message
         number += 1
+    for call_id in ambiguous:
+        del results[call_id]
     return results
 
 

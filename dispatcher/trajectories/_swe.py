@@ -5,7 +5,9 @@ next user message is the observation, ``<returncode>N</returncode>`` then the ou
 
 - a turn with exactly one bash block is a step with ``tool="bash"``,
   ``arguments={"command": ...}``, `text` = the thought; `error` = return code != 0, or the
-  command timed out;
+  command timed out; a successful command that writes files (``sed -i``, a ``>`` redirect,
+  ``tee``, ``patch``, ``git apply``, ``mv``/``cp``/``rm``...) gets ``state_changed: True``,
+  since these logs have no toolkit signals;
 - a turn with no or several blocks is a text step (`action` = `text` = the message) with
   `error` true: the harness answered with a format error, which is what the agent saw;
 - the first user message (the task) is not a step.
@@ -14,7 +16,7 @@ SWE-agent (``"trajectory"``: a list of ``{"thought", "action", "observation"}``)
 is a step with the command as `action` and the thought as `text`. SWE-agent logs carry no
 return code, so `error` is read from the observation: a Python traceback, "command not
 found", "No such file or directory", an edit rejected for a syntax error, or a line starting
-with "Error"/"error:".
+with "Error"/"error:". A successful ``edit``/``create`` (or a shell write) is a state change.
 
 Outcomes are not part of these logs: each record needs ``success`` (or ``resolved``, also
 inside ``info``) from the benchmark's evaluation. Group: ``group``, else ``instance_id``.
@@ -39,6 +41,13 @@ __all__ = ["import_mini_swe_record", "import_swe_agent_record", "is_mini_swe"]
 _BASH_BLOCK = re.compile(r"```(?:bash|sh|shell)?[ \t]*\n(.*?)\n?```", re.DOTALL)
 _RETURNCODE = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
 _TIMED_OUT = re.compile(r"timed out|timeout", re.IGNORECASE)
+# Commands that write files. These logs carry no `state_changed` signal, so a successful one
+# is marked as a state change: re-running tests after it is then progress, not a loop.
+_WRITES = re.compile(
+    r"\bsed\s+-i|\btee\b|(?<![0-9&<])>{1,2}\s*(?!&|/dev/null)[\w./~-]|\bpatch\b"
+    r"|\bgit\s+(?:apply|checkout|restore|stash)\b|(?:^|[;&|]\s*)(?:mv|cp|rm|touch|mkdir)\s"
+)
+_SWE_EDITS = ("edit", "create", "insert", "str_replace", "append")
 _SWE_ERROR = re.compile(
     r"Traceback \(most recent call last\)|command not found|No such file or directory"
     r"|Your proposed edit has introduced new syntax error|^(?:Error|error|ERROR)\b",
@@ -99,6 +108,7 @@ def import_mini_swe_record(
             error = int(code.group(1)) != 0
         else:
             error = bool(_TIMED_OUT.search(observation[:300]))
+        writes = not error and bool(_WRITES.search(command))
         steps.append(
             Step(
                 index=len(steps),
@@ -108,6 +118,7 @@ def import_mini_swe_record(
                 tool="bash",
                 arguments={"command": command},
                 text=_thought(text, blocks[0]),
+                signals={"state_changed": True} if writes else {},
             )
         )
     return _trajectory(record, position, file, line, steps)
@@ -126,13 +137,17 @@ def import_swe_agent_record(
             raise DataError("each trajectory entry must be an object", file=file, line=line)
         action = str(entry.get("action") or "").strip()
         observation = str(entry.get("observation") or "")
+        error = bool(_SWE_ERROR.search(observation[:4000]))
+        program = action.split(maxsplit=1)[0] if action else ""
+        writes = not error and (program in _SWE_EDITS or bool(_WRITES.search(action)))
         steps.append(
             Step(
                 index=len(steps),
                 action=action,
                 observation=observation,
-                error=bool(_SWE_ERROR.search(observation[:4000])),
+                error=error,
                 text=str(entry.get("thought") or "").strip(),
+                signals={"state_changed": True} if writes else {},
             )
         )
     return _trajectory(record, position, file, line, steps)

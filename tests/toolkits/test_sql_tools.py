@@ -54,6 +54,20 @@ def test_a_limit_inside_the_query_still_applies(sql: SqlToolkit) -> None:
     assert not result.truncated
 
 
+@pytest.mark.parametrize(
+    ("query", "rows"),
+    [
+        ("WITH x AS (SELECT 1 AS a UNION ALL SELECT 2) SELECT a FROM x", ((1,), (2,))),
+        ("VALUES (1), (2)", ((1,), (2,))),
+        ("-- leading comment\nSELECT 1 AS a, 2 AS b -- trailing comment", ((1, 2),)),
+    ],
+)
+def test_with_values_and_comments_survive_the_limit_clamp(
+    sql: SqlToolkit, query: str, rows: tuple[tuple[int, ...], ...]
+) -> None:
+    assert sql.execute(query).rows == rows
+
+
 def test_byte_cap_bounds_the_output(chinook: Path) -> None:
     result = SqlToolkit(chinook, max_bytes=400).execute("SELECT Name, Composer FROM Track")
     assert len(result.text.encode()) <= 400

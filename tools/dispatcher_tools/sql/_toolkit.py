@@ -183,7 +183,7 @@ class SqlToolkit:
             return self._error(
                 query,
                 "denied",
-                f"{keyword or 'This'} statements are not allowed; the database is read-only.",
+                f"{keyword} statements are not allowed; the database is read-only.",
             )
         authorizer = Authorizer()
         deadline = _Deadline(self.time_limit_s, cancel)

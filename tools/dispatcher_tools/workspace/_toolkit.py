@@ -36,6 +36,8 @@ from dispatcher_tools.workspace._sandbox import CommandResult, Limits, Sandbox
 
 __all__ = ["WorkspaceToolkit"]
 
+_PYTEST_DURATION = re.compile(r" in \d+(?:\.\d+)?s(?: \(\d+:\d+:\d+\))?(?=(?: =+)?$)", re.MULTILINE)
+
 _MAX_LIST_ENTRIES = 400
 _REMEMBERED_RUNS = 128
 _P = ParamSpec("_P")
@@ -368,8 +370,11 @@ class WorkspaceToolkit:
         report = await self.pytest(argv)
         result = report.result
         summary = f"{report.passed} passed, {report.failed} failed, {report.errors} errors"
+        # pytest's closing line carries the duration: drop it so identical results read alike
+        # (the stall detector compares observations, and replays stay deterministic).
+        output = _PYTEST_DURATION.sub("", result.output)
         return ToolOutput(
-            f"{summary}; {result.status_line()}\n{result.output}",
+            f"{summary}; {result.status_line()}\n{output}",
             is_error=not report.ok,
             # state_changed: did the code change since this run's previous test run?
             signals={

@@ -1,0 +1,253 @@
+"""`dispatcher detectors eval` and `dispatcher detectors calibrate` on labelled runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dispatcher.cli.app import app
+from dispatcher.errors import ConfigError
+
+__all__ = ["calibrate_command", "detectors_app", "eval_command"]
+
+detectors_app = typer.Typer(
+    help="Measure and calibrate the loop and stall detectors on labelled agent runs.",
+    no_args_is_help=True,
+)
+app.add_typer(detectors_app, name="detectors")
+
+DataOption = Annotated[
+    Path,
+    typer.Option(
+        "--data",
+        help="Labelled runs: our JSONL, OpenAI chat messages (tau-bench), "
+        "mini-swe-agent/SWE-agent logs, or dispatcher traces (a file or a folder).",
+    ),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option("--format", help="jsonl | openai | swe | trace (detected when omitted)."),
+]
+StepsOption = Annotated[
+    str, typer.Option("--steps", help="Comma-separated step counts K for auc@K.")
+]
+
+
+def _steps(text: str) -> list[int]:
+    try:
+        steps = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise ConfigError(
+            f"--steps must be whole numbers separated by commas, got {text!r}",
+            fix="e.g. --steps 5,10,20",
+        ) from None
+    if not steps or steps[0] < 1:
+        raise ConfigError("--steps needs positive step counts", fix="e.g. --steps 5,10,20")
+    return steps
+
+
+def _load(data: Path, format: str | None) -> list[Any]:
+    from dispatcher.trajectories import FORMATS, check_both_outcomes, load_trajectories
+
+    if format is not None and format not in FORMATS:
+        raise ConfigError(
+            f"unknown format {format!r}", field="--format", fix=f"use one of {', '.join(FORMATS)}"
+        )
+    runs = load_trajectories(data, format)  # type: ignore[arg-type]
+    check_both_outcomes(runs, data)
+    return runs
+
+
+def _cell(value: Any, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    if percent:
+        return f"{100 * value:.1f}%"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _metrics_table(title: str, rows: dict[str, dict[str, Any]], steps: list[int]) -> Table:
+    table = Table(title=title)
+    table.add_column("detector", no_wrap=True)
+    for k in steps:
+        table.add_column(f"AUC@{k}", justify="right")
+    table.add_column("recall @≤5% FA", justify="right")
+    table.add_column("false alarms", justify="right")
+    table.add_column("median 1st alarm", justify="right")
+    for name, m in rows.items():
+        table.add_row(
+            name,
+            *(_cell(m[f"auc@{k}"]) for k in steps),
+            _cell(m["recall@fpr5"], percent=True),
+            _cell(m["false_alarm_rate"], percent=True),
+            _cell(m["median_first_step"]),
+        )
+    return table
+
+
+@detectors_app.command("eval")
+def eval_command(
+    data: DataOption,
+    steps: StepsOption = "5,10,20",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    format: FormatOption = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML config whose `dispatcher: detectors:` to use."),
+    ] = None,
+) -> None:
+    """Replay labelled runs through the configured detectors and report how well they work."""
+    from dispatcher.detectors._config_file import read_detector_settings
+    from dispatcher.detectors._evaluation import evaluate
+
+    ks = _steps(steps)
+    settings = read_detector_settings(config)
+    report = evaluate(_load(data, format), settings, ks)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    console = Console()
+    runs = report["runs"]
+    console.print(
+        f"{runs['total']} runs ({runs['failed']} failed, {runs['succeeded']} succeeded) in "
+        f"{runs['groups']} groups; median {runs['median_steps']} steps. "
+        "A run shorter than K is judged by its final state."
+    )
+    rows = {**report["detectors"], "combined": report["combined"]}
+    console.print(_metrics_table("Detectors (configured settings)", rows, ks))
+    console.print(_metrics_table("Baselines", report["baselines"], ks))
+    if "escalation" in report:
+        table = Table(title="Escalating at the first alarm (runs with strong_success)")
+        for column in ("detector", "rate", "rescued", "wasted", "unneeded", "futile", "missed"):
+            table.add_column(column, justify="left" if column == "detector" else "right")
+        for name, view in report["escalation"].items():
+            if view is not None:
+                table.add_row(
+                    name,
+                    _cell(view["escalation_rate"], percent=True),
+                    *(str(view[key]) for key in ("rescued", "wasted", "unneeded", "futile")),
+                    str(view["missed_rescues"]),
+                )
+        console.print(table)
+
+
+@detectors_app.command("calibrate")
+def calibrate_command(
+    data: DataOption,
+    max_false_alarms: Annotated[
+        float,
+        typer.Option("--max-false-alarms", help="Largest share of successful runs that may alarm."),
+    ] = 0.05,
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config",
+            help="YAML config to start from and to write `dispatcher: detectors:` into "
+            "(other keys are kept; created when missing).",
+        ),
+    ] = Path("dispatcher.yaml"),
+    steps: StepsOption = "5,10,20",
+    format: FormatOption = None,
+    features: Annotated[
+        str | None,
+        typer.Option("--features", help="Comma-separated features for the combined score."),
+    ] = None,
+    l2: Annotated[float, typer.Option("--l2", help="L2 penalty of the logistic fit.")] = 30.0,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
+    repeats: Annotated[int, typer.Option("--repeats", help="Shuffled CV repeats.")] = 5,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Do not write the config.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Fit detector thresholds and the combined score; print grouped-CV metrics; save them."""
+    from dispatcher.detectors._calibration import calibrate
+    from dispatcher.detectors._config_file import read_detector_settings, write_detector_settings
+
+    if not 0.0 < max_false_alarms < 1.0:
+        raise ConfigError(
+            f"--max-false-alarms must be between 0 and 1, got {max_false_alarms}",
+            fix="e.g. --max-false-alarms 0.05",
+        )
+    if folds < 2 or repeats < 1:
+        raise ConfigError("--folds must be at least 2 and --repeats at least 1")
+    base = read_detector_settings(config if config.is_file() else None)
+    chosen = [f.strip() for f in features.split(",") if f.strip()] if features else None
+    result = calibrate(
+        _load(data, format),
+        base,
+        max_false_alarms=max_false_alarms,
+        steps=_steps(steps),
+        features=chosen,
+        l2=l2,
+        folds=folds,
+        repeats=repeats,
+        seed=seed,
+    )
+    if not dry_run:
+        write_detector_settings(config, result.settings)
+    if as_json:
+        payload = {
+            "cv": result.cv,
+            "baselines": result.baselines,
+            "rules": result.rules,
+            "settings": result.settings.to_mapping(),
+            "written": None if dry_run else str(config),
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    _print_calibration(result, _steps(steps), max_false_alarms)
+    if not dry_run:
+        Console().print(f"wrote dispatcher.detectors to {config}")
+
+
+def _print_calibration(result: Any, ks: list[int], budget: float) -> None:
+    console = Console()
+    cv = result.cv
+    table = Table(
+        title=f"Combined score, grouped {cv['folds']}-fold CV by group x {cv['repeats']} repeats "
+        "(mean ± sd over repeats)"
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+
+    def both(key: str, percent: bool = False) -> str:
+        entry = cv.get(key)
+        if entry is None:
+            return "-"
+        if percent:
+            return f"{100 * entry['mean']:.1f}% ± {100 * entry['sd']:.1f}"
+        return f"{entry['mean']:.3f} ± {entry['sd']:.3f}"
+
+    for k in ks:
+        table.add_row(f"AUC@{k}", both(f"auc@{k}"))
+    table.add_row(f"recall at the threshold fitted for ≤{100 * budget:g}% FA", both("recall@fpr5", True))
+    table.add_row("held-out false-alarm rate", both("false_alarm_rate", True))
+    table.add_row("median first alarm step (failed runs)", both("median_first_step"))
+    for name, aucs in result.baselines.items():
+        table.add_row(
+            f"baseline {name}", ", ".join(f"@{k} {_cell(aucs[f'auc@{k}'])}" for k in ks)
+        )
+    console.print(table)
+    rules = Table(title="Rule thresholds (lowest count within the false-alarm budget)")
+    for column in ("detector", "setting", "value", "false alarms", "recall", "CV false alarms"):
+        rules.add_column(column)
+    for name, rule in result.rules.items():
+        rules.add_row(
+            name,
+            rule["setting"],
+            str(rule["value"]),
+            _cell(rule["false_alarm_rate"], percent=True),
+            _cell(rule["recall"], percent=True),
+            both(f"{name}.false_alarm_rate", True),
+        )
+    console.print(rules)
+    combined = result.settings.combined
+    console.print(
+        f"combined: threshold {combined.threshold:.3f}, bias {combined.bias:+.3f}, weights "
+        + ", ".join(f"{k} {v:+.3f}" for k, v in combined.weights.items())
+    )

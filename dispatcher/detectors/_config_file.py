@@ -1,0 +1,55 @@
+"""Read and write the `dispatcher: detectors:` section of a YAML config file.
+
+Writing keeps every other key of the file (the model list, other `dispatcher:` settings);
+YAML comments are not preserved by the round trip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dispatcher.detectors._settings import DetectorSettings
+from dispatcher.errors import ConfigError
+
+__all__ = ["read_detector_settings", "write_detector_settings"]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=path) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            "the config file must be a mapping", file=path, fix="start it with `dispatcher:`"
+        )
+    return data
+
+
+def read_detector_settings(path: Path | None) -> DetectorSettings:
+    """`dispatcher.detectors` of the file (defaults when absent, or when `path` is None)."""
+    if path is None:
+        return DetectorSettings()
+    if not path.is_file():
+        raise ConfigError("no such config file", file=path, fix="check the --config path")
+    section = _load(path).get("dispatcher") or {}
+    if not isinstance(section, dict):
+        raise ConfigError("`dispatcher:` must be a mapping", file=path, field="dispatcher")
+    return DetectorSettings.from_mapping(section.get("detectors"), source=path)
+
+
+def write_detector_settings(path: Path, settings: DetectorSettings) -> None:
+    """Put `settings` under `dispatcher: detectors:` in `path`, creating the file if needed."""
+    data = _load(path) if path.is_file() else {}
+    section = data.get("dispatcher")
+    if section is None:
+        section = data["dispatcher"] = {}
+    if not isinstance(section, dict):
+        raise ConfigError("`dispatcher:` must be a mapping", file=path, field="dispatcher")
+    section["detectors"] = settings.to_mapping()
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")

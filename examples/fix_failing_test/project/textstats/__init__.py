@@ -1,0 +1,5 @@
+"""Small statistics helpers for text analytics."""
+
+from textstats.stats import mean, median
+
+__all__ = ["mean", "median"]

@@ -1,0 +1,57 @@
+"""Detector settings: typos are errors that say how to fix them; agents override per field."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatcher.detectors import DetectorSettings, build_detectors, merge
+from dispatcher.errors import ConfigError
+
+
+def test_a_typo_names_the_field_and_suggests_the_fix() -> None:
+    with pytest.raises(ConfigError) as caught:
+        DetectorSettings.from_mapping({"loop": {"repeat": 3}})
+    assert caught.value.field == "loop.repeat"
+    assert "did you mean 'repeats'" in str(caught.value)
+
+
+def test_a_count_below_two_is_rejected() -> None:
+    with pytest.raises(ConfigError) as caught:
+        DetectorSettings.from_mapping({"stall": {"patience": 1}})
+    assert caught.value.field == "stall.patience"
+
+
+def test_unknown_combined_feature_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="unknown feature"):
+        DetectorSettings.from_mapping({"combined": {"weights": {"vibes": 1.0}}})
+
+
+def test_not_a_mapping_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="mapping"):
+        DetectorSettings.from_mapping(["loop"])  # type: ignore[arg-type]
+
+
+def test_agent_settings_override_the_defaults_field_by_field() -> None:
+    base = DetectorSettings.from_mapping({"loop": {"repeats": 5, "failing_repeats": 4}})
+    agent = DetectorSettings.from_mapping({"loop": {"repeats": 3}, "stall": {"patience": 9}})
+    merged = merge(base, agent)
+    assert merged.loop.repeats == 3
+    assert merged.loop.failing_repeats == 4
+    assert merged.stall.patience == 9
+
+
+def test_merge_replaces_combined_weights_as_a_whole() -> None:
+    agent = {"combined": {"weights": {"steps": 1.0}, "bias": -2.0}}
+    merged = merge(DetectorSettings(), agent)
+    assert merged.combined.weights == {"steps": 1.0}
+
+
+def test_switched_off_detectors_are_not_built() -> None:
+    assert build_detectors(DetectorSettings.from_mapping({"enabled": False})) == []
+    names = [d.name for d in build_detectors(DetectorSettings.from_mapping({"loop": {"enabled": False}}))]
+    assert names == ["stall", "combined"]
+
+
+def test_settings_round_trip_through_plain_data() -> None:
+    settings = DetectorSettings.from_mapping({"loop": {"navigation_tools": ["peek"]}})
+    assert DetectorSettings.from_mapping(settings.to_mapping()) == settings
