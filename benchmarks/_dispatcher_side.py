@@ -18,16 +18,25 @@ from dispatcher.runner import run_session
 from dispatcher.testing import FunctionModel
 from dispatcher.worker import run_agent
 
-__all__ = ["DispatcherWorkload", "add"]
+__all__ = ["TASK", "DispatcherWorkload", "convert", "tool_arguments"]
 
-TASK = "Add one to the running total until you are told to stop."
+TASK = "Convert every quantity to grams, one call at a time, until told to stop."
 USAGE = Usage(input_tokens=40, output_tokens=12)
 
 
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
+async def convert(key: int, unit: str) -> str:
+    """Convert quantity number `key` to `unit`."""
+    # async: both peers run a sync tool in a worker thread; an async tool keeps them inline.
+    # A few new words each step, like a real observation: the stall detector sees progress.
+    return f"quantity {key} in {unit}: v{key * 7} c{key * 13}"
+
+
+CONVERT = tool(convert)
+
+
+def tool_arguments(step: int) -> str:
+    """The JSON arguments of the model's call at `step` (the same for every framework)."""
+    return f'{{"key": {step}, "unit": "grams"}}'
 
 
 def _calls_so_far(request: ModelRequest) -> int:
@@ -53,22 +62,27 @@ class DispatcherWorkload:
         self.stamps = stamps
         self._ids = itertools.count()
         self.agent = Agent(
-            name="adder", description="Adds numbers with a tool.", tier="weak", tools=[add]
+            name="converter", description="Converts quantities with a tool.", tier="weak", tools=[CONVERT]
         )
         config = parse_registry_config(
             {
                 "model_list": [
-                    {"model_name": "small", "litellm_params": {"model": "openai/small-model"}}
+                    {"model_name": "small", "litellm_params": {"model": "openai/small-model"}},
+                    {"model_name": "big", "litellm_params": {"model": "openai/big-model"}},
                 ],
                 "dispatcher": {
-                    "tiers": {"weak": "small", "strong": "small"},
-                    "prices": {"small": {"input": 0.2, "output": 0.8}},
+                    "tiers": {"weak": "small", "strong": "big"},
+                    "prices": {
+                        "small": {"input": 0.2, "output": 0.8},
+                        "big": {"input": 3.0, "output": 15.0},
+                    },
                 },
             }
         )
         self.registry = Registry(config)
         self.registry.register(self.agent)
-        self.registry.use_models({"small": FunctionModel(self._reply_now if latency is None else self._reply_later(latency))})
+        model = FunctionModel(self._respond if latency is None else self._reply_later(latency))
+        self.registry.use_models({"small": model})
 
     def _respond(self, request: ModelRequest) -> ModelResponse:
         if self.stamps is not None:
@@ -76,13 +90,10 @@ class DispatcherWorkload:
         done = _calls_so_far(request)
         if done >= self.steps:
             return ModelResponse(text=f"total is {done}", usage=USAGE, model="fn")
-        call = ToolCall(f"call_{done}", "add", f'{{"a": {done}, "b": 1}}')
+        call = ToolCall(f"call_{done}", "convert", tool_arguments(done))
         return ModelResponse(
             text="", tool_calls=(call,), usage=USAGE, finish_reason="tool_calls", model="fn"
         )
-
-    def _reply_now(self, request: ModelRequest) -> ModelResponse:
-        return self._respond(request)
 
     def _reply_later(self, latency: Callable[[], object]) -> Callable[[ModelRequest], object]:
         async def reply(request: ModelRequest) -> ModelResponse:
@@ -95,7 +106,7 @@ class DispatcherWorkload:
         """One run: session (trace file), worker loop, run_finished."""
         run_id = f"bench-{next(self._ids)}"
         async with run_session(
-            self.registry, TASK, entry="adder", runs_dir=self.trace_dir, run_id=run_id
+            self.registry, TASK, entry="converter", runs_dir=self.trace_dir, run_id=run_id
         ) as (run, outcome):
             result = await run_agent(self.agent, TASK, run)
             outcome.answer = result.output

@@ -22,7 +22,10 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 DEFAULT_INPUT_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "properties": {
-        "task": {"type": "string", "description": "The self-contained sub-task for this specialist."}
+        "task": {
+            "type": "string",
+            "description": "The self-contained sub-task for this specialist.",
+        }
     },
     "required": ["task"],
     "additionalProperties": False,
@@ -68,7 +71,10 @@ class Agent:
             )
         if self.role not in ("specialist", "overwatch"):
             raise ConfigError(
-                f"unknown role {self.role!r}", entry=where, field="role", fix="use specialist or overwatch"
+                f"unknown role {self.role!r}",
+                entry=where,
+                field="role",
+                fix="use specialist or overwatch",
             )
         if self.tier is not None and self.tier not in ("strong", "weak", "specialist"):
             raise ConfigError(

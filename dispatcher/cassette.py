@@ -107,7 +107,9 @@ def _turn(data: Any, where: str, file: Path | None, call_counter: list[int]) -> 
         call_counter[0] += 1
         arguments = raw.get("arguments", {})
         text = arguments if isinstance(arguments, str) else json.dumps(arguments)
-        calls.append(ToolCall(str(raw.get("id") or f"call_{call_counter[0]}"), str(raw["name"]), text))
+        calls.append(
+            ToolCall(str(raw.get("id") or f"call_{call_counter[0]}"), str(raw["name"]), text)
+        )
     usage = None
     if data.get("usage") is not None:
         u = data["usage"]

@@ -33,7 +33,7 @@ class Choice:
 
 
 class ChoiceSchema:
-    """``{"tool": <specialist>, "arguments": {...}}`` for every specialist, checked with jsonschema."""
+    """``{"tool": <specialist>, "arguments": {...}}`` per specialist, checked with jsonschema."""
 
     def __init__(self, specialists: Sequence[Agent]) -> None:
         self.specialists = {a.name: a for a in specialists}

@@ -153,7 +153,8 @@ class Dispatcher:
             chosen=decision.chosen,
             score=decision.score,
             threshold=decision.threshold,
-            reason=decision.reason or ("unsure: asking the dispatcher model" if decision.chosen is None else ""),
+            reason=decision.reason
+            or ("unsure: asking the dispatcher model" if decision.chosen is None else ""),
         )
         return decision.chosen
 
@@ -188,7 +189,7 @@ class Dispatcher:
                 response = await self._ask_model(profile, schema, messages, run, span, turn)
                 choices, errors, final = self._read(response, schema, profile)
                 attempt = invalid_streak + 1
-                for call_id, raw, error in errors:
+                for _, raw, error in errors:
                     run.tracer.emit(
                         RouteEvent,
                         parent_id=span,
@@ -213,7 +214,7 @@ class Dispatcher:
                 if final is not None and not choices:
                     self._finish(run, span, final, turn)
                     return final
-                for call_id, choice in choices:
+                for _, choice in choices:
                     run.tracer.emit(
                         RouteEvent,
                         parent_id=span,
@@ -331,7 +332,9 @@ class Dispatcher:
                 chosen=self.default_route,
                 reason=f"dispatcher model failed {self.max_reasks + 1} times ({error})",
             )
-            return (await self._delegate([Choice(self.default_route, {"task": task})], run, span, None))[0]
+            return (
+                await self._delegate([Choice(self.default_route, {"task": task})], run, span, None)
+            )[0]
         strong = self.registry.strong_profile()
         run.tracer.emit(
             Note,
@@ -340,7 +343,7 @@ class Dispatcher:
             message=f"no default route: asking the strong model {strong.name} to choose",
         )
         response = await self._ask_model(strong, schema, [UserMessage(task)], run, span, 1)
-        choices, errors, final = self._read(response, schema, strong)
+        choices, errors, _ = self._read(response, schema, strong)
         if not choices:
             raise RunError(
                 f"no valid specialist choice after {self.max_reasks + 1} attempts and the strong "
@@ -423,4 +426,3 @@ def _result(run: RunContext, outcome: RunOutcome) -> RunResult:
         escalations=run.escalations,
         events=run.tracer.events,
     )
-

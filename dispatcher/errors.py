@@ -1,21 +1,21 @@
 """Every error dispatcher raises, in one tree.
 
-    DispatcherError
-    ├── UserError                 something the user wrote is wrong; the message says how to fix it
-    │   ├── ConfigError           a registry/agent file or argument is invalid
-    │   └── DataError             a dataset or trace file is malformed (names the line)
-    ├── ModelError                a model call failed
-    │   ├── ProviderError         the provider answered with an error status (carries request id)
-    │   │   ├── RetryableProviderError    408/409/429/5xx/529 after retries ran out
-    │   │   └── ContextOverflowError      the request does not fit the model's context window
-    │   ├── ModelConnectionError  the provider could not be reached
-    │   ├── StreamStalledError    a stream went quiet for longer than its idle timeout
-    │   ├── DeadlineExceededError a retry would wait past the run's deadline
-    │   └── UnexpectedModelCall   a test double received a call it was not scripted for
-    └── RunError                  a run stopped before a final answer; carries the partial trace
-        ├── BudgetExceeded        a turn, token, USD, wall-time or tool-call budget ran out
-        ├── ToolErrorCapExceeded  too many invalid tool calls in one run
-        └── EscalationRefused     an escalation was needed but not allowed (quota, depth, budget)
+DispatcherError
+├── UserError                 something the user wrote is wrong; the message says how to fix it
+│   ├── ConfigError           a registry/agent file or argument is invalid
+│   └── DataError             a dataset or trace file is malformed (names the line)
+├── ModelError                a model call failed
+│   ├── ProviderError         the provider answered with an error status (carries request id)
+│   │   ├── RetryableProviderError    408/409/429/5xx/529 after retries ran out
+│   │   └── ContextOverflowError      the request does not fit the model's context window
+│   ├── ModelConnectionError  the provider could not be reached
+│   ├── StreamStalledError    a stream went quiet for longer than its idle timeout
+│   ├── DeadlineExceededError a retry would wait past the run's deadline
+│   └── UnexpectedModelCall   a test double received a call it was not scripted for
+└── RunError                  a run stopped before a final answer; carries the partial trace
+    ├── BudgetExceeded        a turn, token, USD, wall-time or tool-call budget ran out
+    ├── ToolErrorCapExceeded  too many invalid tool calls in one run
+    └── EscalationRefused     an escalation was needed but not allowed (quota, depth, budget)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dispatcher.trace.events import Event
+    from dispatcher.trace.events import EventBase
 
 __all__ = [
     "BudgetExceeded",
@@ -158,10 +158,10 @@ class RunError(DispatcherError):
         self,
         message: str,
         *,
-        events: Sequence[Event] = (),
+        events: Sequence[EventBase] = (),
         trace_path: Path | None = None,
     ) -> None:
-        self.events: list[Event] = list(events)
+        self.events: list[EventBase] = list(events)
         self.trace_path = trace_path
         super().__init__(message)
 
@@ -175,7 +175,7 @@ class BudgetExceeded(RunError):
         *,
         limit: float,
         spent: float,
-        events: Sequence[Event] = (),
+        events: Sequence[EventBase] = (),
         trace_path: Path | None = None,
     ) -> None:
         self.budget = budget

@@ -41,4 +41,3 @@ def replay_factory(cassette: Cassette) -> tuple[dict[str, ScriptedModel], ModelF
         return model
 
     return scripted, factory
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 
-__all__ = ["REDACTED", "redact", "register_secret"]
+__all__ = ["REDACTED", "has_registered_secret", "redact", "redact_registered", "register_secret"]
 
 REDACTED = "[REDACTED]"
 
@@ -55,8 +55,43 @@ def register_secret(value: str | None) -> None:
         _registered_pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
 
-_KEY_PREFIXES = ("sk-", "gsk_", "xai-", "AIza", "hf_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "AKIA", "xox")
-_KEY_WORDS = ("api_key", "api-key", "apikey", "secret", "password", "passwd", "token", "authorization")
+def has_registered_secret(text: str) -> bool:
+    """True if `text` holds a value given to `register_secret` (e.g. a provider key)."""
+    return any(value in text for value in tuple(_registered))
+
+
+def redact_registered(text: str) -> str:
+    """Only the registered values replaced: text a model works with otherwise stays exact."""
+    pattern = _registered_pattern
+    if pattern is None or not has_registered_secret(text):
+        return text
+    return pattern.sub(REDACTED, text)
+
+
+_KEY_PREFIXES = (
+    "sk-",
+    "gsk_",
+    "xai-",
+    "AIza",
+    "hf_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "AKIA",
+    "xox",
+)
+_KEY_WORDS = (
+    "api_key",
+    "api-key",
+    "apikey",
+    "secret",
+    "password",
+    "passwd",
+    "token",
+    "authorization",
+)
 
 
 def redact(text: str) -> str:
@@ -74,6 +109,24 @@ def redact(text: str) -> str:
         text = _BEARER.sub(lambda m: m.group(1) + REDACTED, text)
     if "://" in text:
         text = _DSN_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
-    if any(word in lowered for word in _KEY_WORDS):
+    if _may_assign_key(lowered):
         text = _KEY_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
     return text
+
+
+_ASSIGNMENT = re.compile(r"[\"']?\s*[:=]")
+
+
+def _may_assign_key(lowered: str) -> bool:
+    """True when a key word is followed by ``:`` or ``=``, as `_KEY_VALUE` requires.
+
+    `_KEY_VALUE` has no literal prefix, so it tries every position (about 100 us on a trace
+    line); words like ``input_tokens`` in every model_call line must not send it there.
+    """
+    for word in _KEY_WORDS:
+        start = lowered.find(word)
+        while start != -1:
+            if _ASSIGNMENT.match(lowered, start + len(word)):
+                return True
+            start = lowered.find(word, start + 1)
+    return False

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dispatcher.budgets import BudgetTracker, Budgets
+from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.errors import BudgetExceeded, RunError, describe
 from dispatcher.escalation.settings import EscalationSettings
+from dispatcher.models import retry_deadline
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import CostLedger, RunContext
 from dispatcher.tools.executor import ToolExecutor, ToolLimits
@@ -97,14 +98,14 @@ async def run_session(
         trace_path=trace_path,
     )
     started = time.perf_counter()
-    tracer.emit(
-        RunStarted, task=task[:4000], config_digest=registry.config.digest, entry=entry
-    )
+    tracer.emit(RunStarted, task=task[:4000], config_digest=registry.config.digest, entry=entry)
     outcome = RunOutcome()
     status = "ok"
     error: dict[str, Any] | None = None
     try:
-        yield run, outcome
+        # No model retry may wait past the run's wall-time budget.
+        with retry_deadline(run.budget.deadline):
+            yield run, outcome
     except RunError as exc:
         status = "budget_exceeded" if isinstance(exc, BudgetExceeded) else "error"
         error = describe(exc)
@@ -121,7 +122,7 @@ async def run_session(
         ledger = run.ledger
         tracer.emit(
             RunFinished,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             answer=outcome.answer,
             error=error,
             cost_usd=ledger.total_cost,

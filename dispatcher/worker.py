@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dispatcher.agent import Agent
-from dispatcher.budgets import BudgetTracker, Budgets
+from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.detectors.base import Detector, Step, Verdict
 from dispatcher.errors import BudgetExceeded, describe
-from dispatcher.escalation.episode import Escalator, EscalationOutcome
+from dispatcher.escalation.episode import EscalationOutcome, Escalator
 from dispatcher.escalation.request import (
     ESCALATE_TOOL_NAME,
     EscalationRequest,
@@ -27,6 +27,7 @@ from dispatcher.messages import (
     ToolResultMessage,
     UserMessage,
 )
+from dispatcher.models import retry_deadline
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.run_context import RunContext
 from dispatcher.tools.executor import tool_index
@@ -177,7 +178,8 @@ class _Loop:
                 max_output_tokens=self.profile.max_output_tokens,
                 metadata=self.metadata,
             )
-            response = await model.request(request)
+            with retry_deadline(self.limits.deadline):  # the agent's own wall_s
+                response = await model.request(request)
             self.turns += 1
             cost = self.run_ctx.record_model_call(
                 agent=self.agent.name, profile=self.profile, response=response, parent_id=self.span
@@ -265,7 +267,9 @@ class _Loop:
             self._append_note(outcome.message)
         return outcome
 
-    def _record_verdict(self, verdict: Verdict, action: Literal["nudge", "escalate", "record"]) -> None:
+    def _record_verdict(
+        self, verdict: Verdict, action: Literal["nudge", "escalate", "record"]
+    ) -> None:
         self.run_ctx.tracer.emit(
             DetectorVerdictEvent,
             parent_id=self.span,

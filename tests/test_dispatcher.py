@@ -1,4 +1,4 @@
-"""The dispatcher agent: schema-checked choices, re-asks, fallbacks, concurrency, the router seam."""
+"""The dispatcher agent: checked choices, re-asks, fallbacks, concurrency, the router seam."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import anyio
 import pytest
+from scenario import registry
 
 from dispatcher import Agent, ConfigError, Dispatcher, tool
 from dispatcher.errors import BudgetExceeded
 from dispatcher.messages import ToolCall
 from dispatcher.routing.base import RouteContext, RouteDecision
 from dispatcher.testing import reply, tool_calls
-from scenario import registry
 
 arrived: dict[str, anyio.Event] = {}
 
@@ -142,7 +142,10 @@ def test_json_mode_for_models_without_tool_calling() -> None:
     reg, small, _ = registry(
         [SALES],
         small=[
-            reply('Sure! ```json\n{"tool": "sales", "arguments": {"task": "q"}}\n```', agent="dispatcher"),
+            reply(
+                'Sure! ```json\n{"tool": "sales", "arguments": {"task": "q"}}\n```',
+                agent="dispatcher",
+            ),
             reply("7", agent="sales"),
             reply('{"final_answer": "seven"}', agent="dispatcher"),
         ],
@@ -150,7 +153,7 @@ def test_json_mode_for_models_without_tool_calling() -> None:
     )
     result = Dispatcher(reg).run_sync("q?")
     assert result.answer == "seven"
-    first = [r for r in small.requests if r.metadata.get("agent") == "dispatcher"][0]
+    first = next(r for r in small.requests if r.metadata.get("agent") == "dispatcher")
     assert first.response_schema is not None and not first.tools
 
 

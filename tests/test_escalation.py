@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 
 import jsonschema
-import pytest
+from scenario import registry
 from typer.testing import CliRunner
 
 from dispatcher import Agent, Dispatcher, ToolOutput, tool
 from dispatcher.cli.app import _register_subcommands, app
-from dispatcher.trace.events import event_json_schema
 from dispatcher.testing import reply, tool_calls
-from scenario import registry
+from dispatcher.trace.events import event_json_schema
 
 lookups: list[str] = []
 
@@ -200,7 +199,9 @@ def test_trace_show_highlights_the_episode_with_its_cost(tmp_path: Path) -> None
         [WORKER],
         small=[
             dispatch()[0],
-            tool_calls(("escalate", {"reason": "key unknown", "question": "which?"}), agent="worker"),
+            tool_calls(
+                ("escalate", {"reason": "key unknown", "question": "which?"}), agent="worker"
+            ),
             reply("42", agent="worker"),
             dispatch()[1],
         ],

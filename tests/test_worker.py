@@ -7,13 +7,13 @@ from pathlib import Path
 
 import anyio
 import pytest
+from scenario import registry
 
 from dispatcher import Agent, Dispatcher, ToolOutput, tool
 from dispatcher.errors import BudgetExceeded
 from dispatcher.registry.config import parse_registry_config
 from dispatcher.registry.registry import Registry
 from dispatcher.testing import ScriptedModel, reply, tool_calls
-from scenario import registry
 
 files: dict[str, str] = {}
 failing = {"count": 5}
@@ -45,14 +45,26 @@ def test_a_progressing_30_step_run_with_batch_edits_and_test_reruns_fires_no_det
     failing["count"] = 6
     steps = []
     # batch edits across files
-    steps += [tool_calls(("write_file", {"path": f"pkg/m{i}.py", "content": f"x = {i}"}), agent="coder") for i in range(8)]
+    steps += [
+        tool_calls(("write_file", {"path": f"pkg/m{i}.py", "content": f"x = {i}"}), agent="coder")
+        for i in range(8)
+    ]
     for round_ in range(6):
         # incremental edits to one file, then re-run the tests
         for j in range(2):
             content = f"def f():\n    return {round_ * 10 + j}\n"
-            steps.append(tool_calls(("write_file", {"path": "pkg/core.py", "content": content}), agent="coder"))
+            steps.append(
+                tool_calls(
+                    ("write_file", {"path": "pkg/core.py", "content": content}), agent="coder"
+                )
+            )
         steps.append(tool_calls(("run_tests", {}), agent="coder"))
-    steps += [tool_calls(("run_tests", {}), agent="coder")] * 4
+    for k in range(2):  # clean-ups, each followed by a test re-run
+        content = f"# cleanup {k}\n"
+        steps.append(
+            tool_calls(("write_file", {"path": "README.md", "content": content}), agent="coder")
+        )
+        steps.append(tool_calls(("run_tests", {}), agent="coder"))
     assert len(steps) == 30
     reg, small, _ = registry(
         [CODER],
@@ -74,7 +86,13 @@ def test_usd_budget_stops_before_the_request_that_would_overrun() -> None:
     reg, small, _ = registry(
         [CODER],
         small=[tool_calls(("coder", {"task": "t"}), agent="dispatcher"), *[step] * 50],
-        dispatcher={"budgets": {"usd": 0.0005}, "prices": {"small": {"input": 1.0, "output": 1.0}, "strong": {"input": 3.0, "output": 15.0}}},
+        dispatcher={
+            "budgets": {"usd": 0.0005},
+            "prices": {
+                "small": {"input": 1.0, "output": 1.0},
+                "strong": {"input": 3.0, "output": 15.0},
+            },
+        },
     )
     with pytest.raises(BudgetExceeded) as info:
         Dispatcher(reg).run_sync("t")
@@ -95,11 +113,17 @@ def test_an_unpriced_model_is_reported_as_unpriced_not_free(tmp_path: Path) -> N
     )
     reg = Registry(config)
     reg.register(Agent(name="solo", description="Does it.", tier="weak"))
-    reg.use_models({"local": ScriptedModel([
-        tool_calls(("solo", {"task": "t"}), agent="dispatcher"),
-        reply("ok", agent="solo"),
-        reply("ok", agent="dispatcher"),
-    ])})
+    reg.use_models(
+        {
+            "local": ScriptedModel(
+                [
+                    tool_calls(("solo", {"task": "t"}), agent="dispatcher"),
+                    reply("ok", agent="solo"),
+                    reply("ok", agent="dispatcher"),
+                ]
+            )
+        }
+    )
     result = Dispatcher(reg, runs_dir=tmp_path).run_sync("t")
     assert result.cost_usd is None and result.counterfactual_cost_usd is None
     finished = json.loads(Path(str(result.trace_path)).read_text().splitlines()[-1])
@@ -126,7 +150,10 @@ async def test_cancelling_mid_tool_closes_the_trace_as_cancelled(tmp_path: Path)
     agent = Agent(name="slowpoke", description="Slow.", tools=[slow], tier="weak")
     reg, _, _ = registry(
         [agent],
-        small=[tool_calls(("slowpoke", {"task": "t"}), agent="dispatcher"), tool_calls(("slow", {}), agent="slowpoke")],
+        small=[
+            tool_calls(("slowpoke", {"task": "t"}), agent="dispatcher"),
+            tool_calls(("slow", {}), agent="slowpoke"),
+        ],
     )
     dispatcher = Dispatcher(reg, runs_dir=tmp_path)
     async with anyio.create_task_group() as group:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,13 +32,14 @@ def load_registry(config: Path | None) -> Registry:
 @agents_app.command("ls")
 def ls(
     config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Registry file (default ./dispatcher.yaml).")
+        Path | None,
+        typer.Option("--config", "-c", help="Registry file (default ./dispatcher.yaml)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show each agent's name, tier or model, tools and description."""
     registry = load_registry(config)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for agent in registry.agents.values():
         try:
             model = registry.profile_for(agent).name

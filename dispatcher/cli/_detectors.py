@@ -225,13 +225,13 @@ def _print_calibration(result: Any, ks: list[int], budget: float) -> None:
 
     for k in ks:
         table.add_row(f"AUC@{k}", both(f"auc@{k}"))
-    table.add_row(f"recall at the threshold fitted for ≤{100 * budget:g}% FA", both("recall@fpr5", True))
+    table.add_row(
+        f"recall at the threshold fitted for ≤{100 * budget:g}% FA", both("recall@fpr5", True)
+    )
     table.add_row("held-out false-alarm rate", both("false_alarm_rate", True))
     table.add_row("median first alarm step (failed runs)", both("median_first_step"))
     for name, aucs in result.baselines.items():
-        table.add_row(
-            f"baseline {name}", ", ".join(f"@{k} {_cell(aucs[f'auc@{k}'])}" for k in ks)
-        )
+        table.add_row(f"baseline {name}", ", ".join(f"@{k} {_cell(aucs[f'auc@{k}'])}" for k in ks))
     console.print(table)
     rules = Table(title="Rule thresholds (lowest count within the false-alarm budget)")
     for column in ("detector", "setting", "value", "false alarms", "recall", "CV false alarms"):

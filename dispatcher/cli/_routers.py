@@ -26,7 +26,9 @@ def _eval_group() -> typer.Typer:
     for group in app.registered_groups:
         if group.name == "eval" and group.typer_instance is not None:
             return group.typer_instance
-    group_app = typer.Typer(help="Evaluate routers and detectors on labelled data.", no_args_is_help=True)
+    group_app = typer.Typer(
+        help="Evaluate routers and detectors on labelled data.", no_args_is_help=True
+    )
     app.add_typer(group_app, name="eval")
     return group_app
 
@@ -100,7 +102,9 @@ def _plot(evaluation: Evaluation, path: Path, title: str) -> None:
         curve = result.curve
         style = "--" if name in ("random", "oracle") else "-"
         label = f"{name} (APGR {result.metrics.apgr:.3f})"
-        axis.plot(100 * curve.share, 100 * curve.quality, style, marker="o", markersize=3, label=label)
+        axis.plot(
+            100 * curve.share, 100 * curve.quality, style, marker="o", markersize=3, label=label
+        )
     axis.axhline(100 * evaluation.strong_quality, color="grey", linewidth=0.8, linestyle=":")
     axis.axhline(100 * evaluation.weak_quality, color="grey", linewidth=0.8, linestyle=":")
     axis.set_xlabel("strong-model calls (%)")
@@ -166,13 +170,17 @@ def eval_routers(
         ),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", help="k for k-fold cross-validation.")] = 5,
-    train: Annotated[Path | None, typer.Option("--train", help="Training set (with --test).")] = None,
+    train: Annotated[
+        Path | None, typer.Option("--train", help="Training set (with --test).")
+    ] = None,
     test: Annotated[Path | None, typer.Option("--test", help="Test set (with --train).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a PNG of the curves.")] = None,
     embedder: EmbedderOption = "minilm:128",
     exclude_group: ExcludeOption = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for folds and the random baseline.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed for folds and the random baseline.")
+    ] = 0,
     cache: CacheOption = True,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -194,8 +202,14 @@ def eval_routers(
                     fix="e.g. --train a.jsonl --test b.jsonl, or --data all.jsonl --folds 5",
                 )
             evaluation = evaluate_split(
-                _load(train, exclude_group), _load(test, exclude_group), strong, weak, names,
-                embedder=model, seed=seed, progress=progress,
+                _load(train, exclude_group),
+                _load(test, exclude_group),
+                strong,
+                weak,
+                names,
+                embedder=model,
+                seed=seed,
+                progress=progress,
             )
             title = f"{test.name} (trained on {train.name})"
         else:
@@ -204,8 +218,14 @@ def eval_routers(
                     "no dataset given", fix="pass --data FILE, or --train FILE --test FILE"
                 )
             evaluation = evaluate_cv(
-                _load(data, exclude_group), strong, weak, names,
-                embedder=model, folds=folds, seed=seed, progress=progress,
+                _load(data, exclude_group),
+                strong,
+                weak,
+                names,
+                embedder=model,
+                folds=folds,
+                seed=seed,
+                progress=progress,
             )
             title = f"{data.name}, {folds}-fold"
     if plot is not None:
@@ -261,7 +281,9 @@ def calibrate(
         Path | None,
         typer.Option("--model-out", help="Where to save the trained model (predictive)."),
     ] = None,
-    strong_route: Annotated[str, typer.Option(help="Route name the router emits for strong.")] = "strong",
+    strong_route: Annotated[
+        str, typer.Option(help="Route name the router emits for strong.")
+    ] = "strong",
     weak_route: Annotated[str, typer.Option(help="Route name the router emits for weak.")] = "weak",
     folds: Annotated[int, typer.Option("--folds", help="Folds for out-of-fold scores.")] = 5,
     embedder: EmbedderOption = "minilm:128",

@@ -17,6 +17,7 @@ from dispatcher.dispatching import Dispatcher
 from dispatcher.errors import ConfigError, RunError, UnexpectedModelCall
 from dispatcher.examples import load_example
 from dispatcher.recording import RecordingModel, replay_factory
+from dispatcher.testing import ScriptedModel
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
 from dispatcher.runner import RunResult, new_run_id
@@ -28,7 +29,8 @@ from dispatcher.trace.sink import default_runs_dir
 def run(
     example: Annotated[Path, typer.Argument(help="An example folder (with example.yaml).")],
     live: Annotated[
-        bool, typer.Option("--live", help="Call the real models of the config instead of the cassette.")
+        bool,
+        typer.Option("--live", help="Call the real models of the config instead of the cassette."),
     ] = False,
     record: Annotated[
         Path | None, typer.Option(help="With --live: save the model turns to this cassette.")
@@ -48,7 +50,7 @@ def run(
     registry = spec.build_registry(workspace_dir=directory / f"{run_id}.workspace")
     console = Console(stderr=as_json)
     cassette = Cassette()
-    scripted = {}
+    scripted: dict[str, ScriptedModel] = {}
     if live:
         console.print("[bold]models: live[/] (real provider calls; keys from the environment)")
         if record is not None:
@@ -77,7 +79,9 @@ def run(
     finally:
         if record is not None:
             save_cassette(cassette, record)
-            console.print(f"recorded {sum(len(t) for t in cassette.models.values())} turns to {record}")
+            console.print(
+                f"recorded {sum(len(t) for t in cassette.models.values())} turns to {record}"
+            )
     for model in scripted.values():
         if model.remaining:
             raise ConfigError(
@@ -126,14 +130,14 @@ def _report(result: RunResult, console: Console, as_json: bool) -> None:
     console.rule("answer")
     console.print(result.answer or "(no answer)")
     console.rule("route")
-    for event in routes:
-        console.print(f"[magenta]{event.router}[/] → {event.chosen}")
+    for route in routes:
+        console.print(f"[magenta]{route.router}[/] → {route.chosen}")
     console.rule(f"escalations ({len(escalations)})")
-    for event in escalations:
-        cost = "unpriced" if event.cost_usd is None else f"${event.cost_usd:.4f}"
+    for episode in escalations:
+        price = "unpriced" if episode.cost_usd is None else f"${episode.cost_usd:.4f}"
         console.print(
-            f"[yellow]{event.trigger}[/] in {event.agent}: {event.reason} → "
-            f"{event.mode or '-'} ({event.outcome}, {cost})"
+            f"[yellow]{episode.trigger}[/] in {episode.agent}: {episode.reason} → "
+            f"{episode.mode or '-'} ({episode.outcome}, {price})"
         )
     console.rule("cost")
     cost, strong = result.cost_usd, result.counterfactual_cost_usd

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -49,7 +49,7 @@ def ls(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List runs, newest first."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for path in list_runs(runs_dir)[:limit]:
         events = read_trace(path)
         started = next((e for e in events if isinstance(e, RunStarted)), None)
@@ -89,7 +89,9 @@ def ls(
 def show(
     run: Annotated[str, typer.Argument(help="Run id, id prefix, `latest`, or a .jsonl path.")],
     runs_dir: RunsDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the validated events as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the validated events as JSON.")
+    ] = False,
 ) -> None:
     """Show one run as a tree: agents, model calls, tools, detectors, escalation episodes."""
     path = find_run(run, runs_dir)
@@ -103,7 +105,9 @@ def show(
 
 @trace_app.command("stats")
 def stats(
-    runs: Annotated[list[str] | None, typer.Argument(help="Runs (default: all in --runs-dir).")] = None,
+    runs: Annotated[
+        list[str] | None, typer.Argument(help="Runs (default: all in --runs-dir).")
+    ] = None,
     runs_dir: RunsDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -119,9 +123,7 @@ def stats(
         events = read_trace(path)
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
         statuses[finished.status if finished else "incomplete"] += 1
-        worker_runs += sum(
-            1 for e in events if isinstance(e, AgentStarted) and e.role == "worker"
-        )
+        worker_runs += sum(1 for e in events if isinstance(e, AgentStarted) and e.role == "worker")
         for event in events:
             if isinstance(event, EscalationEvent):
                 by_trigger[event.trigger] += 1
@@ -137,9 +139,9 @@ def stats(
         "worker_runs": worker_runs,
         "escalations": sum(by_trigger.values()),
         "escalations_by_trigger": dict(by_trigger),
-        "escalation_rate_by_trigger": {
-            t: n / worker_runs for t, n in by_trigger.items()
-        } if worker_runs else {},
+        "escalation_rate_by_trigger": {t: n / worker_runs for t, n in by_trigger.items()}
+        if worker_runs
+        else {},
         "escalation_outcomes": dict(outcomes),
         "escalation_cost_usd": escalation_cost,
         "priced_runs": priced_runs,
@@ -151,7 +153,9 @@ def stats(
         typer.echo(json.dumps(summary, indent=2))
         return
     console = Console()
-    console.print(f"[bold]{len(paths)} run(s)[/]  statuses: {dict(statuses)}  worker runs: {worker_runs}")
+    console.print(
+        f"[bold]{len(paths)} run(s)[/]  statuses: {dict(statuses)}  worker runs: {worker_runs}"
+    )
     table = Table("trigger", "escalations", "per worker run")
     for trigger, count in sorted(by_trigger.items()):
         table.add_row(trigger, str(count), f"{count / worker_runs:.2f}" if worker_runs else "-")

@@ -23,7 +23,7 @@ from dispatcher.detectors._settings import (
     StallSettings,
     merge,
 )
-from dispatcher.detectors._stall import StallDetector
+from dispatcher.detectors._stall import StallDetector, TestProgressDetector
 from dispatcher.detectors.base import Detector, Step, Verdict
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "StallDetector",
     "StallSettings",
     "Step",
+    "TestProgressDetector",
     "Verdict",
     "build_detectors",
     "format_action",

@@ -154,9 +154,7 @@ class ActionClassifier:
             return navigation, escalation
         command = rest
         if arguments is not None:
-            command = next(
-                (v for k in _COMMAND_KEYS if isinstance(v := arguments.get(k), str)), ""
-            )
+            command = next((v for k in _COMMAND_KEYS if isinstance(v := arguments.get(k), str)), "")
         elif rest.startswith("{"):
             command = _json_command(rest)
         return _command_is_navigation(command, self._extra_commands), escalation

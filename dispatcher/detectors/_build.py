@@ -13,7 +13,7 @@ from dispatcher.detectors._loop import (
     RepeatDetector,
 )
 from dispatcher.detectors._settings import DetectorSettings
-from dispatcher.detectors._stall import StallDetector
+from dispatcher.detectors._stall import StallDetector, TestProgressDetector
 from dispatcher.detectors.base import Detector
 
 __all__ = ["DETECTOR_NAMES", "build_detectors"]
@@ -25,6 +25,7 @@ DETECTOR_NAMES = (
     "loop.monologue",
     "loop.navigation",
     "stall",
+    "stall.tests",
     "combined",
 )
 
@@ -57,12 +58,14 @@ def build_detectors(
             threshold = count if count is not None else fallback
             assert threshold is not None
             detectors.append(cls(threshold, digest))
-    if settings.stall.enabled or include_disabled:
-        detectors.append(
-            StallDetector(
-                settings.stall.patience, digest, min_new_tokens=settings.stall.min_new_tokens
-            )
-        )
+    stall = settings.stall
+    if stall.enabled or include_disabled:
+        detectors.append(StallDetector(stall.patience, digest, min_new_tokens=stall.min_new_tokens))
+    if (stall.enabled and stall.test_runs is not None) or include_disabled:
+        detectors.append(TestProgressDetector(stall.test_runs or 3, digest))
     if settings.combined.enabled or include_disabled:
-        detectors.append(CombinedDetector(settings.combined, digest, stall=settings.stall))
+        counters = {d.name: d for d in detectors if isinstance(d, CountingDetector)}
+        detectors.append(
+            CombinedDetector(settings.combined, digest, stall=settings.stall, counters=counters)
+        )
     return detectors

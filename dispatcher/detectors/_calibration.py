@@ -38,6 +38,7 @@ RULE_GRIDS: tuple[tuple[str, str, str, int, int], ...] = (
     ("loop", "monologue_repeats", "loop.monologue", 2, 6),
     ("loop", "navigation_streak", "loop.navigation", 6, 40),
     ("stall", "patience", "stall", 3, 30),
+    ("stall", "test_runs", "stall.tests", 2, 10),
 )
 
 
@@ -112,9 +113,7 @@ def _group_folds(runs: Sequence[Trajectory], folds: int, seed: int) -> list[set[
     return [set(groups[i::folds]) for i in range(folds)]
 
 
-def _rule_threshold(
-    peaks: Sequence[int], low: int, high: int, budget: float
-) -> tuple[int, float]:
+def _rule_threshold(peaks: Sequence[int], low: int, high: int, budget: float) -> tuple[int, float]:
     """The lowest count in [low, high] whose false-alarm rate stays within budget.
 
     Conservative like the combined threshold: one alarm fewer than the budget allows.
@@ -322,9 +321,7 @@ def _cross_validate(
         if first is not None:
             record("median_first_step", first)
         for name in rule_hits[replays[0].run.id]:
-            record(
-                f"{name}.recall", sum(rule_hits[r.run.id][name] for r in failed) / len(failed)
-            )
+            record(f"{name}.recall", sum(rule_hits[r.run.id][name] for r in failed) / len(failed))
             record(
                 f"{name}.false_alarm_rate",
                 sum(rule_hits[r.run.id][name] for r in passed) / len(passed),

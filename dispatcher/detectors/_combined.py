@@ -9,7 +9,7 @@ features are already cumulative. It fires when the probability first reaches the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dispatcher.detectors._counting import CountingDetector
 from dispatcher.detectors._digest import RunDigest
@@ -39,24 +39,26 @@ class CombinedDetector:
         digest: RunDigest | None = None,
         *,
         stall: StallSettings | None = None,
+        counters: Mapping[str, CountingDetector] | None = None,
     ) -> None:
         self.settings = settings if settings is not None else CombinedSettings()
         self._digest = digest if digest is not None else RunDigest()
         stall_settings = stall if stall is not None else StallSettings()
-        # Its own counters at the fixed default scales: the features must not move when a
-        # user changes (or switches off) a rule detector's threshold.
-        self._loops: dict[str, CountingDetector] = {
-            "loop.repeat": RepeatDetector(LOOP_SCALES["loop.repeat"], self._digest),
-            "loop.failing": FailingRepeatDetector(LOOP_SCALES["loop.failing"], self._digest),
-            "loop.alternation": AlternationDetector(
-                LOOP_SCALES["loop.alternation"], self._digest
-            ),
-            "loop.monologue": MonologueDetector(LOOP_SCALES["loop.monologue"], self._digest),
-            "loop.navigation": NavigationDetector(
-                LOOP_SCALES["loop.navigation"], self._digest
-            ),
+        # Peak counts do not depend on a detector's threshold, so the rule detectors of the
+        # same run are shared when given; missing ones (switched off) are built here.
+        shared = dict(counters or {})
+        kinds: dict[str, type[CountingDetector]] = {
+            "loop.repeat": RepeatDetector,
+            "loop.failing": FailingRepeatDetector,
+            "loop.alternation": AlternationDetector,
+            "loop.monologue": MonologueDetector,
+            "loop.navigation": NavigationDetector,
         }
-        self._stall = StallDetector(
+        self._loops: dict[str, CountingDetector] = {
+            name: shared.get(name) or kind(LOOP_SCALES[name], self._digest)
+            for name, kind in kinds.items()
+        }
+        self._stall = shared.get("stall") or StallDetector(
             STALL_SCALE, self._digest, min_new_tokens=stall_settings.min_new_tokens
         )
         self._weights = tuple(self.settings.weights.items())

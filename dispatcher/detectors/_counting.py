@@ -14,9 +14,11 @@ from typing import Any
 from dispatcher.detectors._digest import RunDigest, StepDigest
 from dispatcher.detectors.base import Step, Verdict
 
-__all__ = ["CountingDetector", "clip"]
+__all__ = ["EVIDENCE_STEPS", "CountingDetector", "clip"]
 
 _CLIP = 200
+# Evidence lists at most this many (latest) step indices: a 500-step stall is "count: 500".
+EVIDENCE_STEPS = 20
 
 
 def clip(text: str, limit: int = _CLIP) -> str:

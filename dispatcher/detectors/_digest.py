@@ -28,8 +28,8 @@ REGRET_PHRASES = re.compile(
     re.IGNORECASE,
 )
 
-_HEAD_CHARS = 3000
-_TAIL_CHARS = 1000
+_HEAD_CHARS = 1500
+_TAIL_CHARS = 500
 _TEXT_CHARS = 2000
 _KEY_CHARS = 8192
 # Punctuation becomes whitespace, so JSON, paths and code split into words cheaply (C speed).

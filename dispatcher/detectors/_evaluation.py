@@ -107,9 +107,7 @@ def evaluate(
     report: dict[str, Any] = {
         "detectors": {name: metrics_for(name, replays, steps) for name in rules},
         "combined": metrics_for("combined", replays, steps),
-        "baselines": {
-            name: metrics_for(name, replays, steps, alarms=False) for name in BASELINES
-        },
+        "baselines": {name: metrics_for(name, replays, steps, alarms=False) for name in BASELINES},
         "runs": {
             "total": len(runs),
             "failed": sum(1 for r in runs if not r.success),

@@ -63,16 +63,16 @@ _CAP = 3.0
 # weighs them. The threshold kept out-of-fold false alarms on successful runs near 5% there.
 # Reproduce: see benchmarks/detectors/RESULTS.md.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "steps": 0.228614,
-    "error_rate": 0.976495,
-    "repeat_rate": 2.478279,
-    "observation_novelty": -1.370814,
-    "action_novelty": -0.465782,
-    "loop": 0.852237,
-    "stall": 0.176569,
+    "steps": 0.231001,
+    "error_rate": 0.976387,
+    "repeat_rate": 2.491352,
+    "observation_novelty": -1.371979,
+    "action_novelty": -0.464959,
+    "loop": 0.85195,
+    "stall": 0.163784,
 }
-DEFAULT_BIAS = 0.654864
-DEFAULT_THRESHOLD = 0.813827
+DEFAULT_BIAS = 0.651703
+DEFAULT_THRESHOLD = 0.813521
 
 
 class RunFeatures:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dispatcher.detectors._counting import EVIDENCE_STEPS as _EVIDENCE_STEPS
 from dispatcher.detectors._counting import CountingDetector, clip
 from dispatcher.detectors._digest import StepDigest
 from dispatcher.detectors.base import Step
@@ -50,7 +51,7 @@ class RepeatDetector(CountingDetector):
         return 1
 
     def _evidence(self, index: int, steps: Sequence[Step]) -> Mapping[str, Any]:
-        first = index - self.count + 1
+        first = max(index - self.count + 1, index - _EVIDENCE_STEPS + 1)
         return {
             "pattern": "same action, same result",
             "steps": [s.index for s in steps[first : index + 1]],
@@ -134,7 +135,7 @@ class AlternationDetector(CountingDetector):
 
     def _evidence(self, index: int, steps: Sequence[Step]) -> Mapping[str, Any]:
         period = self._period
-        first = max(0, index - self._runs[period] - period + 1)
+        first = max(0, index - self._runs[period] - period + 1, index - _EVIDENCE_STEPS + 1)
         return {
             "pattern": f"cycle of {period} identical steps",
             "steps": [s.index for s in steps[first : index + 1]],
@@ -173,7 +174,7 @@ class NavigationDetector(CountingDetector):
         return self.count + 1 if digests[index].navigation else 0
 
     def _evidence(self, index: int, steps: Sequence[Step]) -> Mapping[str, Any]:
-        first = index - self.count + 1
+        first = max(index - self.count + 1, index - _EVIDENCE_STEPS + 1)
         return {
             "pattern": "only navigation (grep/find/ls/cat/view/get...)",
             "steps": [s.index for s in steps[first : index + 1]],

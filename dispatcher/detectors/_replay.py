@@ -46,9 +46,7 @@ def state_at(scores: Sequence[float], k: int) -> float:
     return scores[min(k, len(scores) - 1)]
 
 
-def replay(
-    run: Trajectory, settings: DetectorSettings, *, with_features: bool = False
-) -> Replay:
+def replay(run: Trajectory, settings: DetectorSettings, *, with_features: bool = False) -> Replay:
     detectors = build_detectors(settings, include_disabled=True)
     steps: list[Step] = []
     scores: dict[str, list[float]] = {}

@@ -40,19 +40,21 @@ class LoopSettings(_Settings):
 
     enabled: bool = True
     repeats: int | None = Field(
-        4, ge=2, description="the same action returning the same result, N times in a row"
+        default=4, ge=2, description="the same action returning the same result, N times in a row"
     )
     failing_repeats: int | None = Field(
-        3, ge=2, description="the same action failing the same way N times, workspace unchanged"
+        default=3,
+        ge=2,
+        description="the same action failing the same way N times, workspace unchanged",
     )
     alternation_cycles: int | None = Field(
-        3, ge=2, description="A-B-A-B (or A-B-C-A-B-C) cycles of identical steps"
+        default=3, ge=2, description="A-B-A-B (or A-B-C-A-B-C) cycles of identical steps"
     )
     monologue_repeats: int | None = Field(
-        3, ge=2, description="the same assistant message N times"
+        default=3, ge=2, description="the same assistant message N times"
     )
     navigation_streak: int | None = Field(
-        15, ge=2, description="N navigation steps (grep/find/ls/cat/view/get...) in a row"
+        default=15, ge=2, description="N navigation steps (grep/find/ls/cat/view/get...) in a row"
     )
     navigation_tools: list[str] = Field(
         default_factory=list, description="extra tool names or programs that only look around"
@@ -63,9 +65,16 @@ class StallSettings(_Settings):
     """No progress: K steps in a row that brought no new information."""
 
     enabled: bool = True
-    patience: int = Field(6, ge=2, description="steps without new information before firing")
+    patience: int = Field(
+        default=6, ge=2, description="steps without new information before firing"
+    )
     min_new_tokens: int = Field(
-        3, ge=1, description="an observation with fewer unseen words brings nothing new"
+        default=3, ge=1, description="an observation with fewer unseen words brings nothing new"
+    )
+    test_runs: int | None = Field(
+        default=3,
+        ge=2,
+        description="test runs in a row without fewer failing tests than the best so far",
     )
 
 
@@ -73,11 +82,11 @@ class CombinedSettings(_Settings):
     """A logistic score over run features; `dispatcher detectors calibrate` fits it."""
 
     enabled: bool = True
-    threshold: float = Field(DEFAULT_THRESHOLD, gt=0.0, lt=1.0)
+    threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0.0, lt=1.0)
     bias: float = DEFAULT_BIAS
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    window: int = Field(10, ge=1, description="recent steps averaged for novelty")
-    min_steps: int = Field(3, ge=1, description="never fire before this many steps")
+    window: int = Field(default=10, ge=1, description="recent steps averaged for novelty")
+    min_steps: int = Field(default=3, ge=1, description="never fire before this many steps")
 
     @field_validator("weights")
     @classmethod
@@ -94,9 +103,9 @@ class DetectorSettings(_Settings):
     """Everything the loop, stall and combined detectors of one agent need."""
 
     enabled: bool = True
-    loop: LoopSettings = Field(default_factory=LoopSettings)
-    stall: StallSettings = Field(default_factory=StallSettings)
-    combined: CombinedSettings = Field(default_factory=CombinedSettings)
+    loop: LoopSettings = Field(default_factory=lambda: LoopSettings())
+    stall: StallSettings = Field(default_factory=lambda: StallSettings())
+    combined: CombinedSettings = Field(default_factory=lambda: CombinedSettings())
 
     @classmethod
     def from_mapping(

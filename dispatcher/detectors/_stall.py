@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dispatcher.detectors._counting import EVIDENCE_STEPS as _EVIDENCE_STEPS
 from dispatcher.detectors._counting import CountingDetector, clip
 from dispatcher.detectors._digest import RunDigest, StepDigest
 from dispatcher.detectors.base import Step
 
-__all__ = ["StallDetector"]
+__all__ = ["StallDetector", "TestProgressDetector"]
 
 
 class StallDetector(CountingDetector):
@@ -85,10 +86,57 @@ class StallDetector(CountingDetector):
         return decided
 
     def _evidence(self, index: int, steps: Sequence[Step]) -> Mapping[str, Any]:
-        first = index - self.count + 1
+        first = max(index - self.count + 1, index - _EVIDENCE_STEPS + 1)
         return {
             "pattern": "no new information",
             "steps": [s.index for s in steps[first : index + 1]],
             "reasons": sorted(set(self._reasons)),
+            "last_action": clip(steps[index].action),
+        }
+
+
+class TestProgressDetector(CountingDetector):
+    """Fires after N test runs in a row that did not beat the best failing-test count.
+
+    Reads the ``tests_failed`` signal (and ``tests_passed``) of test-running tools. The run that
+    sets a new best (fewer failures, or more passes) starts the count at 1, so with N = 3 a
+    first run plus two re-runs after edits that fixed nothing fire; a count that keeps going
+    down never does. Steps without the signal do not count.
+    """
+
+    name = "stall.tests"
+    verdict_name = "tests not improving"
+    __test__ = False  # not a pytest class, despite the name
+
+    def _start_state(self) -> None:
+        self._best: tuple[float, float] | None = None  # (failed, -passed): lower is better
+        self._runs: list[int] = []
+
+    def _count(self, index: int, digests: list[StepDigest]) -> int:
+        signals = digests[index].signals
+        if not signals or "tests_failed" not in signals:
+            return self.count
+        failed = signals.get("tests_failed")
+        passed = signals.get("tests_passed") or 0
+        if not isinstance(failed, int | float) or not isinstance(passed, int | float):
+            return self.count
+        if (
+            self._best is None
+            or failed < self._best[0]
+            or (failed == self._best[0] and -passed < self._best[1])
+        ):
+            self._best = (failed, -passed)
+            self._runs = [index]
+            return 1 if failed else 0
+        self._runs.append(index)
+        del self._runs[:-_EVIDENCE_STEPS]
+        return self.count + 1 if self.count else 0
+
+    def _evidence(self, index: int, steps: Sequence[Step]) -> Mapping[str, Any]:
+        assert self._best is not None
+        return {
+            "pattern": "test runs without fewer failures",
+            "steps": [steps[i].index for i in self._runs],
+            "best_failed": self._best[0],
             "last_action": clip(steps[index].action),
         }

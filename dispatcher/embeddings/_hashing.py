@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +19,7 @@ __all__ = ["HashingEmbedder"]
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+@lru_cache(maxsize=1 << 16)
 def _bucket(token: str, dim: int) -> tuple[int, float]:
     digest = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
     value = int.from_bytes(digest, "little")
@@ -35,12 +37,18 @@ class HashingEmbedder:
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
+            indices: list[int] = []
+            weights: list[float] = []
             for word in _WORD.findall(text.lower()):
                 index, sign = _bucket("w:" + word, self.dim)
-                out[row, index] += sign
+                indices.append(index)
+                weights.append(sign)
                 padded = f" {word} "
                 for i in range(len(padded) - 2):
                     index, sign = _bucket("c:" + padded[i : i + 3], self.dim)
-                    out[row, index] += 0.5 * sign
+                    indices.append(index)
+                    weights.append(0.5 * sign)
+            if indices:
+                out[row] = np.bincount(indices, weights=weights, minlength=self.dim)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)

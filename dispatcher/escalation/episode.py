@@ -308,6 +308,6 @@ def _parse_decision(
         if decision is not None and decision.mode in modes:
             return decision
         if decision is not None:
-            return OverwatchDecision(mode=modes[0], guidance=decision.guidance)  # type: ignore[arg-type]
+            return OverwatchDecision(mode=modes[0], guidance=decision.guidance)
     fallback_mode = "advise" if "advise" in modes else modes[0]
-    return OverwatchDecision(mode=fallback_mode, guidance=text.strip() or "Try another approach.")  # type: ignore[arg-type]
+    return OverwatchDecision(mode=fallback_mode, guidance=text.strip() or "Try another approach.")

@@ -30,4 +30,6 @@ class EscalationSettings(BaseModel):
     )
     brief_steps: int = Field(6, ge=1, description="last K steps the overwatch sees")
     on_budget: bool = Field(True, description="escalate when the agent's own turn budget ends")
-    max_output_tokens: int = Field(1024, gt=0, description="overwatch reply size used to estimate cost")
+    max_output_tokens: int = Field(
+        1024, gt=0, description="overwatch reply size used to estimate cost"
+    )

@@ -73,6 +73,9 @@ class DispatcherSection(_Strict):
     escalation: dict[str, Any] = Field(default_factory=dict)
     router: dict[str, Any] | None = None
     runs_dir: str | None = None
+    # model name -> backups tried in order when it fails (or its context is too small)
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    fallback_cooldown_s: float = Field(default=60.0, ge=0)
 
 
 class RegistryFile(_Strict):

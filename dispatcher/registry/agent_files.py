@@ -1,4 +1,4 @@
-"""Agents declared in files: YAML, or Markdown whose front matter is YAML and body the instructions."""
+"""Agents declared in files: YAML, or Markdown with YAML front matter and the instructions below."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[str, str]:
         raise ConfigError(
             "a Markdown agent file must start with '---' front matter",
             file=path,
-            fix="put name, description, tier and tools between two '---' lines, then the instructions",
+            fix="put name, description, tier and tools between two '---' lines, then instructions",
         )
     parts = text.split("\n---", 1)
     if len(parts) != 2:
@@ -47,7 +47,9 @@ def load_agent_file(path: str | Path) -> Agent:
     """Read one agent definition (`.md`, `.yaml` or `.yml`)."""
     file = Path(path)
     if not file.is_file():
-        raise ConfigError("agent file not found", file=file, fix="check the path in dispatcher.agents")
+        raise ConfigError(
+            "agent file not found", file=file, fix="check the path in dispatcher.agents"
+        )
     text = file.read_text(encoding="utf-8")
     body = ""
     if file.suffix.lower() in {".md", ".markdown"}:
@@ -78,7 +80,10 @@ def load_agent_file(path: str | Path) -> Agent:
     tools = data.get("tools") or []
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
         raise ConfigError(
-            "tools must be a list of tool names", file=file, field="tools", fix="e.g. [sql.run_query]"
+            "tools must be a list of tool names",
+            file=file,
+            field="tools",
+            fix="e.g. [sql.run_query]",
         )
     instructions = body or str(data.get("instructions") or "")
     try:

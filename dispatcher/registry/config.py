@@ -62,7 +62,9 @@ def parse_registry_config(
     import hashlib
 
     if not isinstance(data, Mapping):
-        raise ConfigError("the top level must be a mapping with model_list and dispatcher", file=file)
+        raise ConfigError(
+            "the top level must be a mapping with model_list and dispatcher", file=file
+        )
     try:
         parsed = RegistryFile.model_validate(data)
     except ValidationError as exc:
@@ -128,7 +130,11 @@ def _profiles(parsed: RegistryFile, file: Path | None) -> dict[str, ModelProfile
             )
         spec = settings.models.get(name)
         price_spec = (spec.price if spec else None) or settings.prices.get(name)
-        price = Price(price_spec.input, price_spec.output, price_spec.cached_input) if price_spec else None
+        price = (
+            Price(price_spec.input, price_spec.output, price_spec.cached_input)
+            if price_spec
+            else None
+        )
         info = entry.model_info
         if price is None and info and info.input_cost_per_token is not None:
             price = Price(
@@ -178,10 +184,20 @@ def _check_references(
     refs += [(f"dispatcher.tiers.{tier}", model) for tier, model in settings.tiers.items()]
     refs += [(f"dispatcher.prices.{model}", model) for model in settings.prices]
     refs += [(f"dispatcher.models.{model}", model) for model in settings.models]
-    for where, model in refs:
-        if model is not None and model not in profiles:
+    for model, backups in settings.fallbacks.items():
+        refs.append((f"dispatcher.fallbacks.{model}", model))
+        refs += [(f"dispatcher.fallbacks.{model}", backup) for backup in backups]
+        if model in backups:
             raise ConfigError(
-                f"unknown model {model!r}",
+                f"model {model!r} lists itself as its own fallback",
+                file=file,
+                entry=f"dispatcher.fallbacks.{model}",
+                fix="list other model_names from model_list",
+            )
+    for where, name in refs:
+        if name is not None and name not in profiles:
+            raise ConfigError(
+                f"unknown model {name!r}",
                 file=file,
                 entry=where,
                 fix=f"use a model_name from model_list: {known}",
@@ -189,5 +205,8 @@ def _check_references(
     for tier in settings.tiers:
         if tier not in ("strong", "weak", "specialist"):
             raise ConfigError(
-                f"unknown tier {tier!r}", file=file, entry="dispatcher.tiers", fix="use strong or weak"
+                f"unknown tier {tier!r}",
+                file=file,
+                entry="dispatcher.tiers",
+                fix="use strong or weak",
             )

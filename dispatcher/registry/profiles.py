@@ -48,7 +48,8 @@ class ModelProfile:
         key = f"os.environ/{self.api_key_env}" if self.api_key_env else None
         return (
             f"ModelProfile(name={self.name!r}, provider_model={self.provider_model!r}, "
-            f"tier={self.tier!r}, price={self.price!r}, api_base={self.api_base!r}, api_key={key!r})"
+            f"tier={self.tier!r}, price={self.price!r}, api_base={self.api_base!r}, "
+            f"api_key={key!r})"
         )
 
     @property

@@ -26,14 +26,29 @@ _PATH_KEYS = ("database", "root", "path", "dir", "file")
 
 
 def _default_model_factory(profile: ModelProfile) -> Model:
-    from dispatcher.models.factory import build_model
+    """The profile's adapter inside the one retry layer (SDK retries are off)."""
+    from dispatcher.models import RetryingModel, RetryPolicy, build_model
 
-    return build_model(
+    adapter = build_model(
         profile.provider_model,
         api_key=profile.api_key(),
         api_base=profile.api_base,
         **dict(profile.options),
     )
+    return RetryingModel(adapter, policy=RetryPolicy(max_retries=_num_retries(profile)))
+
+
+def _num_retries(profile: ModelProfile) -> int:
+    """LiteLLM's `num_retries` (or `max_retries`) from litellm_params; 3 if unset."""
+    value = profile.options.get("num_retries", profile.options.get("max_retries", 3))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(
+            f"num_retries must be a whole number >= 0, got {value!r}",
+            entry=f"model_list ({profile.name})",
+            field="litellm_params.num_retries",
+            fix="e.g. num_retries: 3 (0 turns retries off)",
+        )
+    return value
 
 
 class Registry:
@@ -46,6 +61,7 @@ class Registry:
         self.toolkits: dict[str, ToolkitFactory] = {}
         self._toolkit_tools: dict[str, list[Tool]] = {}
         self._models: dict[str, Model] = {}
+        self._deployments: dict[str, Model] = {}
         self.model_factory: ModelFactory = _default_model_factory
         self._plugins_loaded = False
 
@@ -82,7 +98,7 @@ class Registry:
             raise TypeError(f"cannot register {type(item).__name__}: expected Agent or Tool")
 
     def register_toolkit(self, name: str, factory: ToolkitFactory) -> None:
-        """Add a toolkit: a factory that builds tools from its `dispatcher.toolkits.<name>` config."""
+        """Add a toolkit: a factory building tools from its `dispatcher.toolkits.<name>` options."""
         if name in self.toolkits:
             raise ConfigError(f"toolkit {name!r} is already registered", fix="rename one of them")
         self.toolkits[name] = factory
@@ -102,6 +118,7 @@ class Registry:
         if callable(models):
             self.model_factory = models
             self._models.clear()
+            self._deployments.clear()
         else:
             self._models.update(models)
 
@@ -153,11 +170,31 @@ class Registry:
         return self.tier_profile(agent.tier or "weak")
 
     def model(self, name: str) -> Model:
-        """The live (or substituted) model for a registry model name, built once."""
+        """The live (or substituted) model for a registry model name, built once.
+
+        With `dispatcher.fallbacks` set for `name`, a FallbackModel over it and its backups.
+        """
         model = self._models.get(name)
         if model is None:
-            model = self.model_factory(self.profile(name))
+            model = self._deployment(name)
+            backups = self.config.settings.fallbacks.get(name, [])
+            if backups:
+                from dispatcher.models import FallbackModel
+
+                candidates = [(name, model)]
+                candidates += [(b, self._models.get(b) or self._deployment(b)) for b in backups]
+                model = FallbackModel(
+                    candidates, cooldown_s=self.config.settings.fallback_cooldown_s
+                )
             self._models[name] = model
+        return model
+
+    def _deployment(self, name: str) -> Model:
+        """One deployment from the model factory, without fallbacks, built once."""
+        model = self._deployments.get(name)
+        if model is None:
+            model = self.model_factory(self.profile(name))
+            self._deployments[name] = model
         return model
 
     def tools_for(self, agent: Agent) -> list[Tool]:
@@ -213,7 +250,10 @@ class Registry:
 
     def configure_toolkit(self, kit: str, options: Mapping[str, Any]) -> None:
         """Override a toolkit's options for this registry (e.g. a per-run workspace root)."""
-        self.config.settings.toolkits[kit] = {**self.config.settings.toolkits.get(kit, {}), **options}
+        self.config.settings.toolkits[kit] = {
+            **self.config.settings.toolkits.get(kit, {}),
+            **options,
+        }
         self._toolkit_tools.pop(kit, None)
 
     def check(self) -> None:

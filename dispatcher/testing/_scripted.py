@@ -32,8 +32,9 @@ def reply(text: str, *, agent: str | None = None) -> CassetteTurn:
     return CassetteTurn(text=text, agent=agent)
 
 
-def tool_calls(*calls: tuple[str, Mapping[str, Any]] | ToolCall, agent: str | None = None,
-               text: str = "") -> CassetteTurn:
+def tool_calls(
+    *calls: tuple[str, Mapping[str, Any]] | ToolCall, agent: str | None = None, text: str = ""
+) -> CassetteTurn:
     """A scripted turn that calls tools: ``tool_calls(("run_sql", {"query": "..."}))``."""
     made = []
     for i, call in enumerate(calls):

@@ -68,7 +68,7 @@ class SignatureSchema:
                 annotation,
                 FieldInfo(default=default, description=param_docs.get(name)),
             )
-        self.model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        self.model: type[BaseModel] = create_model(
             f"{func.__name__}_arguments",
             __config__=ConfigDict(extra="forbid"),
             **fields,

@@ -20,7 +20,7 @@ import anyio
 from dispatcher.detectors.base import Step
 from dispatcher.errors import ToolErrorCapExceeded
 from dispatcher.messages import ToolCall, ToolResultMessage
-from dispatcher.redaction import redact
+from dispatcher.redaction import has_registered_secret, redact, redact_registered
 from dispatcher.tools.tool import Tool, ToolContext, ToolOutput
 from dispatcher.trace.events import ToolCallEvent
 from dispatcher.trace.tracer import Tracer
@@ -28,6 +28,10 @@ from dispatcher.trace.tracer import Tracer
 __all__ = ["ToolExecution", "ToolExecutor", "ToolLimits", "tool_index"]
 
 _TRACE_OUTPUT_CHARS = 2_000
+# Error kinds that count against the per-run cap on invalid calls.
+_INVALID_CALLS = frozenset(
+    {"invalid_json", "unknown_tool", "invalid_arguments", "secret_in_arguments"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +86,8 @@ class ToolExecutor:
         self.artifacts_dir = artifacts_dir
         self.invalid_calls = 0
         self.calls = 0
-        self._cache: dict[str, ToolExecution] = {}
+        # Keyed by the whole call: a server that reuses ids for different calls gets no stale hit.
+        self._cache: dict[ToolCall, ToolExecution] = {}
 
     async def execute(
         self,
@@ -95,7 +100,7 @@ class ToolExecutor:
         text: str = "",
     ) -> ToolExecution:
         """Run one call; every outcome is a `ToolExecution`, never an exception (but the cap)."""
-        cached = self._cache.get(call.id)
+        cached = self._cache.get(call)
         if cached is not None:
             self.tracer.emit(
                 ToolCallEvent,
@@ -133,6 +138,13 @@ class ToolExecutor:
             elif not isinstance(arguments, dict):
                 error_kind = "invalid_arguments"
                 output = ToolOutput("Error: arguments must be a JSON object.", is_error=True)
+            elif has_registered_secret(json.dumps(arguments, ensure_ascii=False)):
+                # A key of this process never reaches a tool (exfiltration by a steered model).
+                error_kind = "secret_in_arguments"
+                output = ToolOutput(
+                    "Error: the arguments contain a secret of this process; the call was refused.",
+                    is_error=True,
+                )
             else:
                 problems = tool.validation_errors(arguments)
                 if problems:
@@ -144,13 +156,13 @@ class ToolExecutor:
                     )
                 else:
                     output, error_kind = await self._run(tool, arguments, call, agent)
-        if error_kind in {"invalid_json", "unknown_tool", "invalid_arguments"}:
+        if error_kind in _INVALID_CALLS:
             self.invalid_calls += 1
         self.calls += 1
         execution = self._finish(
             call, arguments, output, error_kind, agent, step_index, parent_id, text, started
         )
-        self._cache[call.id] = execution
+        self._cache[call] = execution
         if self.invalid_calls > self.limits.max_invalid_calls:
             raise ToolErrorCapExceeded(
                 f"the model made {self.invalid_calls} invalid tool calls in this run "
@@ -171,7 +183,9 @@ class ToolExecutor:
                     value = await tool.invoke(arguments, context)
         except TimeoutError:
             return (
-                ToolOutput(f"Error: {call.name} timed out after {tool.timeout_s:g}s.", is_error=True),
+                ToolOutput(
+                    f"Error: {call.name} timed out after {tool.timeout_s:g}s.", is_error=True
+                ),
                 "timeout",
             )
         except Exception as exc:  # a tool's failure is a result for the model, never a crash
@@ -191,7 +205,9 @@ class ToolExecutor:
         text: str,
         started: float,
     ) -> ToolExecution:
-        content, dropped = _truncate(output.content, self.limits.max_output_chars)
+        # Registered keys never enter a model's context, whatever a tool read.
+        full = redact_registered(output.content)
+        content, dropped = _truncate(full, self.limits.max_output_chars)
         if dropped and self.artifacts_dir is not None:
             content += self._keep_out_of_band(call.id, output.content)
         ok = not output.is_error

@@ -10,6 +10,7 @@ from typing import Any, get_args, overload
 from jsonschema import Draft202012Validator
 
 from dispatcher.messages import ToolSpec
+from dispatcher.tools._fast_schema import FastCheck, compile_fast_check
 from dispatcher.tools._schema import SignatureSchema, parse_docstring
 
 __all__ = ["Tool", "ToolContext", "ToolOutput", "tool"]
@@ -55,10 +56,12 @@ class Tool:
     _signature: SignatureSchema | None = field(default=None, repr=False)
     _validator: Draft202012Validator | None = field(default=None, repr=False)
     _is_async: bool = field(default=False, repr=False)
+    _fast_check: FastCheck | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         Draft202012Validator.check_schema(self.parameters)
         self._validator = Draft202012Validator(self.parameters)
+        self._fast_check = compile_fast_check(self.parameters)
         self._is_async = inspect.iscoroutinefunction(self.function)
 
     @property
@@ -71,11 +74,11 @@ class Tool:
 
     def validation_errors(self, arguments: Any) -> list[str]:
         """Messages for every way `arguments` breaks the schema that was sent (empty if valid)."""
+        if self._fast_check is not None and self._fast_check(arguments):
+            return []  # certainly valid (see _fast_schema); jsonschema decides everything else
         assert self._validator is not None
         errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.path))
-        return [
-            f"{'/'.join(str(p) for p in e.path) or '<root>'}: {e.message}" for e in errors
-        ]
+        return [f"{'/'.join(str(p) for p in e.path) or '<root>'}: {e.message}" for e in errors]
 
     async def invoke(self, arguments: dict[str, Any], context: ToolContext) -> Any:
         """Run the function with validated arguments (sync functions run inline)."""
@@ -153,4 +156,3 @@ def tool(
     if function is not None:
         return wrap(function)
     return wrap
-

@@ -39,7 +39,9 @@ def _clip(text: str, limit: int = 100) -> str:
 def _label(event: Event, after: dict[str, str]) -> Text:
     if isinstance(event, AgentStarted):
         tier = f", {event.tier}" if event.tier else ""
-        return Text.assemble(("agent ", "bold"), (event.agent, "bold cyan"), f" ({event.model}{tier}, {event.role})")
+        return Text.assemble(
+            ("agent ", "bold"), (event.agent, "bold cyan"), f" ({event.model}{tier}, {event.role})"
+        )
     if isinstance(event, ModelCall):
         tools = f" → {', '.join(event.tool_calls)}" if event.tool_calls else ""
         retries = f" retries={event.retries}" if event.retries else ""
@@ -52,18 +54,26 @@ def _label(event: Event, after: dict[str, str]) -> Text:
         mark, style = ("✓", "green") if event.ok else ("✗", "red")
         detail = "" if event.ok else f" {event.error_kind}: {_clip(event.error or '', 80)}"
         cached = " (cached)" if event.cached else ""
-        return Text(f"{mark} tool {event.tool} {event.duration_ms:.1f}ms{cached}{detail}", style=style)
+        return Text(
+            f"{mark} tool {event.tool} {event.duration_ms:.1f}ms{cached}{detail}", style=style
+        )
     if isinstance(event, RouteEvent):
         if not event.valid:
-            return Text(f"✗ route invalid (attempt {event.attempt}): {_clip(event.reason)}", style="red")
+            return Text(
+                f"✗ route invalid (attempt {event.attempt}): {_clip(event.reason)}", style="red"
+            )
         score = f" score={event.score:.3f}" if event.score is not None else ""
         threshold = f" threshold={event.threshold:.3f}" if event.threshold is not None else ""
         chosen = event.chosen or "(unsure)"
-        return Text(f"route [{event.router}] → {chosen}{score}{threshold} {_clip(event.reason, 60)}", style="magenta")
+        return Text(
+            f"route [{event.router}] → {chosen}{score}{threshold} {_clip(event.reason, 60)}",
+            style="magenta",
+        )
     if isinstance(event, DetectorVerdictEvent):
         evidence = ", ".join(f"{k}={v}" for k, v in list(event.evidence.items())[:4])
         return Text(
-            f"⚠ detector {event.detector}: {event.verdict} at step {event.step} → {event.action} ({_clip(evidence, 80)})",
+            f"⚠ detector {event.detector}: {event.verdict} at step {event.step} → "
+            f"{event.action} ({_clip(evidence, 80)})",
             style="yellow",
         )
     if isinstance(event, EscalationEvent):
@@ -86,11 +96,19 @@ def _label(event: Event, after: dict[str, str]) -> Text:
     if isinstance(event, AgentFinished):
         style = "green" if event.status == "ok" else "red"
         cost = f" {_usd(event.cost_usd)}" if event.cost_usd is not None else ""
-        return Text(f"finished {event.agent}: {event.status} in {event.turns} turns{cost}", style=style)
+        return Text(
+            f"finished {event.agent}: {event.status} in {event.turns} turns{cost}", style=style
+        )
     if isinstance(event, ModelRetry):
-        return Text(f"↻ retry {event.model} attempt {event.attempt} after {event.delay_s:.2f}s ({event.error.get('type')})", style="yellow")
+        return Text(
+            f"↻ retry {event.model} attempt {event.attempt} after {event.delay_s:.2f}s "
+            f"({event.error.get('type')})",
+            style="yellow",
+        )
     if isinstance(event, ModelFallback):
-        return Text(f"↪ fallback {event.from_model} → {event.to_model}: {event.reason}", style="yellow")
+        return Text(
+            f"↪ fallback {event.from_model} → {event.to_model}: {event.reason}", style="yellow"
+        )
     if isinstance(event, Note):
         return Text(f"note: {_clip(event.message, 120)}", style="italic")
     return Text(event.kind)
@@ -115,7 +133,9 @@ def _what_happened_next(events: Sequence[Event]) -> dict[str, str]:
         if event.outcome == "took_over":
             summary[event.span_id] = f"the overwatch finished the task; {end}"
         else:
-            summary[event.span_id] = f"{event.agent} made {calls} more model call(s), {tools} tool call(s); {end}"
+            summary[event.span_id] = (
+                f"{event.agent} made {calls} more model call(s), {tools} tool call(s); {end}"
+            )
     return summary
 
 
@@ -130,7 +150,8 @@ def render_run(events: Sequence[Event]) -> Tree:
         style = "green" if finished.status == "ok" else "red"
         title.append(f"\n{finished.status}", style=f"bold {style}")
         title.append(
-            f"  cost {_usd(finished.cost_usd)} vs all-strong {_usd(finished.counterfactual_cost_usd)}"
+            f"  cost {_usd(finished.cost_usd)} "
+            f"vs all-strong {_usd(finished.counterfactual_cost_usd)}"
         )
         if finished.cost_usd is not None and finished.counterfactual_cost_usd:
             title.append(f" ({finished.cost_usd / finished.counterfactual_cost_usd:.0%})")
@@ -140,7 +161,9 @@ def render_run(events: Sequence[Event]) -> Tree:
             f" {finished.escalations} escalation(s)  {finished.duration_ms / 1000:.2f}s"
         )
         if finished.unpriced_models:
-            title.append(f"\nunpriced models: {', '.join(finished.unpriced_models)}", style="yellow")
+            title.append(
+                f"\nunpriced models: {', '.join(finished.unpriced_models)}", style="yellow"
+            )
         if finished.answer:
             title.append(f"\nanswer: {_clip(finished.answer, 200)}")
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -32,7 +32,7 @@ def default_runs_dir() -> Path:
     return Path(os.environ.get("DISPATCHER_RUNS_DIR") or ".dispatcher/runs")
 
 
-def _render_event(_logger: Any, _name: str, event_dict: dict[str, Any]) -> str:
+def _render_event(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
     """structlog processor: one event becomes one redacted JSON line."""
     event: EventBase = event_dict["event"]
     return redact(event.model_dump_json())

@@ -11,8 +11,7 @@ from dispatcher.errors import DataError
 __all__ = ["record_group", "record_id", "record_label", "strong_label"]
 
 _LABEL_HINT = (
-    'add "success": true|false to each run (a "reward" of 1/0 or "resolved": true|false '
-    "also works)"
+    'add "success": true|false to each run (a "reward" of 1/0 or "resolved": true|false also works)'
 )
 
 
@@ -28,13 +27,16 @@ def _truthy(value: Any) -> bool | None:
 
 def record_label(record: Mapping[str, Any], file: str | Path, line: int) -> bool:
     """`success`, else `reward` == 1, else `resolved` (also inside `info`)."""
-    info = record.get("info") if isinstance(record.get("info"), Mapping) else {}
-    for source in (record, info):
+    info = record.get("info")
+    sources: list[Mapping[str, Any]] = [record, info] if isinstance(info, Mapping) else [record]
+    for source in sources:
         for key in ("success", "reward", "resolved"):
             if key in source:
                 label = _truthy(source[key])
                 if label is None:
-                    raise DataError(f"{key!r} is not a usable outcome: {source[key]!r}", file=file, line=line)
+                    raise DataError(
+                        f"{key!r} is not a usable outcome: {source[key]!r}", file=file, line=line
+                    )
                 return label
     raise DataError(f"no outcome for this run; {_LABEL_HINT}", file=file, line=line)
 

@@ -69,9 +69,13 @@ def _as_text(value: Any) -> str:
 def step_from_json(data: Any, index: int, file: str | Path, line: int) -> Step:
     """A step from its JSON object; `index` is its position in the run."""
     if not isinstance(data, Mapping):
-        raise DataError(f"step {index} must be a JSON object, got {data!r:.60}", file=file, line=line)
+        raise DataError(
+            f"step {index} must be a JSON object, got {data!r:.60}", file=file, line=line
+        )
     if "action" not in data:
-        raise DataError(f"step {index} has no 'action' (the tool call as text)", file=file, line=line)
+        raise DataError(
+            f"step {index} has no 'action' (the tool call as text)", file=file, line=line
+        )
     arguments = data.get("arguments")
     signals = data.get("signals") or {}
     if not isinstance(signals, Mapping):

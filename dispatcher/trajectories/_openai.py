@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,9 @@ def import_openai_record(
     """One run from a record holding OpenAI chat messages."""
     messages = record.get("traj", record.get("messages"))
     if not isinstance(messages, list):
-        raise DataError("expected a 'traj' or 'messages' list of chat messages", file=file, line=line)
+        raise DataError(
+            "expected a 'traj' or 'messages' list of chat messages", file=file, line=line
+        )
     steps: list[Step] = []
     for position_in_run, message in enumerate(messages):
         if not isinstance(message, Mapping) or message.get("role") != "assistant":
@@ -134,16 +137,15 @@ def _results_after(messages: Sequence[Any], position: int) -> dict[str | int, Ma
     """
     results: dict[str | int, Mapping[str, Any]] = {}
     ambiguous: set[str] = set()
-    number = 0
-    for message in messages[position + 1 :]:
-        if not isinstance(message, Mapping) or message.get("role") != "tool":
-            break
+    answers = takewhile(
+        lambda m: isinstance(m, Mapping) and m.get("role") == "tool", messages[position + 1 :]
+    )
+    for number, message in enumerate(answers):
         call_id = str(message.get("tool_call_id"))
         if call_id in results:
             ambiguous.add(call_id)  # the same id twice: only the position tells them apart
         results[call_id] = message
         results[number] = message
-        number += 1
     for call_id in ambiguous:
         del results[call_id]
     return results

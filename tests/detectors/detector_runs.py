@@ -78,7 +78,10 @@ def progressing_run(length: int = 30) -> list[Step]:
                 break
             add(
                 "write_file",
-                {"path": name, "content": f"# revision {round_} of {name}\nvalue_{round_} = {round_}\n"},
+                {
+                    "path": name,
+                    "content": f"# revision {round_} of {name}\nvalue_{round_} = {round_}\n",
+                },
                 f"Wrote {40 + round_} bytes to {name}",
                 signals={"state_changed": True},
             )

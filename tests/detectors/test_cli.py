@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from detector_runs import progressing_run, step, trajectory
 from typer.testing import CliRunner
 
 from dispatcher.cli.app import _register_subcommands, app, main
 from dispatcher.trajectories import write_trajectories
-from detector_runs import progressing_run, step, trajectory
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _register_subcommands()
@@ -39,7 +39,9 @@ def _dataset(path: Path, groups: int = 10) -> Path:
 
 def test_eval_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
     data = _dataset(tmp_path / "runs.jsonl")
-    result = runner.invoke(app, ["detectors", "eval", "--data", str(data), "--json", "--steps", "5,10"])
+    result = runner.invoke(
+        app, ["detectors", "eval", "--data", str(data), "--json", "--steps", "5,10"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     keys = {"auc@5", "auc@10", "recall@fpr5", "false_alarm_rate", "median_first_step"}
@@ -77,10 +79,25 @@ def test_eval_reads_every_supported_format() -> None:
 def test_calibrate_writes_the_config_and_keeps_other_keys(tmp_path: Path) -> None:
     data = _dataset(tmp_path / "runs.jsonl")
     config = tmp_path / "dispatcher.yaml"
-    config.write_text(yaml.safe_dump({"model_list": [{"model_name": "small"}],
-                                      "dispatcher": {"overwatch": "strong"}}))
-    result = runner.invoke(app, ["detectors", "calibrate", "--data", str(data), "--config",
-                                 str(config), "--repeats", "1", "--json"])
+    config.write_text(
+        yaml.safe_dump(
+            {"model_list": [{"model_name": "small"}], "dispatcher": {"overwatch": "strong"}}
+        )
+    )
+    result = runner.invoke(
+        app,
+        [
+            "detectors",
+            "calibrate",
+            "--data",
+            str(data),
+            "--config",
+            str(config),
+            "--repeats",
+            "1",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     written = yaml.safe_load(config.read_text())
     assert written["model_list"] == [{"model_name": "small"}]
@@ -89,8 +106,9 @@ def test_calibrate_writes_the_config_and_keeps_other_keys(tmp_path: Path) -> Non
     assert set(detectors) == {"enabled", "loop", "stall", "combined"}
     cv = json.loads(result.output)["cv"]
     assert cv["auc@20"]["mean"] > 0.8
-    again = runner.invoke(app, ["detectors", "eval", "--data", str(data), "--config", str(config),
-                                "--json"])
+    again = runner.invoke(
+        app, ["detectors", "eval", "--data", str(data), "--config", str(config), "--json"]
+    )
     assert json.loads(again.output)["combined"]["auc@20"] > 0.8
 
 
@@ -114,5 +132,7 @@ def test_user_mistakes_are_one_line_errors(
     assert "--steps" in capsys.readouterr().err
     config = tmp_path / "c.yaml"
     config.write_text("dispatcher:\n  detectors:\n    loop: {repeat: 3}\n")
-    assert _main(monkeypatch, "detectors", "eval", "--data", str(data), "--config", str(config)) == 2
+    assert (
+        _main(monkeypatch, "detectors", "eval", "--data", str(data), "--config", str(config)) == 2
+    )
     assert "did you mean 'repeats'" in capsys.readouterr().err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from detector_runs import feed, message, step
+
 from dispatcher.detectors import (
     AlternationDetector,
     DetectorSettings,
@@ -11,8 +13,6 @@ from dispatcher.detectors import (
     RepeatDetector,
     build_detectors,
 )
-
-from detector_runs import feed, message, step
 
 
 def test_repeat_fires_at_the_fourth_identical_action_and_result() -> None:
@@ -54,10 +54,20 @@ def test_same_failing_action_fires_at_the_third_failure_even_with_reads_between(
 def test_rerunning_failing_tests_after_a_change_is_not_a_failing_loop() -> None:
     steps = []
     for i in range(4):
-        steps.append(step(2 * i, "write_file", {"path": "a.py", "content": f"v{i}"}, "ok",
-                          signals={"state_changed": True}))
-        steps.append(step(2 * i + 1, "run_tests", {}, "1 failed", error=True,
-                          signals={"state_changed": True}))
+        steps.append(
+            step(
+                2 * i,
+                "write_file",
+                {"path": "a.py", "content": f"v{i}"},
+                "ok",
+                signals={"state_changed": True},
+            )
+        )
+        steps.append(
+            step(
+                2 * i + 1, "run_tests", {}, "1 failed", error=True, signals={"state_changed": True}
+            )
+        )
     assert feed(build_detectors(), steps) == []
 
 
@@ -94,8 +104,10 @@ def test_monologue_fires_on_the_third_identical_message() -> None:
 
 
 def test_navigation_commands_count_as_one_class() -> None:
-    tools = [("bash", {"command": c}) for c in ("grep -rn foo .", "find . -name x", "ls src",
-                                               "cat a.py | head", "tail -5 log")]
+    tools = [
+        ("bash", {"command": c})
+        for c in ("grep -rn foo .", "find . -name x", "ls src", "cat a.py | head", "tail -5 log")
+    ]
     steps = [step(i, *tools[i % len(tools)], f"output {i}") for i in range(6)]
     verdicts = feed([NavigationDetector(6)], steps)
     assert [v.step for v in verdicts] == [5]

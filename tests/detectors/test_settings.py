@@ -48,8 +48,10 @@ def test_merge_replaces_combined_weights_as_a_whole() -> None:
 
 def test_switched_off_detectors_are_not_built() -> None:
     assert build_detectors(DetectorSettings.from_mapping({"enabled": False})) == []
-    names = [d.name for d in build_detectors(DetectorSettings.from_mapping({"loop": {"enabled": False}}))]
-    assert names == ["stall", "combined"]
+    names = [
+        d.name for d in build_detectors(DetectorSettings.from_mapping({"loop": {"enabled": False}}))
+    ]
+    assert names == ["stall", "stall.tests", "combined"]
 
 
 def test_settings_round_trip_through_plain_data() -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from detector_runs import step, trajectory
 
 from dispatcher.errors import DataError
 from dispatcher.trace.events import ModelCall, RunFinished, RunStarted, ToolCallEvent
@@ -15,7 +16,6 @@ from dispatcher.trajectories import (
     load_trajectories,
     write_trajectories,
 )
-from detector_runs import step, trajectory
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -27,7 +27,9 @@ def _jsonl(path: Path, rows: list[object]) -> Path:
 
 def test_jsonl_round_trip(tmp_path: Path) -> None:
     runs = [
-        trajectory("a", "t1", True, [step(0, "ls", {"p": "."}, "x", signals={"state_changed": False})]),
+        trajectory(
+            "a", "t1", True, [step(0, "ls", {"p": "."}, "x", signals={"state_changed": False})]
+        ),
         trajectory("b", "t1", False, [step(0, "ls", {}, "err", error=True)]),
     ]
     path = tmp_path / "runs.jsonl"
@@ -37,10 +39,18 @@ def test_jsonl_round_trip(tmp_path: Path) -> None:
 
 
 def test_the_minimal_design_format_loads(tmp_path: Path) -> None:
-    path = _jsonl(tmp_path / "r.jsonl", [
-        {"id": "r1", "group": "g", "success": False, "strong_success": True,
-         "steps": [{"action": "grep foo", "observation": "none", "error": False}]},
-    ])
+    path = _jsonl(
+        tmp_path / "r.jsonl",
+        [
+            {
+                "id": "r1",
+                "group": "g",
+                "success": False,
+                "strong_success": True,
+                "steps": [{"action": "grep foo", "observation": "none", "error": False}],
+            },
+        ],
+    )
     (run,) = load_trajectories(path)
     assert run.strong_success is True
     assert run.steps[0].action == "grep foo"
@@ -55,10 +65,13 @@ def test_bad_json_names_the_line(tmp_path: Path) -> None:
 
 
 def test_a_missing_field_names_the_line(tmp_path: Path) -> None:
-    path = _jsonl(tmp_path / "r.jsonl", [
-        {"id": "a", "success": True, "steps": []},
-        {"id": "b", "steps": []},
-    ])
+    path = _jsonl(
+        tmp_path / "r.jsonl",
+        [
+            {"id": "a", "success": True, "steps": []},
+            {"id": "b", "steps": []},
+        ],
+    )
     with pytest.raises(DataError, match="'success'") as caught:
         load_trajectories(path)
     assert caught.value.line == 2
@@ -72,17 +85,31 @@ def test_a_single_class_dataset_is_a_clear_error() -> None:
 
 def test_openai_messages_with_tool_calls(tmp_path: Path) -> None:
     record = {
-        "task_id": 7, "trial": 0, "reward": 0.0,
+        "task_id": 7,
+        "trial": 0,
+        "reward": 0.0,
         "traj": [
             {"role": "system", "content": "policy"},
             {"role": "user", "content": "change my flight"},
             {"role": "assistant", "content": "Your user id?"},
             {"role": "user", "content": "mia_1"},
-            {"role": "assistant", "content": "Looking.", "tool_calls": [
-                {"id": "c1", "function": {"name": "get_user", "arguments": '{"user_id":"mia_1"}'}},
-                {"id": "c1", "function": {"name": "book", "arguments": '{"f":"HAT1"}'}},
-            ]},
-            {"role": "tool", "tool_call_id": "c1", "name": "get_user", "content": '{"name": "Mia"}'},
+            {
+                "role": "assistant",
+                "content": "Looking.",
+                "tool_calls": [
+                    {
+                        "id": "c1",
+                        "function": {"name": "get_user", "arguments": '{"user_id":"mia_1"}'},
+                    },
+                    {"id": "c1", "function": {"name": "book", "arguments": '{"f":"HAT1"}'}},
+                ],
+            },
+            {
+                "role": "tool",
+                "tool_call_id": "c1",
+                "name": "get_user",
+                "content": '{"name": "Mia"}',
+            },
             {"role": "tool", "tool_call_id": "c1", "name": "book", "content": "Error: no seats"},
         ],
     }
@@ -120,8 +147,10 @@ def test_swe_agent_trajectory() -> None:
 
 
 def test_unlabelled_swe_runs_are_rejected(tmp_path: Path) -> None:
-    path = _jsonl(tmp_path / "m.jsonl", [{"messages": [
-        {"role": "assistant", "content": "THOUGHT: x\n\n```bash\nls\n```"}]}])
+    path = _jsonl(
+        tmp_path / "m.jsonl",
+        [{"messages": [{"role": "assistant", "content": "THOUGHT: x\n\n```bash\nls\n```"}]}],
+    )
     with pytest.raises(DataError, match="no outcome"):
         load_trajectories(path)
 
@@ -134,12 +163,38 @@ def _event(cls: type, **fields: object) -> str:
 def test_dispatcher_traces(tmp_path: Path) -> None:
     lines = [
         _event(RunStarted, task="fix the bug"),
-        _event(ModelCall, agent="coder", model="small", input_tokens=1, output_tokens=1,
-               cost_usd=None, latency_ms=1.0, tool_calls=["run_tests"], text="Run tests."),
-        _event(ToolCallEvent, agent="coder", tool="run_tests", call_id="1", arguments={},
-               ok=False, error="1 failed", output="1 failed", signals={"tests_failed": 1}),
-        _event(ModelCall, agent="coder", model="small", input_tokens=1, output_tokens=1,
-               cost_usd=None, latency_ms=1.0, text="I give up."),
+        _event(
+            ModelCall,
+            agent="coder",
+            model="small",
+            input_tokens=1,
+            output_tokens=1,
+            cost_usd=None,
+            latency_ms=1.0,
+            tool_calls=["run_tests"],
+            text="Run tests.",
+        ),
+        _event(
+            ToolCallEvent,
+            agent="coder",
+            tool="run_tests",
+            call_id="1",
+            arguments={},
+            ok=False,
+            error="1 failed",
+            output="1 failed",
+            signals={"tests_failed": 1},
+        ),
+        _event(
+            ModelCall,
+            agent="coder",
+            model="small",
+            input_tokens=1,
+            output_tokens=1,
+            cost_usd=None,
+            latency_ms=1.0,
+            text="I give up.",
+        ),
         _event(RunFinished, status="error", cost_usd=None, counterfactual_cost_usd=None),
     ]
     path = tmp_path / "run1.jsonl"
@@ -155,8 +210,12 @@ def test_dispatcher_traces(tmp_path: Path) -> None:
 
 def test_an_invalid_trace_line_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text(_event(RunStarted, task="t") + '\n{"kind": "tool_call", "run_id": "x"}\n'
-                    + _event(RunStarted, task="t") + "\n")
+    path.write_text(
+        _event(RunStarted, task="t")
+        + '\n{"kind": "tool_call", "run_id": "x"}\n'
+        + _event(RunStarted, task="t")
+        + "\n"
+    )
     with pytest.raises(DataError) as caught:
         load_trajectories(path, "trace")
     assert caught.value.line == 2

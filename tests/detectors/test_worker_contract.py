@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from dispatcher.detectors import Step, build_detectors
-
 from detector_runs import feed, progressing_run, step
+
+from dispatcher.detectors import Step, build_detectors
 
 
 def test_a_progressing_thirty_step_run_fires_nothing() -> None:
@@ -19,8 +19,13 @@ def test_a_progressing_thirty_step_run_fires_nothing() -> None:
 
 def test_batch_edits_across_files_fire_nothing() -> None:
     steps = [
-        step(i, "write_file", {"path": f"pkg/m{i}.py", "content": "import os\n"}, "Wrote 10 bytes",
-             signals={"state_changed": True})
+        step(
+            i,
+            "write_file",
+            {"path": f"pkg/m{i}.py", "content": "import os\n"},
+            "Wrote 10 bytes",
+            signals={"state_changed": True},
+        )
         for i in range(12)
     ]
     assert feed(build_detectors(), steps) == []
@@ -28,8 +33,13 @@ def test_batch_edits_across_files_fire_nothing() -> None:
 
 def test_incremental_edits_to_one_file_fire_nothing() -> None:
     steps = [
-        step(i, "patch_file", {"path": "app.py", "old_text": f"x = {i}", "new_text": f"x = {i + 1}"},
-             "Patched app.py", signals={"state_changed": True})
+        step(
+            i,
+            "patch_file",
+            {"path": "app.py", "old_text": f"x = {i}", "new_text": f"x = {i + 1}"},
+            "Patched app.py",
+            signals={"state_changed": True},
+        )
         for i in range(12)
     ]
     assert feed(build_detectors(), steps) == []

@@ -18,7 +18,9 @@ _register_subcommands()
 
 
 def run_example(name: str, runs_dir: Path) -> tuple[dict[str, object], list[object]]:
-    result = CliRunner().invoke(app, ["run", str(EXAMPLES / name), "--runs-dir", str(runs_dir), "--json"])
+    result = CliRunner().invoke(
+        app, ["run", str(EXAMPLES / name), "--runs-dir", str(runs_dir), "--json"]
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     events = read_trace(Path(payload["trace_path"]))
@@ -50,7 +52,7 @@ def test_sql_report_numbers_match_ground_truth_sql(tmp_path: Path) -> None:
                JOIN Genre g USING (GenreId) WHERE i.InvoiceDate LIKE '2024-%'
                GROUP BY g.GenreId ORDER BY 2 DESC LIMIT 3"""
         ).fetchall()
-        (agent, sales), = connection.execute(
+        ((agent, sales),) = connection.execute(
             """SELECT e.FirstName || ' ' || e.LastName, ROUND(SUM(i.Total), 2) FROM Invoice i
                JOIN Customer c USING (CustomerId) JOIN Employee e ON e.EmployeeId = c.SupportRepId
                WHERE i.InvoiceDate LIKE '2024-%' GROUP BY e.EmployeeId ORDER BY 2 DESC LIMIT 1"""
@@ -85,7 +87,8 @@ def test_custom_specialist_is_registered_from_a_file_and_chosen(tmp_path: Path) 
 
 def test_agents_ls_shows_the_file_registered_agents() -> None:
     result = CliRunner().invoke(
-        app, ["agents", "ls", "-c", str(EXAMPLES / "custom_specialist" / "dispatcher.yaml"), "--json"]
+        app,
+        ["agents", "ls", "-c", str(EXAMPLES / "custom_specialist" / "dispatcher.yaml"), "--json"],
     )
     assert result.exit_code == 0, result.output
     names = {row["name"] for row in json.loads(result.stdout)}

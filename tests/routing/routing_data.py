@@ -8,34 +8,33 @@ from pathlib import Path
 
 from dispatcher.preferences import PreferenceRecord
 
-TOPICS = {
-    # topic: (words, weak-model accuracy, strong-model accuracy)
-    "trivia": ("capital river country flag city famous", 0.9, 0.95),
-    "algebra": ("solve equation integer polynomial root x + y = 7", 0.3, 0.9),
-    "logic": ("premise conclusion valid argument implies not", 0.4, 0.85),
-    "history": ("empire war treaty century king revolution", 0.8, 0.9),
-}
+HARD_WORDS = "solve equation polynomial root integral premise conclusion valid implies theorem".split()
+EASY_WORDS = "capital river country flag city famous empire war king colour".split()
 
 
 def synthetic_records(n: int, *, seed: int = 0, groups: bool = True) -> list[PreferenceRecord]:
-    """Prompts from four topics; the weak model fails mostly on algebra and logic."""
+    """Prompts mixing easy and hard words; the more hard words, the more the weak model fails.
+
+    Hardness is continuous per prompt, so router scores spread out as on real data. Groups
+    are ``g0``..``g11`` and all look alike.
+    """
     rng = random.Random(seed)
     records = []
-    names = sorted(TOPICS)
     for i in range(n):
-        topic = names[i % len(names)]
-        words, weak_acc, strong_acc = TOPICS[topic]
-        vocab = words.split()
-        prompt = " ".join(rng.choice(vocab) for _ in range(rng.randint(5, 12))) + f" item {i}?"
+        hardness = rng.random()
+        words = [
+            rng.choice(HARD_WORDS if rng.random() < hardness else EASY_WORDS)
+            for _ in range(rng.randint(6, 14))
+        ]
         records.append(
             PreferenceRecord(
                 id=f"q{i}",
-                prompt=prompt,
+                prompt=" ".join(words) + "?",
                 scores={
-                    "strong": float(rng.random() < strong_acc),
-                    "weak": float(rng.random() < weak_acc),
+                    "strong": float(rng.random() < 0.97 - 0.15 * hardness),
+                    "weak": float(rng.random() < 0.95 - 0.75 * hardness),
                 },
-                group=f"{topic}-{i % 12}" if groups else None,
+                group=f"g{i % 12}" if groups else None,
             )
         )
     return records

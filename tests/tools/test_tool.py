@@ -26,7 +26,10 @@ def test_schema_comes_from_signature_and_docstring() -> None:
     assert search.name == "search"
     assert search.description == "Search the catalogue."
     props = search.parameters["properties"]
-    assert props["query"] == {"type": "string", "description": "words to look for, case-insensitive."}
+    assert props["query"] == {
+        "type": "string",
+        "description": "words to look for, case-insensitive.",
+    }
     assert props["limit"]["type"] == "integer" and props["limit"]["default"] == 5
     assert props["mode"]["enum"] == ["fast", "exact"]
     assert search.parameters["required"] == ["query"]
