@@ -31,7 +31,7 @@ _PATTERNS = re.compile(
 )
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*")
 # Bounded repeats keep every pattern linear on megabytes of tool output.
-_DSN_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]{0,20}://[^:/@\s\"']{1,128}:)[^@\s\"'/]{1,256}(@)")
+_DSN_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]{0,20}://[^:/@\s\"']{0,128}:)[^@\s\"'/]{1,256}(@)")
 _KEY_VALUE = re.compile(
     r"(?i)((?:api[_-]?key|secret|password|passwd|token|authorization)[\"']?\s*[:=]\s*[\"']?)"
     r"(?!\[REDACTED\])[^\s\"',}]{6,}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from dispatcher.messages import (
     ModelRequest,
     ToolCall,
     ToolResultMessage,
+    ToolSpec,
     UserMessage,
 )
 from dispatcher.models import retry_deadline
@@ -73,6 +75,12 @@ def _escalation_settings(agent: Agent, run: RunContext) -> EscalationSettings:
     return run.escalation_defaults.model_copy(update=own.model_dump(exclude_unset=True))
 
 
+@functools.cache
+def _escalate_spec() -> ToolSpec:
+    # Built from a pydantic model's JSON Schema: milliseconds, so once per process, not per run.
+    return escalate_tool_spec()
+
+
 class _Loop:
     """One agent's conversation; `run()` returns its final text."""
 
@@ -112,7 +120,7 @@ class _Loop:
         )
         specs = [t.spec for t in self.tools]
         if self.escalator is not None:
-            specs.append(escalate_tool_spec())
+            specs.append(_escalate_spec())
         self.specs = specs
         self.system = agent.instructions
         self.turns = 0

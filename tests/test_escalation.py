@@ -50,9 +50,9 @@ def kinds(result: object, kind: str) -> list[dict[str, object]]:
 
 
 def assert_trace_valid(path: Path) -> None:
-    schema = event_json_schema()
+    validator = jsonschema.Draft202012Validator(event_json_schema())
     for line in path.read_text().splitlines():
-        jsonschema.validate(json.loads(line), schema)
+        validator.validate(json.loads(line))
 
 
 def test_loop_detector_nudges_then_escalates_and_advice_unblocks_the_worker() -> None:

@@ -79,7 +79,8 @@ def _print_table(evaluation: Evaluation, strong: str, weak: str) -> None:
     console = Console()
     table = Table(
         title=f"{evaluation.split}: {evaluation.queries} queries; "
-        f"strong {strong} {evaluation.strong_quality:.3f}, weak {weak} {evaluation.weak_quality:.3f}"
+        f"strong {strong} {evaluation.strong_quality:.3f}, "
+        f"weak {weak} {evaluation.weak_quality:.3f}"
     )
     for column in ("router", "APGR", "CPT(50%)", "CPT(80%)"):
         table.add_column(column, justify="left" if column == "router" else "right")
@@ -293,7 +294,7 @@ def calibrate(
     cache_dir: CacheDirOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Fit a router's threshold for a strong-call budget or a quality target; write it to --config."""
+    """Fit a router threshold for a strong-call budget or a quality target; write it to --config."""
     from dispatcher.routing._calibrate_run import run_calibration
 
     if (strong_share is None) == (quality_share is None):
@@ -323,6 +324,7 @@ def calibrate(
         return
     typer.echo(
         f"threshold {result['threshold']:.4f} -> strong share {_pct(result['strong_share'])}, "
-        f"{_pct(result['quality_share'])} of the strong model's quality (out-of-fold on {data.name}); "
+        f"{_pct(result['quality_share'])} of the strong model's quality "
+        f"(out-of-fold on {data.name}); "
         f"written to {config} under dispatcher.router"
     )

@@ -226,6 +226,17 @@ def calibrate(
             [r.peak_counts[name] for r in passed], low, high, max_false_alarms
         )
         failed = [r for r in replays if not r.run.success]
+        if all(r.peak_counts[name] == 0 for r in replays):
+            # The pattern never occurs in these runs (e.g. no test signals): nothing to fit.
+            count = getattr(getattr(base, section), key)
+            rules[name] = {
+                "setting": f"{section}.{key}",
+                "value": count,
+                "false_alarm_rate": 0.0,
+                "recall": 0.0,
+                "note": "not seen in the data: kept",
+            }
+            continue
         recall = sum(1 for r in failed if r.peak_counts[name] >= count) / len(failed)
         patch[section][key] = count
         rules[name] = {

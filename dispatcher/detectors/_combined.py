@@ -3,7 +3,8 @@
 The weights, bias and threshold come from `dispatcher detectors calibrate` (fitted on labelled
 runs with grouped cross-validation). Its state is the current probability, not a peak: the
 features are already cumulative. It fires when the probability first reaches the threshold
-(after `min_steps`), and again only after it has dropped below and risen back.
+(after `min_steps`), and again only after it has dropped below and risen back. It stays
+quiet on a step where a loop or stall detector fired: that verdict says more.
 """
 
 from __future__ import annotations
@@ -100,9 +101,9 @@ class CombinedDetector:
         if len(steps) == self._seen:
             return
         digests = self._digest.update(steps)
-        for counter in self._loops.values():
-            counter.score(steps)
-        self._stall.score(steps)
+        rule_fired = False
+        for counter in (*self._loops.values(), self._stall):
+            rule_fired = counter(steps) is not None or rule_fired
         for index in range(self._seen, len(steps)):
             self._features.add(digests[index])
         self._seen = len(steps)
@@ -112,7 +113,8 @@ class CombinedDetector:
         threshold = self.settings.threshold
         if self._probability < threshold:
             self._armed = True
-        elif self._armed and len(steps) >= self.settings.min_steps:
+        elif self._armed and len(steps) >= self.settings.min_steps and not rule_fired:
+            # A rule detector already reported this step, with sharper evidence: stay armed.
             self._armed = False
             contributions = sorted(
                 ((name, w * values[name]) for name, w in self._weights),

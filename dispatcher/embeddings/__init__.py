@@ -28,7 +28,7 @@ def build_embedder(
     cache_dir: str | Path | None = None,
     cache: bool = False,
 ) -> Embedder:
-    """Build an embedder from a short spec such as ``"minilm"`` or ``"openai:text-embedding-3-small"``.
+    """Build an embedder from a spec such as ``"minilm"`` or ``"openai:text-embedding-3-small"``.
 
     A mapping form ``{"type": "minilm", "max_tokens": 128}`` is accepted too. With `cache`
     (or a `cache_dir`) vectors are kept on disk, keyed by model and text.

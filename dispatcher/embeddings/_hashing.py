@@ -1,4 +1,4 @@
-"""A tiny deterministic embedder from hashed words and character trigrams.
+"""A tiny deterministic embedder from hashed words and word pairs.
 
 No model files and no randomness between processes, so tests and quick experiments can
 use it; it captures word overlap, not meaning.
@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,7 +29,7 @@ def _bucket(token: str, dim: int) -> tuple[int, float]:
 
 
 class HashingEmbedder:
-    """Signed feature hashing of lower-cased words (weight 1) and char trigrams (weight 0.5)."""
+    """Signed feature hashing of lower-cased words (weight 1) and adjacent word pairs (0.5)."""
 
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
@@ -37,18 +38,13 @@ class HashingEmbedder:
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
-            indices: list[int] = []
-            weights: list[float] = []
-            for word in _WORD.findall(text.lower()):
-                index, sign = _bucket("w:" + word, self.dim)
-                indices.append(index)
-                weights.append(sign)
-                padded = f" {word} "
-                for i in range(len(padded) - 2):
-                    index, sign = _bucket("c:" + padded[i : i + 3], self.dim)
-                    indices.append(index)
-                    weights.append(0.5 * sign)
-            if indices:
-                out[row] = np.bincount(indices, weights=weights, minlength=self.dim)
+            words = _WORD.findall(text.lower())
+            if not words:
+                continue
+            tokens = [_bucket(w, self.dim) for w in words]
+            tokens += [_bucket(f"{a} {b}", self.dim) for a, b in pairwise(words)]
+            indices = [index for index, _ in tokens]
+            weights = [sign if i < len(words) else 0.5 * sign for i, (_, sign) in enumerate(tokens)]
+            out[row] = np.bincount(indices, weights=weights, minlength=self.dim)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)

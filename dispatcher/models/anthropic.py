@@ -103,7 +103,8 @@ class AnthropicModel:
             mapped = self._map_error(exc)
             if mapped is None:
                 raise
-            raise mapped from exc
+            # from None: the SDK error's text may echo a key; `mapped` is redacted.
+            raise mapped from None
         return response_from_message(message, latency_ms=_ms_since(started))
 
     async def _request_streamed(
@@ -162,7 +163,8 @@ class AnthropicModel:
             mapped = self._map_error(exc)
             if mapped is None:
                 raise
-            raise mapped from exc
+            # from None: the SDK error's text may echo a key; `mapped` is redacted.
+            raise mapped from None
         return self._client
 
     def _map_error(self, exc: Exception) -> DispatcherError | None:

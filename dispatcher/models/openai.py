@@ -101,7 +101,8 @@ class OpenAIModel:
             mapped = self._map_error(exc)
             if mapped is None:
                 raise
-            raise mapped from exc
+            # from None: the SDK error's text may echo a key; `mapped` is redacted.
+            raise mapped from None
         return response_from_completion(
             completion, model_id=self.model_id, latency_ms=_ms_since(started)
         )

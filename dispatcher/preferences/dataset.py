@@ -127,7 +127,9 @@ def _parse_line(text: str, path: Path, line: int) -> PreferenceRecord:
         raise DataError("'prompt' must be a string", file=path, line=line)
     scores = _number_map(data["scores"], what="scores", path=path, line=line)
     if not scores:
-        raise DataError("'scores' is empty: give at least one model's quality", file=path, line=line)
+        raise DataError(
+            "'scores' is empty: give at least one model's quality", file=path, line=line
+        )
     costs = _number_map(data.get("costs", {}), what="costs", path=path, line=line)
     group = data.get("group")
     if group is not None and not isinstance(group, str | int):
@@ -148,7 +150,9 @@ def load_preferences(path: str | Path) -> PreferenceDataset:
     try:
         handle = file.open(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise DataError("file not found; pass the path of a preference JSONL file", file=file) from exc
+        raise DataError(
+            "file not found; pass the path of a preference JSONL file", file=file
+        ) from exc
     except OSError as exc:
         raise DataError(f"cannot read the file: {exc.strerror}", file=file) from exc
     records: list[PreferenceRecord] = []

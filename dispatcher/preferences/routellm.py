@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,14 +42,27 @@ def _find_csvs(directory: Path) -> list[Path]:
 
 
 def _domain(path: Path, prefix: str) -> str:
-    return path.stem[len(prefix) :] if prefix and path.stem.startswith(prefix) else path.stem
+    # RouteLLM names files <benchmark>_<domain>.csv inside a folder named <benchmark>.
+    folder_prefix = f"{path.parent.name}_"
+    for cut in (folder_prefix, prefix):
+        if cut and path.stem.startswith(cut) and len(path.stem) > len(cut):
+            return path.stem[len(cut) :]
+    return path.stem
 
 
 def _common_prefix(paths: list[Path]) -> str:
-    prefix = os.path.commonprefix([p.stem for p in paths])
-    # Only strip a whole "<bench>_" prefix, never part of a domain name.
-    cut = prefix.rfind("_")
-    return prefix[: cut + 1] if cut >= 0 and len(paths) > 1 else ""
+    """The "<bench>_" prefix that every file name shares (whole "_"-separated parts only)."""
+    if len(paths) < 2:
+        return ""
+    parts = [p.stem.split("_") for p in paths]
+    shared: list[str] = []
+    for pieces in zip(*parts, strict=False):
+        if len(set(pieces)) != 1:
+            break
+        shared.append(pieces[0])
+    # Keep at least one part of every name as its domain.
+    shared = shared[: min(len(p) for p in parts) - 1]
+    return "_".join(shared) + "_" if shared else ""
 
 
 def _contaminated(csvs: list[Path]) -> set[str]:
@@ -67,7 +79,9 @@ def _contaminated(csvs: list[Path]) -> set[str]:
                     prompts.add(str(json.loads(text)["eval_prompt"]))
                 except (json.JSONDecodeError, KeyError, TypeError) as exc:
                     raise DataError(
-                        "expected a JSON object with an 'eval_prompt' string", file=file, line=number
+                        "expected a JSON object with an 'eval_prompt' string",
+                        file=file,
+                        line=number,
                     ) from exc
     return prompts
 
@@ -85,7 +99,9 @@ def _value(cell: str, *, file: Path, line: int, column: str) -> float | None:
         return float(text)
     except ValueError as exc:
         raise DataError(
-            f"column {column!r}: expected True/False or a number, got {text!r}", file=file, line=line
+            f"column {column!r}: expected True/False or a number, got {text!r}",
+            file=file,
+            line=line,
         ) from exc
 
 
@@ -118,7 +134,10 @@ def _rows(file: Path, domain: str) -> Iterator[PreferenceRecord]:
                 if value is not None:
                     scores[name] = value
             yield PreferenceRecord(
-                id=f"{domain}-{index}", prompt=row[prompt_at], scores=scores, group=domain,
+                id=f"{domain}-{index}",
+                prompt=row[prompt_at],
+                scores=scores,
+                group=domain,
                 line=start,
             )
             index += 1
@@ -129,7 +148,9 @@ def import_routellm(directory: str | Path, *, drop_contaminated: bool = True) ->
     """Convert every per-domain CSV under `directory` into preference records."""
     folder = Path(directory)
     if not folder.is_dir():
-        raise DataError("not a directory; pass RouteLLM's data folder (e.g. routellm/mmlu)", file=folder)
+        raise DataError(
+            "not a directory; pass RouteLLM's data folder (e.g. routellm/mmlu)", file=folder
+        )
     csvs = _find_csvs(folder)
     if not csvs:
         raise DataError("no CSV files found here or one level down", file=folder)

@@ -17,8 +17,17 @@ _ALLOWED: dict[str, set[str]] = {
     "predictive": _COMMON | {"model_path", "embedder", "calibration"},
     "semantic": {"type", "name", "routes", "thresholds", "default_threshold", "top_k", "embedder"},
     "bandit": {
-        "type", "name", "arms", "strong", "weak", "state_path", "alpha", "cost_weight", "ridge",
-        "embedder", "projection",
+        "type",
+        "name",
+        "arms",
+        "strong",
+        "weak",
+        "state_path",
+        "alpha",
+        "cost_weight",
+        "ridge",
+        "embedder",
+        "projection",
     },
     "cascade": {"type", "strong", "weak"},
     "random": _COMMON | {"seed", "calibration"},
@@ -27,7 +36,9 @@ _ALLOWED: dict[str, set[str]] = {
 ROUTER_TYPES = tuple(_ALLOWED)
 
 
-def _path(config: Mapping[str, Any], key: str, base_dir: Path | None, *, required: bool) -> Path | None:
+def _path(
+    config: Mapping[str, Any], key: str, base_dir: Path | None, *, required: bool
+) -> Path | None:
     value = config.get(key)
     if value is None:
         if required:
@@ -51,7 +62,9 @@ def _embedder(config: Mapping[str, Any], default: str | None) -> Any:
     if spec is None:
         return None
     if not isinstance(spec, str | Mapping):
-        raise ConfigError("'embedder' must be a name like 'minilm:128'", entry=_ENTRY, field="embedder")
+        raise ConfigError(
+            "'embedder' must be a name like 'minilm:128'", entry=_ENTRY, field="embedder"
+        )
     return build_embedder(spec)
 
 
@@ -87,7 +100,9 @@ def _semantic(config: Mapping[str, Any], base_dir: Path | None) -> Router:
         )
     thresholds = config.get("thresholds", {})
     if not isinstance(thresholds, Mapping):
-        raise ConfigError("'thresholds' must map route names to numbers", entry=_ENTRY, field="thresholds")
+        raise ConfigError(
+            "'thresholds' must map route names to numbers", entry=_ENTRY, field="thresholds"
+        )
     return SemanticRouter(
         {str(k): list(v) for k, v in routes.items()},
         _embedder(config, "minilm:128"),
@@ -104,7 +119,9 @@ def _bandit(config: Mapping[str, Any], base_dir: Path | None) -> Router:
     weak = str(config.get("weak", "weak"))
     arms = config.get("arms", [strong, weak])
     if not isinstance(arms, list) or not arms or not all(isinstance(a, str) for a in arms):
-        raise ConfigError("'arms' must be a non-empty list of route names", entry=_ENTRY, field="arms")
+        raise ConfigError(
+            "'arms' must be a non-empty list of route names", entry=_ENTRY, field="arms"
+        )
     embedder = _embedder(config, None)
     projection = int(_number(config, "projection", 16))
     return LinUCBRouter(
@@ -122,7 +139,9 @@ def _bandit(config: Mapping[str, Any], base_dir: Path | None) -> Router:
 def _cascade(config: Mapping[str, Any], base_dir: Path | None) -> Router:
     from dispatcher.routing.cascade import CascadeRouter
 
-    return CascadeRouter(weak=str(config.get("weak", "weak")), strong=str(config.get("strong", "strong")))
+    return CascadeRouter(
+        weak=str(config.get("weak", "weak")), strong=str(config.get("strong", "strong"))
+    )
 
 
 def _random(config: Mapping[str, Any], base_dir: Path | None) -> Router:
@@ -155,7 +174,9 @@ def build_router(config: Mapping[str, Any], *, base_dir: str | Path | None = Non
     (pass the config file's folder), else against the working directory.
     """
     if not isinstance(config, Mapping):
-        raise ConfigError("the router config must be a mapping", entry=_ENTRY, fix="router: {type: ...}")
+        raise ConfigError(
+            "the router config must be a mapping", entry=_ENTRY, fix="router: {type: ...}"
+        )
     kind = config.get("type")
     if kind not in _BUILDERS:
         raise ConfigError(

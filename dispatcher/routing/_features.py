@@ -19,8 +19,26 @@ _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"(?<![A-Za-z])[-+]?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?")
 _MATH = re.compile(r"[=+*/^<>≤≥√π∑∫∞±×÷∂∈∀∃≠≈%]|\\[a-zA-Z]+|\$")
 _NEGATION = frozenset(
-    "not no never none neither nor except least false incorrect untrue cannot isn't aren't "
-    "doesn't don't wasn't weren't".split()
+    [
+        "not",
+        "no",
+        "never",
+        "none",
+        "neither",
+        "nor",
+        "except",
+        "least",
+        "false",
+        "incorrect",
+        "untrue",
+        "cannot",
+        "isn't",
+        "aren't",
+        "doesn't",
+        "don't",
+        "wasn't",
+        "weren't",
+    ]
 )
 _EMPHASIS = re.compile(r"\b[A-Z]{3,}\b")
 _OPTION = re.compile(r"^\s*(?:\(?[A-Ha-h][.)]|\([A-Ha-h]\))\s+(.*)$", re.MULTILINE)
@@ -28,12 +46,40 @@ _ROMAN = re.compile(r"\b(?:I|II|III|IV|V|VI)\b(?:\s*(?:,|and|only))")
 _PART = re.compile(r"\b(?:statement|scenario|claim|premise|assertion|reason|case)\s*\d\b", re.I)
 _CODE = re.compile(r"[{};]|==|!=|->|=>|\bdef\b|\breturn\b|\bfunction\b|\bSELECT\b|\bclass\b")
 _QUANT = frozenset(
-    "calculate compute solve probability estimate percent ratio rate sum average expected value "
-    "many much".split()
+    [
+        "calculate",
+        "compute",
+        "solve",
+        "probability",
+        "estimate",
+        "percent",
+        "ratio",
+        "rate",
+        "sum",
+        "average",
+        "expected",
+        "value",
+        "many",
+        "much",
+    ]
 )
 _CAUSAL = frozenset(
-    "because therefore implies if then unless whereas although hence thus valid follows "
-    "conclusion argument".split()
+    [
+        "because",
+        "therefore",
+        "implies",
+        "if",
+        "then",
+        "unless",
+        "whereas",
+        "although",
+        "hence",
+        "thus",
+        "valid",
+        "follows",
+        "conclusion",
+        "argument",
+    ]
 )
 _DIGITS = str.maketrans("", "", "0123456789")
 

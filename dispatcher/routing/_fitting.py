@@ -1,4 +1,4 @@
-"""Train each kind of strong/weak router on a preference dataset (for evaluation and calibration)."""
+"""Train each kind of strong/weak router on a preference dataset (evaluation, calibration)."""
 
 from __future__ import annotations
 

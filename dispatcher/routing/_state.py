@@ -14,7 +14,7 @@ __all__ = ["read_json_state", "write_json_state"]
 
 
 def write_json_state(path: Path, state: Any) -> None:
-    """Replace `path` with `state` as JSON; a crash leaves the old file or the new one, never half."""
+    """Replace `path` with `state` as JSON; a crash leaves the old or the new file, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -77,7 +77,9 @@ class _Arm:
             arm.b = np.asarray(data["b"], dtype=np.float64).reshape(dim)
             arm.pulls = int(data.get("pulls", 0))
         except (KeyError, ValueError, TypeError) as exc:
-            raise DataError(f"bandit state arm is malformed ({exc}); delete the file", file=path) from exc
+            raise DataError(
+                f"bandit state arm is malformed ({exc}); delete the file", file=path
+            ) from exc
         return arm
 
 

@@ -29,7 +29,9 @@ class RouteContext:
     """What a router sees: the prompt, the route names it may choose from, and extras."""
 
     prompt: str
-    candidates: tuple[str, ...]  # route names: specialist names or model names/tiers ("strong","weak")
+    candidates: tuple[
+        str, ...
+    ]  # route names: specialist names or model names/tiers ("strong","weak")
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -72,7 +72,7 @@ def threshold_for_strong_share(scores: ArrayLike, share: float) -> float:
     if share <= 0.0:
         return float(np.nextafter(values.max(), np.inf))
     ordered = np.sort(values)[::-1]
-    k = max(int(round(share * values.size)), 1)
+    k = max(round(share * values.size), 1)
     # Midway between the k-th and (k+1)-th highest score: exactly k prompts clear it.
     if k >= values.size:
         return float(ordered[-1])
@@ -88,7 +88,7 @@ def threshold_for_quality_share(
     w = np.asarray(weak, dtype=np.float64)
     if values.size == 0 or values.shape != s.shape or s.shape != w.shape:
         raise DataError("scores, strong and weak outcomes must be equal-length and non-empty")
-    if not 0.0 < share:
+    if not share > 0.0:
         raise ConfigError(f"quality share must be > 0, got {share}", fix="e.g. 0.95 for 95 %")
     order = np.argsort(-values, kind="stable")
     target = share * s.mean() * values.size
@@ -141,7 +141,9 @@ def write_router_config(path: str | Path, router: Mapping[str, Any]) -> dict[str
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"not valid YAML: {exc}", file=file, fix="fix the YAML syntax") from exc
+            raise ConfigError(
+                f"not valid YAML: {exc}", file=file, fix="fix the YAML syntax"
+            ) from exc
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping", file=file, fix="use key: value pairs")
     section = data.setdefault("dispatcher", {})

@@ -87,7 +87,9 @@ def outcomes(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The strong and weak model's quality per record (checked to exist on every line)."""
     if strong == weak:
-        raise ConfigError("--strong and --weak name the same model", fix="pick two different models")
+        raise ConfigError(
+            "--strong and --weak name the same model", fix="pick two different models"
+        )
     dataset.check_models(strong, weak)
     s = np.asarray([r.scores[strong] for r in dataset.records], dtype=np.float64)
     w = np.asarray([r.scores[weak] for r in dataset.records], dtype=np.float64)
@@ -95,7 +97,9 @@ def outcomes(
 
 
 def _stable_hash(text: str, seed: int) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{seed}\0{text}".encode(), digest_size=8).digest(), "big")
+    return int.from_bytes(
+        hashlib.blake2b(f"{seed}\0{text}".encode(), digest_size=8).digest(), "big"
+    )
 
 
 def assign_folds(dataset: PreferenceDataset, k: int, *, seed: int = 0) -> tuple[list[int], str]:
@@ -125,7 +129,9 @@ def assign_folds(dataset: PreferenceDataset, k: int, *, seed: int = 0) -> tuple[
             target = min(range(k), key=lambda f: (load[f], f))
             fold_of[key] = target
             load[target] += sizes[key]
-        return [fold_of[key] for key in keys], f"{k}-fold cross-validation by group ({len(sizes)} groups)"
+        return [
+            fold_of[key] for key in keys
+        ], f"{k}-fold cross-validation by group ({len(sizes)} groups)"
     order = sorted(range(len(dataset)), key=lambda i: _stable_hash(dataset.records[i].id, seed))
     folds = [0] * len(dataset)
     for rank, index in enumerate(order):
@@ -259,4 +265,3 @@ def evaluate_split(
     curves.update(_baselines(prompts, s, w, seed))
     split = f"train {len(train)} records ({train.source}), test {len(test)} ({test.source})"
     return _assemble(curves, len(test), s, w, split)
-

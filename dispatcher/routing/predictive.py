@@ -240,7 +240,7 @@ class PredictiveRouter:
 
 
 def _spec_for(embedder_name: str) -> str:
-    """Turn an embedder's name back into a build spec (``all-MiniLM-L6-v2/max128`` -> minilm:128)."""
+    """An embedder's name back as a build spec (``all-MiniLM-L6-v2/max128`` -> ``minilm:128``)."""
     if embedder_name.startswith("all-MiniLM-L6-v2/max"):
         return "minilm:" + embedder_name.rsplit("max", 1)[1]
     if embedder_name.startswith("hashing/"):

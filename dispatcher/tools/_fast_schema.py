@@ -20,8 +20,16 @@ FastCheck = Callable[[Any], bool]
 # Keywords that never affect validity (format is an annotation unless a checker is configured,
 # which `Tool` does not do, but it is left to jsonschema anyway to stay on the safe side).
 _ANNOTATIONS = frozenset(
-    {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly",
-     "writeOnly"}
+    {
+        "title",
+        "description",
+        "default",
+        "examples",
+        "$comment",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+    }
 )
 _STRUCTURE = frozenset(
     {"type", "enum", "const", "properties", "required", "additionalProperties", "items", "anyOf"}
@@ -45,19 +53,31 @@ _TYPES: dict[str, FastCheck] = {
 }
 
 
+class _Unsupported(Exception):
+    """The schema uses something only jsonschema should judge."""
+
+
 def compile_fast_check(schema: Any) -> FastCheck | None:
     """The predicate for `schema`, or None when it uses anything this module does not know."""
-    if not isinstance(schema, Mapping):
+    try:
+        return _compile(schema)
+    except _Unsupported:
         return None
-    keys = set(schema) - _ANNOTATIONS
-    if keys - _STRUCTURE:
-        return None
+
+
+def _compile(schema: Any) -> FastCheck:
+    if not isinstance(schema, Mapping) or (set(schema) - _ANNOTATIONS) - _STRUCTURE:
+        raise _Unsupported
     checks: list[FastCheck] = []
-    for build in (_type_check, _enum_check, _const_check, _any_of_check, _items_check,
-                  _object_check):
+    for build in (
+        _type_check,
+        _enum_check,
+        _const_check,
+        _any_of_check,
+        _items_check,
+        _object_check,
+    ):
         check = build(schema)
-        if check is False:
-            return None
         if check is not None:
             checks.append(check)
     if len(checks) == 1:
@@ -65,8 +85,8 @@ def compile_fast_check(schema: Any) -> FastCheck | None:
     return lambda value: all(check(value) for check in checks)
 
 
-# Each builder returns a check, None when its keywords are absent, or False when unsupported.
-_Built = FastCheck | None | bool  # bool is only ever False
+# Each builder returns a check, or None when its keywords are absent from the schema.
+_Built = FastCheck | None
 
 
 def _type_check(schema: Mapping[str, Any]) -> _Built:
@@ -75,7 +95,7 @@ def _type_check(schema: Mapping[str, Any]) -> _Built:
     wanted = schema["type"]
     names = [wanted] if isinstance(wanted, str) else wanted
     if not isinstance(names, list) or not all(n in _TYPES for n in names):
-        return False
+        raise _Unsupported
     if len(names) == 1:
         return _TYPES[names[0]]
     alternatives = [_TYPES[n] for n in names]
@@ -87,7 +107,7 @@ def _enum_check(schema: Mapping[str, Any]) -> _Built:
         return None
     values = schema["enum"]
     if not isinstance(values, list):
-        return False
+        raise _Unsupported
     # Only strings: Python's True == 1 would disagree with JSON Schema's equality.
     allowed = frozenset(v for v in values if isinstance(v, str))
     return lambda value: type(value) is str and value in allowed
@@ -98,7 +118,7 @@ def _const_check(schema: Mapping[str, Any]) -> _Built:
         return None
     constant = schema["const"]
     if not isinstance(constant, str):
-        return False
+        raise _Unsupported
     return lambda value: type(value) is str and value == constant
 
 
@@ -107,20 +127,15 @@ def _any_of_check(schema: Mapping[str, Any]) -> _Built:
         return None
     branches = schema["anyOf"]
     if not isinstance(branches, list) or not branches:
-        return False
-    compiled = [compile_fast_check(branch) for branch in branches]
-    if any(c is None for c in compiled):
-        return False
-    checks = [c for c in compiled if c is not None]
+        raise _Unsupported
+    checks = [_compile(branch) for branch in branches]
     return lambda value: any(check(value) for check in checks)
 
 
 def _items_check(schema: Mapping[str, Any]) -> _Built:
     if "items" not in schema:
         return None
-    item = compile_fast_check(schema["items"])
-    if item is None:
-        return False
+    item = _compile(schema["items"])
     return lambda value: type(value) is not list or all(item(v) for v in value)
 
 
@@ -131,15 +146,10 @@ def _object_check(schema: Mapping[str, Any]) -> _Built:
     required = schema.get("required", [])
     extra = schema.get("additionalProperties", True)
     if not isinstance(properties, Mapping) or not isinstance(required, list):
-        return False
+        raise _Unsupported
     if extra not in (True, False) or not all(isinstance(r, str) for r in required):
-        return False
-    checks: dict[str, FastCheck] = {}
-    for name, sub in properties.items():
-        check = compile_fast_check(sub)
-        if check is None:
-            return False
-        checks[name] = check
+        raise _Unsupported
+    checks = {name: _compile(sub) for name, sub in properties.items()}
     needed = tuple(required)
     closed = extra is False
 

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from dispatcher.detectors.base import Step
 from dispatcher.errors import ToolErrorCapExceeded
 from dispatcher.messages import ToolCall, ToolResultMessage
 from dispatcher.redaction import has_registered_secret, redact, redact_registered
+from dispatcher.tools._timeout import await_with_timeout
 from dispatcher.tools.tool import Tool, ToolContext, ToolOutput
 from dispatcher.trace.events import ToolCallEvent
 from dispatcher.trace.tracer import Tracer
@@ -179,8 +178,7 @@ class ToolExecutor:
             if tool.timeout_s is None:
                 value = await tool.invoke(arguments, context)
             else:
-                with anyio.fail_after(tool.timeout_s):
-                    value = await tool.invoke(arguments, context)
+                value = await await_with_timeout(tool.invoke(arguments, context), tool.timeout_s)
         except TimeoutError:
             return (
                 ToolOutput(

@@ -60,7 +60,7 @@ def test_a_killed_run_leaves_a_trace_that_parses_up_to_its_last_event(tmp_path: 
             process.wait()
     (trace,) = tmp_path.glob("*.jsonl")
     events = read_trace(trace)
-    assert [e.kind for e in events][:2] == ["run_started", "route"]
+    assert events[0].kind == "run_started" and len(kinds(events, "model_call")) == 2
     assert "run_finished" not in {e.kind for e in events}  # nobody closed it
     last = events[-1]
     assert last.kind == "model_call" and last.tool_calls == ["block"]  # flushed before the tool

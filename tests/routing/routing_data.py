@@ -8,8 +8,30 @@ from pathlib import Path
 
 from dispatcher.preferences import PreferenceRecord
 
-HARD_WORDS = "solve equation polynomial root integral premise conclusion valid implies theorem".split()
-EASY_WORDS = "capital river country flag city famous empire war king colour".split()
+HARD_WORDS = [
+    "solve",
+    "equation",
+    "polynomial",
+    "root",
+    "integral",
+    "premise",
+    "conclusion",
+    "valid",
+    "implies",
+    "theorem",
+]
+EASY_WORDS = [
+    "capital",
+    "river",
+    "country",
+    "flag",
+    "city",
+    "famous",
+    "empire",
+    "war",
+    "king",
+    "colour",
+]
 
 
 def synthetic_records(n: int, *, seed: int = 0, groups: bool = True) -> list[PreferenceRecord]:

@@ -48,16 +48,24 @@ def test_config_write_keeps_other_keys(tmp_path: Path) -> None:
     path = tmp_path / "dispatcher.yaml"
     path.write_text(
         "model_list: [{model_name: small}]\n"
-        "dispatcher:\n  tiers: {weak: small}\n  router: {type: predictive, threshold: 0.1, strong: big}\n",
+        "dispatcher:\n  tiers: {weak: small}\n"
+        "  router: {type: predictive, threshold: 0.1, strong: big}\n",
         encoding="utf-8",
     )
     write_router_config(path, {"type": "predictive", "threshold": 0.42})
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert data["model_list"] == [{"model_name": "small"}]
     assert data["dispatcher"]["tiers"] == {"weak": "small"}
-    assert data["dispatcher"]["router"] == {"type": "predictive", "threshold": 0.42, "strong": "big"}
+    assert data["dispatcher"]["router"] == {
+        "type": "predictive",
+        "threshold": 0.42,
+        "strong": "big",
+    }
     write_router_config(path, {"type": "length", "threshold": 900})
-    assert yaml.safe_load(path.read_text())["dispatcher"]["router"] == {"type": "length", "threshold": 900}
+    assert yaml.safe_load(path.read_text())["dispatcher"]["router"] == {
+        "type": "length",
+        "threshold": 900,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +84,19 @@ def test_calibrated_share_holds_on_held_out_split(
     calib, held = split
     config = tmp_path / "dispatcher.yaml"
     summary = run_calibration(
-        dataset=calib, strong="strong", weak="weak", config_path=config, router="predictive",
-        strong_share=target, quality_share=None, model_out=None, routes=("strong", "weak"),
-        folds=3, embedder=HashingEmbedder(128), embedder_spec="hashing:128", seed=0,
+        dataset=calib,
+        strong="strong",
+        weak="weak",
+        config_path=config,
+        router="predictive",
+        strong_share=target,
+        quality_share=None,
+        model_out=None,
+        routes=("strong", "weak"),
+        folds=3,
+        embedder=HashingEmbedder(128),
+        embedder_spec="hashing:128",
+        seed=0,
     )
     assert summary["strong_share"] == pytest.approx(target, abs=0.005)
     section = yaml.safe_load(config.read_text())["dispatcher"]["router"]
@@ -94,10 +112,19 @@ def test_quality_target_reaches_its_share_on_held_out_split(
     calib, held = split
     config = tmp_path / "dispatcher.yaml"
     run_calibration(
-        dataset=calib, strong="strong", weak="weak", config_path=config, router="predictive",
-        strong_share=None, quality_share=0.95, model_out=tmp_path / "m.npz",
-        routes=("strong", "weak"), folds=3, embedder=HashingEmbedder(128),
-        embedder_spec="hashing:128", seed=0,
+        dataset=calib,
+        strong="strong",
+        weak="weak",
+        config_path=config,
+        router="predictive",
+        strong_share=None,
+        quality_share=0.95,
+        model_out=tmp_path / "m.npz",
+        routes=("strong", "weak"),
+        folds=3,
+        embedder=HashingEmbedder(128),
+        embedder_spec="hashing:128",
+        seed=0,
     )
     section = yaml.safe_load(config.read_text())["dispatcher"]["router"]
     router = build_router(section)

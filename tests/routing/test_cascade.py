@@ -42,7 +42,10 @@ def test_confidence_estimate(answer: str, expected: float) -> None:
 
 @pytest.mark.anyio
 async def test_confident_weak_answer_is_kept() -> None:
-    weak, strong = ScriptedModel([reply("Canberra.")], model_id="small"), ScriptedModel([], model_id="big")
+    weak, strong = (
+        ScriptedModel([reply("Canberra.")], model_id="small"),
+        ScriptedModel([], model_id="big"),
+    )
     result = await Cascade(weak, strong, [ConfidenceGate()]).run(REQUEST)
     assert result.route == "weak" and result.response.text == "Canberra."
     assert result.gate_results[0][1].passed

@@ -18,7 +18,16 @@ GOOD = {"id": "a", "prompt": "2+2?", "scores": {"big": 1, "small": 0}}
 def test_loads_records_with_optional_fields(tmp_path: Path) -> None:
     path = write_jsonl(
         tmp_path / "d.jsonl",
-        [GOOD, {**GOOD, "id": "b", "costs": {"big": 0.01}, "group": "math", "scores": {"big": 0.5, "small": True}}],
+        [
+            GOOD,
+            {
+                **GOOD,
+                "id": "b",
+                "costs": {"big": 0.01},
+                "group": "math",
+                "scores": {"big": 0.5, "small": True},
+            },
+        ],
     )
     data = load_preferences(path)
     assert data.models == ("big", "small")
@@ -92,7 +101,10 @@ def test_routellm_import_groups_by_domain_and_drops_contaminated(tmp_path: Path)
     folder = tmp_path / "mmlu"
     folder.mkdir()
     header = ["prompt", "weak/model", "strong-model"]
-    _write_csv(folder / "mmlu_algebra.csv", [header, ["What is\n2+2?\nA. 4", "True", "True"], ["x?", "False", "True"]])
+    _write_csv(
+        folder / "mmlu_algebra.csv",
+        [header, ["What is\n2+2?\nA. 4", "True", "True"], ["x?", "False", "True"]],
+    )
     _write_csv(folder / "mmlu_law.csv", [header, ["Is it legal?", "False", "False"]])
     (folder / "contaminated_prompts.jsonl").write_text(
         json.dumps({"eval_prompt": "x?", "train_prompt": "x"}) + "\n", encoding="utf-8"
@@ -114,5 +126,5 @@ def test_routellm_bad_cell_names_file_and_line(tmp_path: Path) -> None:
         tmp_path / "mmlu_a.csv",
         [["prompt", "m1", "m2"], ["multi\nline", "True", "False"], ["q", "maybe", "True"]],
     )
-    with pytest.raises(DataError, match="mmlu_a.csv:4: column 'm1'"):
+    with pytest.raises(DataError, match=r"mmlu_a\.csv:4: column 'm1'"):
         import_routellm(tmp_path)

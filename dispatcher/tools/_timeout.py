@@ -1,0 +1,62 @@
+"""A tool call's timeout that costs nothing when the call never waits.
+
+A cancel scope (timer, task bookkeeping) costs tens of microseconds per tool call. A timeout
+can only fire at an await point, so a call that finishes without suspending (every sync tool,
+and async tools that do not wait) cannot time out: it runs with no scope. A call that
+suspends continues inside ``anyio.fail_at`` with the deadline counted from the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Generator
+from typing import Any, Generic, TypeVar
+
+import anyio
+
+__all__ = ["await_with_timeout"]
+
+T = TypeVar("T")
+
+
+async def await_with_timeout(coro: Coroutine[Any, Any, T], timeout_s: float) -> T:
+    """Await `coro`; raise TimeoutError if it is still waiting `timeout_s` after the start."""
+    deadline = anyio.current_time() + timeout_s
+    try:
+        signal = coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    with anyio.fail_at(deadline):
+        return await _Resumed(coro, signal)
+
+
+class _Resumed(Generic[T]):
+    """Awaiting this continues a coroutine that already yielded `signal` to the event loop.
+
+    It forwards what the loop sends or throws (results, cancellation) exactly as ``await``
+    would, so the coroutine cannot tell it was started outside the cancel scope.
+    """
+
+    __slots__ = ("_coro", "_signal")
+
+    def __init__(self, coro: Coroutine[Any, Any, T], signal: Any) -> None:
+        self._coro = coro
+        self._signal = signal
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        coro, signal = self._coro, self._signal
+        while True:
+            try:
+                sent = yield signal
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation and anything else the loop throws in
+                try:
+                    signal = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+            else:
+                try:
+                    signal = coro.send(sent)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
