@@ -102,6 +102,7 @@ async def run_session(
     outcome = RunOutcome()
     status = "ok"
     error: dict[str, Any] | None = None
+    failure: RunError | None = None
     try:
         # No model retry may wait past the run's wall-time budget.
         with retry_deadline(run.budget.deadline):
@@ -109,7 +110,7 @@ async def run_session(
     except RunError as exc:
         status = "budget_exceeded" if isinstance(exc, BudgetExceeded) else "error"
         error = describe(exc)
-        exc.events = tracer.events  # the same list: run_finished lands in it too
+        failure = exc  # gets the partial trace below, run_finished included
         exc.trace_path = trace_path
         raise
     except Exception as exc:
@@ -137,3 +138,5 @@ async def run_session(
             duration_ms=(time.perf_counter() - started) * 1000,
         )
         tracer.close()
+        if failure is not None:
+            failure.events = list(tracer.events)

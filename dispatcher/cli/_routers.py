@@ -141,7 +141,7 @@ ExcludeOption = Annotated[
 ]
 
 
-def _load(path: Path, exclude: list[str] | None) -> Any:
+def _load(path: Path, exclude: list[str] | None, *, ignore_groups: bool = False) -> Any:
     from dispatcher.errors import DataError
     from dispatcher.preferences import load_preferences
 
@@ -156,7 +156,7 @@ def _load(path: Path, exclude: list[str] | None) -> Any:
         dataset = dataset.without_groups(exclude)
         if len(dataset) == 0:
             raise DataError("every record was excluded", file=path)
-    return dataset
+    return dataset.ungrouped() if ignore_groups else dataset
 
 
 @eval_app.command("routers")
@@ -182,6 +182,9 @@ def eval_routers(
     seed: Annotated[
         int, typer.Option("--seed", help="Seed for folds and the random baseline.")
     ] = 0,
+    ignore_groups: Annotated[
+        bool, typer.Option("--ignore-groups", help="Split folds by id even if records have groups.")
+    ] = False,
     cache: CacheOption = True,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -219,7 +222,7 @@ def eval_routers(
                     "no dataset given", fix="pass --data FILE, or --train FILE --test FILE"
                 )
             evaluation = evaluate_cv(
-                _load(data, exclude_group),
+                _load(data, exclude_group, ignore_groups=ignore_groups),
                 strong,
                 weak,
                 names,

@@ -47,4 +47,5 @@ class HashingEmbedder:
             weights = [sign if i < len(words) else 0.5 * sign for i, (_, sign) in enumerate(tokens)]
             out[row] = np.bincount(indices, weights=weights, minlength=self.dim)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+        unit: NDArray[np.float32] = out / np.maximum(norms, 1e-12)
+        return unit

@@ -22,7 +22,8 @@ _OPENAI_DIMS = {
 
 def _normalise(rows: NDArray[np.float32]) -> NDArray[np.float32]:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return (rows / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    unit: NDArray[np.float32] = (rows / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return unit
 
 
 class SentenceTransformersEmbedder:

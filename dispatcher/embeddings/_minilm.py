@@ -115,7 +115,7 @@ def _load_weights(path: Path) -> _Weights:
 
 def _layer_norm(x: Array, gamma: Array, beta: Array) -> Array:
     mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
+    centred: Array = x - mean
     var = np.mean(centred * centred, axis=-1, keepdims=True)
     centred *= 1.0 / np.sqrt(var + _LN_EPS)
     centred *= gamma
@@ -137,7 +137,8 @@ def _gelu(x: Array) -> Array:
     )
     erf_abs = 1.0 - poly * np.exp(-z * z)
     erf = np.copysign(erf_abs, x)
-    return (0.5 * x * (1.0 + erf)).astype(np.float32, copy=False)
+    out: Array = (0.5 * x * (1.0 + erf)).astype(np.float32, copy=False)
+    return out
 
 
 def _forward(w: _Weights, ids: NDArray[np.int64], mask: Array) -> Array:
@@ -163,7 +164,8 @@ def _forward(w: _Weights, ids: NDArray[np.int64], mask: Array) -> Array:
     tokens = x.reshape(batch, length, _HIDDEN)
     pooled = np.einsum("blh,bl->bh", tokens, mask) / mask.sum(axis=1, keepdims=True)
     norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-    return (pooled / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    unit: Array = (pooled / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return unit
 
 
 class MiniLMEmbedder:

@@ -20,8 +20,11 @@ class Embedder(Protocol):
     vector length. `embed` must be safe to call from several threads at once.
     """
 
-    name: str
-    dim: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """Return an array of shape ``(len(texts), dim)`` with L2-normalised rows."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,10 @@ class PreferenceDataset:
 
     def subset(self, indices: Iterable[int]) -> PreferenceDataset:
         return PreferenceDataset(tuple(self.records[i] for i in indices), self.source)
+
+    def ungrouped(self) -> PreferenceDataset:
+        """The same records with `group` removed (so splits go by id)."""
+        return PreferenceDataset(tuple(replace(r, group=None) for r in self.records), self.source)
 
     def without_groups(self, groups: Sequence[str]) -> PreferenceDataset:
         drop = set(groups)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from dispatcher.embeddings.base import Embedder
 from dispatcher.errors import ConfigError, DataError
@@ -224,7 +224,7 @@ class LinUCBRouter:
 def replay(
     router: LinUCBRouter,
     prompts: Sequence[str],
-    rewards: Mapping[str, Sequence[float]],
+    rewards: Mapping[str, ArrayLike],
     *,
     seed: int = 0,
 ) -> None:

@@ -114,7 +114,7 @@ class SemanticRouter:
             if not mine.any():
                 continue
             values = table[mine, index]
-            correct = np.asarray([examples[i][1] == route for i in np.flatnonzero(mine)])
+            correct = np.asarray([examples[int(i)][1] == route for i in np.flatnonzero(mine)])
             self.thresholds[route] = _best_cut(values, correct)
         return dict(self.thresholds)
 

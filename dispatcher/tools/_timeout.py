@@ -1,9 +1,10 @@
-"""A tool call's timeout that costs nothing when the call never waits.
+"""A tool call's timeout that arms its timer only when the call actually waits.
 
-A cancel scope (timer, task bookkeeping) costs tens of microseconds per tool call. A timeout
-can only fire at an await point, so a call that finishes without suspending (every sync tool,
-and async tools that do not wait) cannot time out: it runs with no scope. A call that
-suspends continues inside ``anyio.fail_at`` with the deadline counted from the start.
+``anyio.fail_after`` schedules a timer for every call, more than half the cost of running a
+tiny tool. A timeout can only fire at an await point, so the call starts inside a plain
+cancel scope (entered first, so scopes the tool opens nest inside it) and the deadline,
+counted from the start, is set only if the call suspends. Sync tools and async tools that
+never wait finish without a timer.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ T = TypeVar("T")
 async def await_with_timeout(coro: Coroutine[Any, Any, T], timeout_s: float) -> T:
     """Await `coro`; raise TimeoutError if it is still waiting `timeout_s` after the start."""
     deadline = anyio.current_time() + timeout_s
-    try:
-        signal = coro.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    with anyio.fail_at(deadline):
+    with anyio.CancelScope() as scope:
+        try:
+            signal = coro.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        scope.deadline = deadline
         return await _Resumed(coro, signal)
+    # Only reached when the deadline cancelled the call (nothing else knows this scope).
+    raise TimeoutError
 
 
 class _Resumed(Generic[T]):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from dispatcher.trace._records import EventRecord, pack, unpack
 from dispatcher.trace.events import EventBase
 from dispatcher.trace.sink import TraceSink
 
@@ -21,8 +23,16 @@ _CURRENT: contextvars.ContextVar[tuple[Tracer, str | None] | None] = contextvars
 )
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    """The time as ISO 8601 UTC with microseconds (the date part is formatted once a second)."""
+    global _second
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    if _second[0] != seconds:
+        _second = (seconds, datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{nanos // 1000:06d}+00:00"
 
 
 class Tracer:
@@ -31,8 +41,18 @@ class Tracer:
     def __init__(self, run_id: str, sinks: Sequence[TraceSink]) -> None:
         self.run_id = run_id
         self.sinks = list(sinks)
-        self.events: list[EventBase] = []
+        # Events are kept as compact records and rebuilt on first access (see _records).
+        self._events: list[EventBase] = []
+        self._pending: list[EventRecord] = []
         self._spans = itertools.count(1)
+
+    @property
+    def events(self) -> list[EventBase]:
+        """Every event emitted so far, in order."""
+        if self._pending:
+            self._events.extend(unpack(record) for record in self._pending)
+            self._pending.clear()
+        return self._events
 
     def new_span(self) -> str:
         return f"s{next(self._spans)}"
@@ -53,7 +73,7 @@ class Tracer:
             parent_id=parent_id,
             **fields,
         )
-        self.events.append(event)
+        self._pending.append(pack(event))
         for sink in self.sinks:
             sink.write(event)
         return event

@@ -8,6 +8,7 @@ import json
 import logging
 import traceback
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,9 @@ from reliability_harness import (
     wire_registry,
 )
 
-from dispatcher import Agent, Dispatcher, tool
+from dispatcher import Agent, Dispatcher, Registry, tool
 from dispatcher.errors import ProviderError
-from dispatcher.testing import block_real_models, reply, tool_calls
+from dispatcher.testing import ScriptedModel, block_real_models, reply, tool_calls
 
 wiped: list[str] = []
 INJECTION = (
@@ -54,7 +55,9 @@ def _fresh() -> None:
     wiped.clear()
 
 
-def _registry(small: list[object], strong: list[object] = (), **settings: object):  # type: ignore[no-untyped-def]
+def _registry(
+    small: Sequence[object], strong: Sequence[object] = (), **settings: object
+) -> tuple[Registry, ScriptedModel, ScriptedModel]:
     registry, small_model, strong_model = scripted_registry(
         [MAILER], small=small, strong=strong, dispatcher=settings
     )

@@ -36,7 +36,7 @@ def _fresh() -> None:
 
 
 def _finished(error: BudgetExceeded) -> Any:
-    finished = error.events[-1]
+    finished: Any = error.events[-1]
     assert finished.kind == "run_finished"
     return finished
 

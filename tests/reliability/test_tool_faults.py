@@ -16,7 +16,7 @@ import pytest
 from dispatcher_tools.workspace import WorkspaceToolkit
 from reliability_harness import kinds, scripted_registry
 
-from dispatcher import Agent, Dispatcher, tool
+from dispatcher import Agent, Dispatcher, Tool, tool
 from dispatcher.testing import reply, tool_calls
 
 pytestmark = pytest.mark.anyio
@@ -79,7 +79,7 @@ def flaky() -> str:
     raise ConnectionError("upstream reset the connection")
 
 
-def helper(*tools: object) -> Agent:
+def helper(*tools: Tool) -> Agent:
     return Agent(name="helper", description="Helps.", tools=list(tools), tier="weak")
 
 
@@ -129,7 +129,7 @@ async def test_a_hanging_tool_is_cancelled_at_its_timeout_without_leaking_a_task
     (event,) = kinds(result.events, "tool_call")
     assert event.error_kind == "timeout" and "timed out after 0.2s" in event.output
     assert asyncio.all_tasks() == tasks_before
-    assert threading.active_count() == threads_before
+    assert threading.active_count() <= threads_before  # idle pool threads may exit meanwhile
 
 
 async def test_a_hanging_command_is_killed_at_the_tool_timeout_leaving_no_process_or_thread(

@@ -88,3 +88,27 @@ async def test_cancelling_the_caller_cancels_the_waiting_call() -> None:
         await started.wait()
         group.cancel_scope.cancel()
     assert cancelled.is_set()
+
+
+@pytest.mark.anyio
+async def test_scopes_the_call_opens_nest_inside_the_timeout() -> None:
+    async def with_own_scopes() -> str:
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as group:
+                group.start_soon(anyio.lowlevel.checkpoint)
+                await anyio.lowlevel.checkpoint()
+        return "ok"
+
+    assert await await_with_timeout(with_own_scopes(), 5.0) == "ok"
+
+
+@pytest.mark.anyio
+async def test_the_deadline_counts_from_the_start_of_the_call() -> None:
+    async def slow_start_then_wait() -> None:
+        started = anyio.current_time()
+        while anyio.current_time() - started < 0.02:  # busy, never yields
+            pass
+        await anyio.sleep_forever()
+
+    with pytest.raises(TimeoutError):
+        await await_with_timeout(slow_start_then_wait(), 0.01)
