@@ -10,16 +10,20 @@ because its default exporter would try the network), so their numbers are their 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
+import json
 from typing import Any
 
-from _dispatcher_side import TASK, convert, tool_arguments
+from _dispatcher_side import (
+    INPUT_TOKENS,
+    OUTPUT_TOKENS,
+    TASK,
+    TurnHook,
+    convert,
+    final_text,
+    tool_arguments,
+)
 
 __all__ = ["BareLoop", "OpenAIAgentsWorkload", "PydanticAIWorkload", "peers_available"]
-
-INPUT_TOKENS = 40
-OUTPUT_TOKENS = 12
 
 
 def peers_available() -> dict[str, bool]:
@@ -35,17 +39,12 @@ def peers_available() -> dict[str, bool]:
     return found
 
 
-Latency = Callable[[], Awaitable[object]]
-
-
 class PydanticAIWorkload:
     """pydantic-ai `Agent` with a `FunctionModel`; one `agent.run()` per run."""
 
     name = "pydantic_ai"
 
-    def __init__(
-        self, *, steps: int = 20, latency: Latency | None = None, stamps: list[float] | None = None
-    ) -> None:
+    def __init__(self, *, steps: int = 20, hook: TurnHook | None = None) -> None:
         from pydantic_ai import Agent
         from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
         from pydantic_ai.models.function import AgentInfo, FunctionModel
@@ -54,15 +53,13 @@ class PydanticAIWorkload:
         self.steps = steps
 
         async def respond(messages: list[Any], info: AgentInfo) -> ModelResponse:
-            if stamps is not None:
-                stamps.append(time.perf_counter())
-            if latency is not None:
-                await latency()
+            turn = len(messages) // 2  # [request, (response, tool-return request) * turn]
+            if hook is not None:
+                await hook(turn)
             usage = RequestUsage(input_tokens=INPUT_TOKENS, output_tokens=OUTPUT_TOKENS)
-            done = len(messages) // 2  # [request, (response, tool-return request) * i]
-            if done >= self.steps:
-                return ModelResponse(parts=[TextPart(f"total is {done}")], usage=usage)
-            part = ToolCallPart("convert", tool_arguments(done), tool_call_id=f"call_{done}")
+            if turn >= self.steps:
+                return ModelResponse(parts=[TextPart(final_text(turn))], usage=usage)
+            part = ToolCallPart("convert", tool_arguments(turn), tool_call_id=f"call_{turn}")
             return ModelResponse(parts=[part], usage=usage)
 
         self.agent = Agent(FunctionModel(respond), tools=[convert])
@@ -78,10 +75,7 @@ class OpenAIAgentsWorkload:
 
     name = "openai_agents"
 
-    def __init__(
-        self, *, steps: int = 20, latency: Latency | None = None, stamps: list[float] | None = None
-    ) -> None:
-        from agents import Agent, RunConfig, Runner, function_tool
+    def __init__(self, *, steps: int = 20, hook: TurnHook | None = None) -> None:
         from agents.items import ModelResponse
         from agents.models.interface import Model
         from agents.usage import Usage
@@ -91,38 +85,45 @@ class OpenAIAgentsWorkload:
             ResponseOutputText,
         )
 
+        from agents import Agent, RunConfig, Runner, function_tool
+
         self.steps = steps
         total = self.steps
 
         class ZeroLatencyModel(Model):
             """Answers from the input length alone: tool calls, then a final message."""
 
-            async def get_response(self, system_instructions: Any, input: Any, *args: Any,
-                                   **kwargs: Any) -> ModelResponse:
-                if stamps is not None:
-                    stamps.append(time.perf_counter())
-                if latency is not None:
-                    await latency()
+            async def get_response(
+                self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any
+            ) -> ModelResponse:
+                turn = (len(input) - 1) // 2  # [user, (call, output) * turn]
+                if hook is not None:
+                    await hook(turn)
                 usage = Usage(
                     requests=1,
                     input_tokens=INPUT_TOKENS,
                     output_tokens=OUTPUT_TOKENS,
                     total_tokens=INPUT_TOKENS + OUTPUT_TOKENS,
                 )
-                done = (len(input) - 1) // 2  # [user, (call, output) * i]
                 item: Any
-                if done >= total:
+                if turn >= total:
                     text = ResponseOutputText(
-                        type="output_text", text=f"total is {done}", annotations=[]
+                        type="output_text", text=final_text(turn), annotations=[]
                     )
                     item = ResponseOutputMessage(
-                        id=f"msg_{done}", type="message", role="assistant",
-                        status="completed", content=[text],
+                        id=f"msg_{turn}",
+                        type="message",
+                        role="assistant",
+                        status="completed",
+                        content=[text],
                     )
                 else:
                     item = ResponseFunctionToolCall(
-                        id=f"fc_{done}", call_id=f"call_{done}", type="function_call",
-                        name="convert", arguments=tool_arguments(done),
+                        id=f"fc_{turn}",
+                        call_id=f"call_{turn}",
+                        type="function_call",
+                        name="convert",
+                        arguments=tool_arguments(turn),
                     )
                 return ModelResponse(output=[item], usage=usage, response_id=None)
 
@@ -150,27 +151,20 @@ class BareLoop:
 
     name = "bare_loop"
 
-    def __init__(
-        self, *, steps: int = 20, latency: Latency | None = None, stamps: list[float] | None = None
-    ) -> None:
+    def __init__(self, *, steps: int = 20, hook: TurnHook | None = None) -> None:
         self.steps = steps
-        self.latency = latency
-        self.stamps = stamps
+        self.hook = hook
 
     async def _model(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
-        if self.stamps is not None:
-            self.stamps.append(time.perf_counter())
-        if self.latency is not None:
-            await self.latency()
-        done = (len(messages) - 1) // 2
-        if done >= self.steps:
-            return {"role": "assistant", "content": f"total is {done}"}
-        call = {"id": f"call_{done}", "name": "convert", "arguments": tool_arguments(done)}
+        turn = (len(messages) - 1) // 2
+        if self.hook is not None:
+            await self.hook(turn)
+        if turn >= self.steps:
+            return {"role": "assistant", "content": final_text(turn)}
+        call = {"id": f"call_{turn}", "name": "convert", "arguments": tool_arguments(turn)}
         return {"role": "assistant", "tool_calls": [call]}
 
     async def run(self) -> str:
-        import json
-
         messages: list[dict[str, Any]] = [{"role": "user", "content": TASK}]
         while True:
             reply = await self._model(messages)

@@ -17,10 +17,10 @@ from dispatcher.dispatching import Dispatcher
 from dispatcher.errors import ConfigError, RunError, UnexpectedModelCall
 from dispatcher.examples import load_example
 from dispatcher.recording import RecordingModel, replay_factory
-from dispatcher.testing import ScriptedModel
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
 from dispatcher.runner import RunResult, new_run_id
+from dispatcher.testing import ScriptedModel
 from dispatcher.trace.events import EscalationEvent, RouteEvent
 from dispatcher.trace.sink import default_runs_dir
 
@@ -89,6 +89,30 @@ def run(
                 file=spec.cassette,
                 fix="the run took a different path than recorded: re-record or fix the cassette",
             )
+    _report(result, console, as_json)
+
+
+@app.command("ask")
+def ask(
+    task: Annotated[str, typer.Argument(help="The task for the dispatcher.")],
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Registry file with models and agents.")
+    ] = Path("dispatcher.yaml"),
+    runs_dir: Annotated[
+        Path | None, typer.Option(envvar="DISPATCHER_RUNS_DIR", help="Where to write the trace.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Run one task live with the models and agents of a registry file."""
+    dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
+    console = Console(stderr=as_json)
+    try:
+        result = dispatcher.run_sync(task)
+    except RunError as exc:
+        console.print(f"[red]run failed:[/] {exc}")
+        if exc.trace_path:
+            console.print(f"trace: {exc.trace_path}")
+        raise typer.Exit(1) from None
     _report(result, console, as_json)
 
 

@@ -23,7 +23,8 @@ def quote(weight_kg: float, country: str, service: Literal["standard", "express"
     zone = ZONES.get(country.strip().lower())
     if zone is None:
         known = ", ".join(sorted(c.title() for c in ZONES))
-        return ToolOutput(f"Error: we do not ship to {country!r}. We ship to: {known}.", is_error=True)
+        message = f"Error: we do not ship to {country!r}. We ship to: {known}."
+        return ToolOutput(message, is_error=True)
     if not 0.1 <= weight_kg <= 30:
         return ToolOutput("Error: weight must be between 0.1 and 30 kg.", is_error=True)
     base = round(weight_kg * RATE_PER_KG[zone], 2)

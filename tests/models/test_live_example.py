@@ -105,3 +105,31 @@ def test_live_run_records_a_cassette_that_replays_identically(
         ]
 
     assert normalized(replay_result["trace_path"]) == normalized(live_result["trace_path"])
+
+
+def test_ask_runs_a_task_live_from_a_registry_file(wire_server: WireServer, tmp_path: Path) -> None:
+    folder = _example_against(wire_server, tmp_path)
+    task = {"task": "What is the returns policy?"}
+    wire_server.enqueue(
+        Reply.json(
+            openai_completion(
+                tool_calls=(_call("c1", "returns_policy", task),), finish_reason="tool_calls"
+            )
+        ),
+        Reply.json(openai_completion(text="Returns within 30 days.")),
+        Reply.json(openai_completion(text="You can return items within 30 days.")),
+    )
+    config = folder / "dispatcher.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["dispatcher"]["agents"] = ["agents/returns_policy.md"]
+    config.write_text(yaml.safe_dump(data))
+    # `ask` loads no example plugins, so this agent answers without its tool here.
+    agent_file = folder / "agents" / "returns_policy.md"
+    agent_file.write_text(
+        agent_file.read_text().replace("tools: [shipping.returns_policy]", "tools: []")
+    )
+    result = CliRunner().invoke(
+        app, ["ask", "Can I return this?", "-c", str(config), "--runs-dir", str(tmp_path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["answer"] == "You can return items within 30 days."

@@ -1,5 +1,4 @@
 import pytest
-
 from textstats import mean, median
 
 
