@@ -10,9 +10,16 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from dispatcher.agent import Agent
-from dispatcher.messages import ToolSpec
+from dispatcher.messages import (
+    AssistantMessage,
+    Message,
+    ModelResponse,
+    ToolResultMessage,
+    ToolSpec,
+    UserMessage,
+)
 
-__all__ = ["Choice", "ChoiceSchema"]
+__all__ = ["Choice", "ChoiceSchema", "read_choices", "reask_messages", "result_messages"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +105,81 @@ class ChoiceSchema:
         if start < 0 or end < start:
             raise ValueError("no JSON object in the output")
         return json.loads(stripped[start : end + 1])
+
+
+def read_choices(
+    response: ModelResponse, schema: ChoiceSchema, *, native: bool
+) -> tuple[list[tuple[str, Choice]], list[tuple[str, str, str]], str | None]:
+    """Split a response into valid choices, invalid ones (id, raw, error) and a final answer."""
+    choices: list[tuple[str, Choice]] = []
+    errors: list[tuple[str, str, str]] = []
+    if response.tool_calls:
+        for call in response.tool_calls:
+            raw = json.dumps({"tool": call.name, "arguments": call.arguments})
+            try:
+                arguments = json.loads(call.arguments or "{}")
+            except json.JSONDecodeError as exc:
+                errors.append((call.id, raw, f"arguments are not valid JSON ({exc.msg})"))
+                continue
+            checked = schema.validate({"tool": call.name, "arguments": arguments})
+            if isinstance(checked, str):
+                errors.append((call.id, raw, checked))
+            else:
+                choices.append((call.id, checked))
+        return choices, errors, None
+    if native:
+        return [], [], response.text
+    try:
+        data = schema.parse_json_text(response.text)
+    except ValueError as exc:
+        return [], [("json", response.text, f"not a JSON object: {exc}")], None
+    if isinstance(data, Mapping) and set(data) == {"final_answer"}:
+        return [], [], str(data["final_answer"])
+    checked = schema.validate(data)
+    if isinstance(checked, str):
+        return [], [("json", response.text, checked)], None
+    return [("json", checked)], [], None
+
+
+def reask_messages(
+    response: ModelResponse, errors: list[tuple[str, str, str]], native: bool
+) -> list[Message]:
+    """Tell the model what was wrong with its choice so it can correct it."""
+    if native and response.tool_calls:
+        results: list[Message] = [response.to_message()]
+        results += [
+            ToolResultMessage(call_id, "dispatcher", f"Error: invalid choice: {error}", True)
+            for call_id, _, error in errors
+        ]
+        return results
+    error = errors[-1][2]
+    return [
+        AssistantMessage(text=response.text),
+        UserMessage(f"Your output was not a valid choice: {error}. Reply with valid JSON only."),
+    ]
+
+
+def result_messages(
+    response: ModelResponse,
+    choices: list[tuple[str, Choice]],
+    errors: list[tuple[str, str, str]],
+    results: list[str],
+    *,
+    native: bool,
+) -> list[Message]:
+    """The delegations' results, as the dispatcher model will read them next turn."""
+    if native and response.tool_calls:
+        messages: list[Message] = [response.to_message()]
+        by_id = {call_id: result for (call_id, _), result in zip(choices, results, strict=True)}
+        for call in response.tool_calls:
+            if call.id in by_id:
+                messages.append(ToolResultMessage(call.id, call.name, by_id[call.id]))
+            else:
+                error = next(e for cid, _, e in errors if cid == call.id)
+                messages.append(ToolResultMessage(call.id, call.name, f"Error: {error}", True))
+        return messages
+    choice = choices[0][1]
+    return [
+        AssistantMessage(text=response.text),
+        UserMessage(f"Result from {choice.tool}:\n{results[0]}"),
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,15 +12,19 @@ import anyio
 
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets
-from dispatcher.choice import Choice, ChoiceSchema
+from dispatcher.choice import (
+    Choice,
+    ChoiceSchema,
+    read_choices,
+    reask_messages,
+    result_messages,
+)
 from dispatcher.errors import ConfigError, RunError
 from dispatcher.messages import (
-    AssistantMessage,
     Message,
     ModelRequest,
     ModelResponse,
     ToolChoice,
-    ToolResultMessage,
     UserMessage,
 )
 from dispatcher.registry.profiles import ModelProfile
@@ -187,7 +191,9 @@ class Dispatcher:
         with use_tracer(run.tracer, span):
             for turn in range(1, self.max_turns + 1):
                 response = await self._ask_model(profile, schema, messages, run, span, turn)
-                choices, errors, final = self._read(response, schema, profile)
+                choices, errors, final = read_choices(
+                    response, schema, native=profile.supports_tools
+                )
                 attempt = invalid_streak + 1
                 for _, raw, error in errors:
                     run.tracer.emit(
@@ -208,7 +214,7 @@ class Dispatcher:
                         outcome.routes.append(self.default_route or "overwatch")
                         self._finish(run, span, answer, turn)
                         return answer
-                    messages.extend(_reask_messages(response, errors, profile.supports_tools))
+                    messages.extend(reask_messages(response, errors, profile.supports_tools))
                     continue
                 invalid_streak = 0
                 if final is not None and not choices:
@@ -228,7 +234,11 @@ class Dispatcher:
                     )
                     outcome.routes.append(choice.tool)
                 results = await self._delegate([c for _, c in choices], run, span, tier)
-                messages.extend(_result_messages(response, choices, errors, results, profile))
+                messages.extend(
+                    result_messages(
+                        response, choices, errors, results, native=profile.supports_tools
+                    )
+                )
         raise RunError(f"the dispatcher gave no final answer within {self.max_turns} turns")
 
     async def _ask_model(
@@ -263,39 +273,6 @@ class Dispatcher:
             agent=DISPATCHER_AGENT, profile=profile, response=response, parent_id=span
         )
         return response
-
-    def _read(
-        self, response: ModelResponse, schema: ChoiceSchema, profile: ModelProfile
-    ) -> tuple[list[tuple[str, Choice]], list[tuple[str, str, str]], str | None]:
-        """Split a response into valid choices, invalid ones (id, raw, error) and a final answer."""
-        choices: list[tuple[str, Choice]] = []
-        errors: list[tuple[str, str, str]] = []
-        if response.tool_calls:
-            for call in response.tool_calls:
-                raw = json.dumps({"tool": call.name, "arguments": call.arguments})
-                try:
-                    arguments = json.loads(call.arguments or "{}")
-                except json.JSONDecodeError as exc:
-                    errors.append((call.id, raw, f"arguments are not valid JSON ({exc.msg})"))
-                    continue
-                checked = schema.validate({"tool": call.name, "arguments": arguments})
-                if isinstance(checked, str):
-                    errors.append((call.id, raw, checked))
-                else:
-                    choices.append((call.id, checked))
-            return choices, errors, None
-        if profile.supports_tools:
-            return [], [], response.text
-        try:
-            data = schema.parse_json_text(response.text)
-        except ValueError as exc:
-            return [], [("json", response.text, f"not a JSON object: {exc}")], None
-        if isinstance(data, Mapping) and set(data) == {"final_answer"}:
-            return [], [], str(data["final_answer"])
-        checked = schema.validate(data)
-        if isinstance(checked, str):
-            return [], [("json", response.text, checked)], None
-        return [("json", checked)], [], None
 
     async def _delegate(
         self, choices: Sequence[Choice], run: RunContext, span: str | None, tier: str | None
@@ -343,7 +320,7 @@ class Dispatcher:
             message=f"no default route: asking the strong model {strong.name} to choose",
         )
         response = await self._ask_model(strong, schema, [UserMessage(task)], run, span, 1)
-        choices, errors, _ = self._read(response, schema, strong)
+        choices, errors, _ = read_choices(response, schema, native=strong.supports_tools)
         if not choices:
             raise RunError(
                 f"no valid specialist choice after {self.max_reasks + 1} attempts and the strong "
@@ -369,48 +346,6 @@ class Dispatcher:
             output=answer[:2000],
             turns=turns,
         )
-
-
-def _reask_messages(
-    response: ModelResponse, errors: list[tuple[str, str, str]], native: bool
-) -> list[Message]:
-    """Tell the model what was wrong with its choice so it can correct it."""
-    if native and response.tool_calls:
-        results: list[Message] = [response.to_message()]
-        results += [
-            ToolResultMessage(call_id, "dispatcher", f"Error: invalid choice: {error}", True)
-            for call_id, _, error in errors
-        ]
-        return results
-    error = errors[-1][2]
-    return [
-        AssistantMessage(text=response.text),
-        UserMessage(f"Your output was not a valid choice: {error}. Reply with valid JSON only."),
-    ]
-
-
-def _result_messages(
-    response: ModelResponse,
-    choices: list[tuple[str, Choice]],
-    errors: list[tuple[str, str, str]],
-    results: list[str],
-    profile: ModelProfile,
-) -> list[Message]:
-    if profile.supports_tools and response.tool_calls:
-        messages: list[Message] = [response.to_message()]
-        by_id = {call_id: result for (call_id, _), result in zip(choices, results, strict=True)}
-        for call in response.tool_calls:
-            if call.id in by_id:
-                messages.append(ToolResultMessage(call.id, call.name, by_id[call.id]))
-            else:
-                error = next(e for cid, _, e in errors if cid == call.id)
-                messages.append(ToolResultMessage(call.id, call.name, f"Error: {error}", True))
-        return messages
-    choice = choices[0][1]
-    return [
-        AssistantMessage(text=response.text),
-        UserMessage(f"Result from {choice.tool}:\n{results[0]}"),
-    ]
 
 
 def _result(run: RunContext, outcome: RunOutcome) -> RunResult:
