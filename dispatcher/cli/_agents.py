@@ -58,13 +58,15 @@ def ls(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("name", "tier / model", "tools", "description", "source")
+    table = Table("name", "tier / model", "tools", "description")
+    table.columns[0].no_wrap = True
+    table.columns[2].no_wrap = True
+    table.columns[3].ratio = 1
     for row in rows:
         table.add_row(
             row["name"],
             f"{row['tier'] or '-'} / {row['model']}",
-            ", ".join(row["tools"]) or "-",
+            "\n".join(row["tools"]) or "-",
             row["description"],
-            row["source"],
         )
     Console().print(table)
