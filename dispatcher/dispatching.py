@@ -101,7 +101,9 @@ class Dispatcher:
         if options.get("router") is None and registry.config.settings.router:
             from dispatcher.routing import build_router
 
-            options["router"] = build_router(registry.config.settings.router)
+            options["router"] = build_router(
+                registry.config.settings.router, base_dir=registry.config.base_dir
+            )
         return cls(registry, **options)
 
     # -- entry points ------------------------------------------------------------------------

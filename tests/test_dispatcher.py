@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
 import pytest
@@ -12,7 +13,7 @@ from dispatcher import Agent, ConfigError, Dispatcher, tool
 from dispatcher.errors import BudgetExceeded
 from dispatcher.messages import ToolCall
 from dispatcher.routing.base import RouteContext, RouteDecision
-from dispatcher.testing import reply, tool_calls
+from dispatcher.testing import ScriptedModel, reply, tool_calls
 
 arrived: dict[str, anyio.Event] = {}
 
@@ -176,3 +177,33 @@ def test_budget_errors_carry_the_partial_trace() -> None:
     events = info.value.events
     assert events[-1].kind == "run_finished" and events[-1].status == "budget_exceeded"  # type: ignore[union-attr]
     assert sum(1 for e in events if e.kind == "model_call") == 2
+
+
+def test_a_configured_tier_router_sets_the_workers_model(tmp_path: Path) -> None:
+    config = tmp_path / "dispatcher.yaml"
+    config.write_text(
+        """
+model_list:
+  - {model_name: small, litellm_params: {model: openai/small}}
+  - {model_name: strong, litellm_params: {model: anthropic/strong}}
+dispatcher:
+  tiers: {weak: small, strong: strong}
+  dispatcher_model: small
+  router: {type: length, threshold: 20, strong: strong, weak: weak}
+"""
+    )
+    dispatcher = Dispatcher.from_config(config, agents=[SALES], runs_dir=tmp_path)
+    small = ScriptedModel(
+        [
+            tool_calls(("sales", {"task": "x"}), agent="dispatcher"),
+            reply("done", agent="dispatcher"),
+        ]
+    )
+    strong = ScriptedModel([reply("worked on the strong model", agent="sales")])
+    dispatcher.registry.use_models({"small": small, "strong": strong})
+    result = dispatcher.run_sync("a prompt that is clearly longer than twenty characters")
+    small.assert_complete()
+    strong.assert_complete()
+    first = next(e for e in result.events if e.kind == "route")
+    assert first.router == "length" and first.chosen == "strong"  # type: ignore[attr-defined]
+    assert first.threshold == 20  # type: ignore[attr-defined]
