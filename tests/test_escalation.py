@@ -9,7 +9,7 @@ import jsonschema
 from scenario import registry
 from typer.testing import CliRunner
 
-from dispatcher import Agent, Dispatcher, ToolOutput, tool
+from dispatcher import Agent, Dispatcher, GateResult, ToolOutput, tool
 from dispatcher.cli.app import _register_subcommands, app
 from dispatcher.testing import reply, tool_calls
 from dispatcher.trace.events import event_json_schema
@@ -217,3 +217,64 @@ def test_trace_show_highlights_the_episode_with_its_cost(tmp_path: Path) -> None
     data = json.loads(stats.output)
     assert data["escalations_by_trigger"] == {"self": 1}
     assert data["cost_usd"] < data["counterfactual_cost_usd"]
+
+
+class NeedsFortyTwo:
+    """A gate that accepts only answers containing 42."""
+
+    name = "needs_42"
+
+    async def __call__(self, answer: str) -> GateResult:
+        return GateResult("42" in answer, "the answer must contain the value 42")
+
+
+def test_a_failing_gate_escalates_and_the_worker_answers_again() -> None:
+    agent = Agent(
+        name="worker",
+        description="Looks things up.",
+        tools=[lookup],
+        tier="weak",
+        gate=NeedsFortyTwo(),
+    )
+    reg, small, strong = registry(
+        [agent],
+        small=[
+            dispatch()[0],
+            reply("no idea", agent="worker"),
+            reply("42", agent="worker"),
+            dispatch()[1],
+        ],
+        strong=[advice("the value is 42")],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    strong.assert_complete()
+    (episode,) = kinds(result, "escalation")
+    assert episode["trigger"] == "gate" and "needs_42" in str(episode["reason"])
+    worker_done = [e for e in kinds(result, "agent_finished") if e["agent"] == "worker"]
+    assert worker_done[0]["output"] == "42"
+
+
+def test_running_out_of_own_turns_hands_the_task_to_the_overwatch() -> None:
+    agent = Agent(
+        name="worker",
+        description="Looks things up.",
+        tools=[lookup],
+        tier="weak",
+        budgets={"turns": 2},
+        detectors={"enabled": False},
+    )
+    reg, small, strong = registry(
+        [agent],
+        small=[dispatch()[0], *wrong(2), dispatch()[1]],
+        strong=[
+            tool_calls(("overwatch_decision", {"mode": "take_over", "guidance": "finish it"})),
+            tool_calls(("lookup", {"key": "right"})),
+            reply("42"),
+        ],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    strong.assert_complete()
+    (episode,) = kinds(result, "escalation")
+    assert episode["trigger"] == "budget" and episode["outcome"] == "took_over"
