@@ -1,43 +1,52 @@
 """dispatcher: decide at run time which model does each piece of work, and escalate when stuck.
 
-The public API is what `__all__` lists; everything else is internal.
+The public API is what `__all__` lists; everything else is internal. Names are imported on
+first use (module `__getattr__`), so `import dispatcher` stays cheap: a CLI command or a
+script that needs only part of the framework never loads pydantic models, jsonschema or
+structlog it does not use.
 """
 
-from dispatcher.agent import Agent
-from dispatcher.budgets import Budgets
-from dispatcher.detectors.base import Detector, Step, Verdict
-from dispatcher.dispatching import Dispatcher
-from dispatcher.errors import (
-    BudgetExceeded,
-    ConfigError,
-    DataError,
-    DispatcherError,
-    ModelError,
-    ProviderError,
-    RunError,
-    UserError,
-)
-from dispatcher.escalation.request import EscalationRequest
-from dispatcher.escalation.settings import EscalationSettings
-from dispatcher.gates import Gate, GateResult
-from dispatcher.messages import (
-    AssistantMessage,
-    ForcedTool,
-    Message,
-    ModelRequest,
-    ModelResponse,
-    ToolCall,
-    ToolResultMessage,
-    ToolSpec,
-    Usage,
-    UserMessage,
-)
-from dispatcher.models.base import Model
-from dispatcher.registry.profiles import ModelProfile, Price
-from dispatcher.registry.registry import Registry
-from dispatcher.runner import RunResult
-from dispatcher.tools.tool import Tool, ToolContext, ToolOutput, tool
-from dispatcher.worker import AgentResult, run_agent
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dispatcher.agent import Agent
+    from dispatcher.budgets import Budgets
+    from dispatcher.detectors.base import Detector, Step, Verdict
+    from dispatcher.dispatching import Dispatcher
+    from dispatcher.errors import (
+        BudgetExceeded,
+        ConfigError,
+        DataError,
+        DispatcherError,
+        ModelError,
+        ProviderError,
+        RunError,
+        UserError,
+    )
+    from dispatcher.escalation.request import EscalationRequest
+    from dispatcher.escalation.settings import EscalationSettings
+    from dispatcher.gates import Gate, GateResult
+    from dispatcher.messages import (
+        AssistantMessage,
+        ForcedTool,
+        Message,
+        ModelRequest,
+        ModelResponse,
+        ToolCall,
+        ToolResultMessage,
+        ToolSpec,
+        Usage,
+        UserMessage,
+    )
+    from dispatcher.models.base import Model
+    from dispatcher.registry.profiles import ModelProfile, Price
+    from dispatcher.registry.registry import Registry
+    from dispatcher.runner import RunResult
+    from dispatcher.tools.tool import Tool, ToolContext, ToolOutput, tool
+    from dispatcher.worker import AgentResult, run_agent
 
 __all__ = [
     "Agent",
@@ -80,3 +89,67 @@ __all__ = [
     "run_agent",
     "tool",
 ]
+
+# Where each public name lives.
+_EXPORTS: dict[str, str] = {
+    "Agent": "dispatcher.agent",
+    "AgentResult": "dispatcher.worker",
+    "AssistantMessage": "dispatcher.messages",
+    "BudgetExceeded": "dispatcher.errors",
+    "Budgets": "dispatcher.budgets",
+    "ConfigError": "dispatcher.errors",
+    "DataError": "dispatcher.errors",
+    "Detector": "dispatcher.detectors.base",
+    "Dispatcher": "dispatcher.dispatching",
+    "DispatcherError": "dispatcher.errors",
+    "EscalationRequest": "dispatcher.escalation.request",
+    "EscalationSettings": "dispatcher.escalation.settings",
+    "ForcedTool": "dispatcher.messages",
+    "Gate": "dispatcher.gates",
+    "GateResult": "dispatcher.gates",
+    "Message": "dispatcher.messages",
+    "Model": "dispatcher.models.base",
+    "ModelError": "dispatcher.errors",
+    "ModelProfile": "dispatcher.registry.profiles",
+    "ModelRequest": "dispatcher.messages",
+    "ModelResponse": "dispatcher.messages",
+    "Price": "dispatcher.registry.profiles",
+    "ProviderError": "dispatcher.errors",
+    "Registry": "dispatcher.registry.registry",
+    "RunError": "dispatcher.errors",
+    "RunResult": "dispatcher.runner",
+    "Step": "dispatcher.detectors.base",
+    "Tool": "dispatcher.tools.tool",
+    "ToolCall": "dispatcher.messages",
+    "ToolContext": "dispatcher.tools.tool",
+    "ToolOutput": "dispatcher.tools.tool",
+    "ToolResultMessage": "dispatcher.messages",
+    "ToolSpec": "dispatcher.messages",
+    "Usage": "dispatcher.messages",
+    "UserError": "dispatcher.errors",
+    "UserMessage": "dispatcher.messages",
+    "Verdict": "dispatcher.detectors.base",
+    "run_agent": "dispatcher.worker",
+    "tool": "dispatcher.tools.tool",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name (or a submodule) the first time it is used."""
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if name.startswith("_"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

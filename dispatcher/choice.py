@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from dispatcher.agent import Agent
 from dispatcher.messages import (
     AssistantMessage,
@@ -58,6 +56,8 @@ class ChoiceSchema:
                 for agent in specialists
             ],
         }
+        from jsonschema import Draft202012Validator  # ~0.1 s: not at `import dispatcher` time
+
         self._validator = Draft202012Validator(self.schema)
         self._argument_validators = {
             a.name: Draft202012Validator(dict(a.input_schema)) for a in specialists

@@ -77,7 +77,7 @@ async def run_session(
     all_sinks: list[TraceSink] = [*sinks, *_sink.EXTRA_SINKS]
     if trace_path is not None:
         all_sinks.insert(0, JsonlTraceSink(trace_path))
-    tracer = Tracer(run_id, all_sinks)
+    tracer = Tracer(run_id, all_sinks, trace_path=trace_path)
     limits = Budgets.from_mapping(settings.budgets.model_dump(), where="dispatcher.budgets")
     try:
         strong = registry.strong_profile()

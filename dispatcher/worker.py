@@ -186,8 +186,11 @@ class _Loop:
                 max_output_tokens=self.profile.max_output_tokens,
                 metadata=self.metadata,
             )
-            with retry_deadline(self.limits.deadline):  # the agent's own wall_s
+            if self.limits.deadline is None:  # the block below would change nothing
                 response = await model.request(request)
+            else:
+                with retry_deadline(self.limits.deadline):  # the agent's own wall_s
+                    response = await model.request(request)
             self.turns += 1
             cost = self.run_ctx.record_model_call(
                 agent=self.agent.name, profile=self.profile, response=response, parent_id=self.span

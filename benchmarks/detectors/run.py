@@ -8,13 +8,16 @@ What it runs (the same code as `dispatcher detectors eval` / `calibrate --dry-ru
 2. grouped 5-fold cross-validation by task, 5 shuffled repeats, of the combined score fitted
    on all features (`calibrate`), and on the direction-safe features the defaults use;
 3. the two baselines: run length, and naive repetition counting;
-4. the detectors' cost per step in the worker loop (all of them, 4 kB observations).
+4. the detectors' cost per step in the worker loop (all of them, 4 kB observations), and the
+   cost of reading progress signals from a 2 kB observation's text (`_observed_signals`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from dispatcher.detectors import DetectorSettings, Step, build_detectors, format
 from dispatcher.detectors._calibration import calibrate
 from dispatcher.detectors._evaluation import evaluate
 from dispatcher.detectors._features import DEFAULT_WEIGHTS
+from dispatcher.detectors._observed_signals import signals_from_observation
 from dispatcher.trajectories import load_trajectories
 
 DEFAULT_DATA = (
@@ -82,6 +86,30 @@ def _overhead(steps: int = 1000, chars: int = 4000) -> tuple[float, float]:
     return early, late
 
 
+def _observed_cost(rounds: int = 15, calls: int = 2000) -> dict[str, float]:
+    """Median seconds per `signals_from_observation` call on 2 kB texts stating no signal."""
+    flights = [
+        {"flight_number": f"HAT{i:03d}", "origin": "JFK", "destination": "LAX", "price": 120 + i}
+        for i in range(60)
+    ]
+    texts = {
+        "JSON tool result": json.dumps({"reservation_id": "ZFA04Y", "flights": flights}),
+        "English text": "The agent looked up the reservation and found two later flights. " * 40,
+        "Python source": Path(__file__).read_text(encoding="utf-8"),
+    }
+    costs = {}
+    for name, text in texts.items():
+        text = text[:2048]
+        samples = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(calls):
+                signals_from_observation(text, 'lookup({"id": 1})')
+            samples.append((time.perf_counter() - started) / calls)
+        costs[name] = statistics.median(samples)
+    return costs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -103,8 +131,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     print(_cv_row("combined, all features (`calibrate`)", full.cv))
     print(_cv_row("combined, direction-safe features (the defaults)", safe.cv))
-    for name, aucs in full.baselines.items():
-        cells = " | ".join(_f(aucs[f"auc@{k}"]) for k in STEPS)
+    for name, baseline in full.baselines.items():
+        cells = " | ".join(_f(baseline[f"auc@{k}"]) for k in STEPS)
         print(f"| baseline: {name.replace('_', ' ')} (no fit) | {cells} | | |")
     print("\n### Default configuration replayed on every run (`eval`)\n")
     print("| detector | AUC@5 | AUC@10 | AUC@20 | recall@fpr5 | false alarms | median 1st |")
@@ -129,6 +157,8 @@ def main() -> None:
     print("\n### Cost in the worker loop (all default detectors, 4 kB observations)\n")
     print(f"median {1e6 * early:.0f} us per step early in a run, {1e6 * late:.0f} us ")
     print("after 1000 steps.")
+    costs = ", ".join(f"{name} {1e6 * cost:.1f} us" for name, cost in _observed_cost().items())
+    print(f"\nReading signals from a 2 kB observation's text (median per call): {costs}.")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -31,7 +32,6 @@ import numpy as np
 
 from dispatcher.embeddings import build_embedder
 from dispatcher.preferences import PreferenceDataset, import_routellm
-from dispatcher.routing.calibration import threshold_for_strong_share
 from dispatcher.routing.evaluation import evaluate_cv
 from dispatcher.routing.metrics import metrics_for, oracle_curve, random_curve, sweep
 
@@ -69,35 +69,72 @@ def anchors(data: PreferenceDataset) -> dict[str, dict[str, float | None]]:
     }
 
 
-def calibration_transfer(data: PreferenceDataset, embedder: Any) -> list[dict[str, float]]:
-    """Fit on 80% of subjects (out-of-fold scores), measure the share on the other 20%."""
-    from dispatcher.routing._calibrate_run import out_of_fold_scores
-    from dispatcher.routing._fitting import fit_router
-
+def _held_out_splits(data: PreferenceDataset) -> dict[str, tuple[PreferenceDataset, ...]]:
+    """A random 20% of rows (same distribution), and 20% of subjects (a shifted one)."""
+    by_row = [int(r.id.rsplit("-", 1)[1]) % 5 == 0 for r in data.records]
     groups = sorted({r.group for r in data.records if r.group})
     held_groups = set(groups[::5])  # every fifth subject, alphabetically
-    calib = PreferenceDataset(tuple(r for r in data.records if r.group not in held_groups))
-    held = PreferenceDataset(tuple(r for r in data.records if r.group in held_groups))
-    oof = out_of_fold_scores(calib, STRONG, WEAK, embedder, folds=5, seed=0)
-    final = fit_router("predictive", calib, STRONG, WEAK, embedder)
-    held_scores = np.asarray(final.scores([r.prompt for r in held.records]))  # type: ignore[attr-defined]
+    by_group = [r.group in held_groups for r in data.records]
+    splits = {}
+    for name, held in (("random 20% of rows", by_row), ("20% of subjects", by_group)):
+        fit = tuple(r for r, h in zip(data.records, held, strict=True) if not h)
+        test = tuple(r for r, h in zip(data.records, held, strict=True) if h)
+        splits[name] = (PreferenceDataset(fit, "fit"), PreferenceDataset(test, "held out"))
+    return splits
+
+
+def calibration_transfer(data: PreferenceDataset, embedder: Any) -> list[dict[str, Any]]:
+    """Calibrate as `dispatcher calibrate` does on one part; measure on the held-out part."""
+    from dispatcher.routing import build_router
+    from dispatcher.routing._calibrate_run import run_calibration
+    from dispatcher.routing.base import scores_of
+
+    targets = [("strong_share", t) for t in (0.1, 0.2, 0.3, 0.5)] + [("quality_share", 0.95)]
     rows = []
-    for target in (0.1, 0.2, 0.3, 0.5):
-        threshold = threshold_for_strong_share(oof, target)
-        rows.append(
-            {
-                "target": target,
-                "held_out_share": float(np.mean(held_scores >= threshold)),
-                "held_out_queries": len(held),
-            }
-        )
+    for split, (calib, held) in _held_out_splits(data).items():
+        s = np.asarray([r.scores[STRONG] for r in held.records])
+        w = np.asarray([r.scores[WEAK] for r in held.records])
+        with tempfile.TemporaryDirectory() as scratch:
+            config = Path(scratch) / "dispatcher.yaml"
+            for kind, target in targets:
+                summary = run_calibration(
+                    dataset=calib,
+                    strong=STRONG,
+                    weak=WEAK,
+                    config_path=config,
+                    router="predictive",
+                    strong_share=target if kind == "strong_share" else None,
+                    quality_share=target if kind == "quality_share" else None,
+                    model_out=None,
+                    routes=("strong", "weak"),
+                    folds=5,
+                    embedder=embedder,
+                    embedder_spec="minilm:128",
+                    seed=0,
+                )
+                router = build_router(summary["router"])
+                prompts = [r.prompt for r in held.records]
+                scores = np.asarray(scores_of(router, prompts))  # type: ignore[arg-type]
+                strong_calls = scores >= summary["router"]["threshold"]
+                quality = float(np.where(strong_calls, s, w).mean())
+                rows.append(
+                    {
+                        "split": split,
+                        "target": f"{kind}={target:g}",
+                        "calibration_share": summary["strong_share"],
+                        "held_out_share": float(strong_calls.mean()),
+                        "held_out_quality_share": quality / float(s.mean()),
+                        "held_out_queries": len(held),
+                    }
+                )
     return rows
 
 
-def latency(embedder_spec: str, model_data: PreferenceDataset) -> dict[str, float]:
+def latency(embedder_spec: str, model_data: PreferenceDataset, cached: Any) -> dict[str, float]:
     """p50/p95 ms per single prompt for semantic and predictive routing (embedding included)."""
     from dispatcher.routing._fitting import fit_router
     from dispatcher.routing.base import RouteContext
+    from dispatcher.routing.predictive import PredictiveRouter
     from dispatcher.routing.semantic import SemanticRouter
 
     embedder = build_embedder(embedder_spec)  # no disk cache: measure the real work
@@ -123,7 +160,9 @@ def latency(embedder_spec: str, model_data: PreferenceDataset) -> dict[str, floa
             semantic(context(q))
             timings["semantic"].append(1000 * (time.perf_counter() - start))
     subset = PreferenceDataset(model_data.records[::4])
-    predictive = fit_router("predictive", subset, STRONG, WEAK, embedder)
+    trained = fit_router("predictive", subset, STRONG, WEAK, cached)
+    assert isinstance(trained, PredictiveRouter)
+    predictive = PredictiveRouter(trained.model, embedder)  # time the uncached embedder
     prompts = [r.prompt for r in model_data.records[1::500]]
     for prompt in prompts:
         start = time.perf_counter()
@@ -138,53 +177,80 @@ def latency(embedder_spec: str, model_data: PreferenceDataset) -> dict[str, floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--routers", nargs="+", default=["predictive", "semantic", "bandit"])
     parser.add_argument("--embedder", default="minilm:128")
     parser.add_argument("--out", type=Path, help="Also write all numbers as JSON here.")
-    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        default=["cv", "calibration", "latency"],
+        choices=["cv", "calibration", "latency"],
+    )
     args = parser.parse_args()
     if not (DATA / "mmlu").is_dir():
         sys.exit(f"RouteLLM data not found at {DATA}")
     started = time.perf_counter()
     data = PreferenceDataset(import_routellm(DATA).records, str(DATA / "mmlu"))
-    with tempfile.TemporaryDirectory():
-        embedder = build_embedder(args.embedder, cache=True)
-        results: dict[str, Any] = {
-            "machine": {"cpu": _cpu(), "cores": __import__("os").cpu_count(),
-                        "python": platform.python_version()},
-            "rows": len(data),
-            "anchors": anchors(data),
+    embedder = build_embedder(args.embedder, cache=True)
+    results: dict[str, Any] = {
+        "machine": {
+            "cpu": _cpu(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+        },
+        "rows": len(data),
+        "anchors": anchors(data),
+    }
+    settings = {
+        "grouped by subject, all 57 subjects": (data, False),
+        f"grouped by subject, without {HSM}": (data.without_groups([HSM]), False),
+        "ungrouped (by id), all 57 subjects": (data, True),
+        f"ungrouped (by id), without {HSM}": (data.without_groups([HSM]), True),
+    }
+    results["cv"] = {}
+    for label, (subset, by_id) in settings.items() if "cv" in args.sections else ():
+        t0 = time.perf_counter()
+        evaluation = evaluate_cv(
+            subset.ungrouped() if by_id else subset,
+            STRONG,
+            WEAK,
+            args.routers,
+            embedder=embedder,
+            folds=5,
+        )
+        results["cv"][label] = {
+            "rows": evaluation.queries,
+            "metrics": evaluation.to_json(),
+            "seconds": round(time.perf_counter() - t0, 1),
         }
-        settings = {
-            "grouped by subject, all 57 subjects": (data, False),
-            f"grouped by subject, without {HSM}": (data.without_groups([HSM]), False),
-            "ungrouped (by id), all 57 subjects": (data, True),
-            f"ungrouped (by id), without {HSM}": (data.without_groups([HSM]), True),
-        }
-        results["cv"] = {}
-        for label, (subset, by_id) in settings.items():
-            t0 = time.perf_counter()
-            evaluation = evaluate_cv(
-                subset.ungrouped() if by_id else subset, STRONG, WEAK, args.routers,
-                embedder=embedder, folds=5,
-            )
-            results["cv"][label] = {
-                "rows": evaluation.queries,
-                "metrics": evaluation.to_json(),
-                "seconds": round(time.perf_counter() - t0, 1),
-            }
-            print(f"\n### 5-fold, {label} ({evaluation.queries} rows)\n", flush=True)
-            print("| router | APGR | CPT(50%) | CPT(80%) |\n|---|---:|---:|---:|")
-            for name, metrics in evaluation.to_json().items():
-                print(f"| {name} | {_fmt(metrics)} |", flush=True)
+        print(f"\n### 5-fold, {label} ({evaluation.queries} rows)\n", flush=True)
+        print("| router | APGR | CPT(50%) | CPT(80%) |\n|---|---:|---:|---:|")
+        for name, metrics in evaluation.to_json().items():
+            print(f"| {name} | {_fmt(metrics)} |", flush=True)
+    if "calibration" in args.sections:
         results["calibration_transfer"] = calibration_transfer(data, embedder)
         print("\n### calibration transfer (fit on 80% of subjects, measured on the rest)\n")
+        header = (
+            "held out",
+            "target",
+            "strong share (fit)",
+            "strong share (held out)",
+            "quality (held out)",
+        )
+        print("| " + " | ".join(header) + " |")
+        print("|---|---|---:|---:|---:|")
         for row in results["calibration_transfer"]:
-            print(f"target {row['target']:.0%} -> held-out {row['held_out_share']:.1%}")
-        if not args.skip_latency:
-            results["latency"] = latency(args.embedder, data)
-            print("\n### latency\n\n" + json.dumps(results["latency"], indent=2))
+            print(
+                f"| {row['split']} | {row['target']} | {row['calibration_share']:.1%} | "
+                f"{row['held_out_share']:.1%} | {row['held_out_quality_share']:.1%} |",
+                flush=True,
+            )
+    if "latency" in args.sections:
+        results["latency"] = latency(args.embedder, data, embedder)
+        print("\n### latency\n\n" + json.dumps(results["latency"], indent=2))
     results["seconds"] = round(time.perf_counter() - started, 1)
     print(f"\nmachine: {results['machine']}, total {results['seconds']} s")
     if args.out:

@@ -65,6 +65,16 @@ def _progress_bar() -> Progress:
     )
 
 
+def _require_numpy() -> None:
+    try:
+        import numpy  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "router evaluation and calibration need numpy",
+            fix="pip install 'dispatcher[embeddings]'",
+        ) from exc
+
+
 def _embedder(spec: str, cache: bool, cache_dir: Path | None) -> Embedder:
     from dispatcher.embeddings import build_embedder
 
@@ -193,6 +203,7 @@ def eval_routers(
     Either k-fold cross-validation on --data (split by `group` when present, else by id),
     or fit on --train and score --test.
     """
+    _require_numpy()
     from dispatcher.routing.evaluation import evaluate_cv, evaluate_split
 
     names = router or ["predictive"]
@@ -298,6 +309,7 @@ def calibrate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Fit a router threshold for a strong-call budget or a quality target; write it to --config."""
+    _require_numpy()
     from dispatcher.routing._calibrate_run import run_calibration
 
     if (strong_share is None) == (quality_share is None):

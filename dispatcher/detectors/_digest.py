@@ -128,10 +128,13 @@ class RunDigest:
                 self._action_words |= new
         text = step.text[:_TEXT_CHARS]
         state_changed = step.signals.get("state_changed") if step.signals else None
+        exit_code = step.signals.get("exit_code") if step.signals else None
         return StepDigest(
             action_key=_key(step.action),
             observation_key=_key(step.observation),
-            error=step.error,
+            # A non-zero exit code is a failure even where the log marked none (logs that show
+            # failures only as return codes).
+            error=step.error or (type(exit_code) is int and exit_code != 0),
             navigation=navigation,
             escalation=escalation,
             text_turn=text_turn,

@@ -4,8 +4,10 @@ A step makes progress when the toolkit says the workspace changed (``state_chang
 when a domain signal moved (the failing-test count changed, a new SQL result, a different SQL
 error class), or, without domain signals, when its observation contains at least a few words
 the run has not seen before. Identical observations, ``state_changed: False`` with nothing new,
-the same SQL error class again, and tokens spent on text the agent already had all count as
-no progress.
+the same SQL error class again, the same failure again (an ``exception`` of the same class with
+the same non-zero ``exit_code``, e.g. a script that keeps raising ModuleNotFoundError however
+its output is worded), and tokens spent on text the agent already had all count as no
+progress. Signals read from observation text (`_observed_signals`) count like toolkit ones.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class StallDetector(CountingDetector):
     def _start_state(self) -> None:
         self._tests: tuple[Any, Any] | None = None
         self._sql_error: str | None = None
+        self._failure: tuple[Any, str] | None = None  # (exit code, exception) of the last one
         self._rows: set[Any] = set()
         self._reasons: list[str] = []
 
@@ -83,6 +86,13 @@ class StallDetector(CountingDetector):
             self._rows.add(rows)
             self._sql_error = None
             decided = "" if new else "same query result"
+        exception = signals.get("exception")
+        if decided is None and exception and signals.get("exit_code") != 0:
+            # A different failure is left to the novelty test; only a repeat decides.
+            failure = (signals.get("exit_code"), str(exception))
+            if failure == self._failure:
+                decided = f"same failure ({exception}, exit code {failure[0]})"
+            self._failure = failure
         return decided
 
     def _evidence(self, index: int, steps: Sequence[Step]) -> Mapping[str, Any]:
@@ -98,10 +108,11 @@ class StallDetector(CountingDetector):
 class TestProgressDetector(CountingDetector):
     """Fires after N test runs in a row that did not beat the best failing-test count.
 
-    Reads the ``tests_failed`` signal (and ``tests_passed``) of test-running tools. The run that
-    sets a new best (fewer failures, or more passes) starts the count at 1, so with N = 3 a
-    first run plus two re-runs after edits that fixed nothing fire; a count that keeps going
-    down never does. Steps without the signal do not count.
+    Reads the ``tests_failed`` signal (and ``tests_passed``) of test-running tools, or of test
+    summaries in the observation text. The run that sets a new best (fewer failures, or more
+    passes) starts the count at 1, so with N = 3 a first run plus two re-runs after edits that
+    fixed nothing fire; a count that keeps going down never does. Steps without the signal, and
+    runs where no test ran at all (0 failed, 0 passed), do not count.
     """
 
     name = "stall.tests"
@@ -119,6 +130,8 @@ class TestProgressDetector(CountingDetector):
         failed = signals.get("tests_failed")
         passed = signals.get("tests_passed") or 0
         if not isinstance(failed, int | float) or not isinstance(passed, int | float):
+            return self.count
+        if not failed and not passed:  # no tests ran (wrong path, collection stopped): no news
             return self.count
         if (
             self._best is None

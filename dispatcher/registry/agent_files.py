@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dispatcher.agent import DEFAULT_INPUT_SCHEMA, Agent
 from dispatcher.errors import ConfigError
 
@@ -60,6 +58,8 @@ def load_agent_file(path: str | Path) -> Agent:
         raise ConfigError(
             f"unsupported agent file type {file.suffix!r}", file=file, fix="use .md or .yaml"
         )
+    import yaml  # loaded with the first file, not with the package
+
     try:
         data: Any = yaml.safe_load(header) or {}
     except yaml.YAMLError as exc:

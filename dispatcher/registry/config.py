@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from dispatcher.errors import ConfigError
@@ -46,6 +45,8 @@ def load_registry_config(path: str | Path) -> RegistryConfig:
             "registry file not found", file=file, fix="pass the path of a dispatcher.yaml file"
         )
     text = file.read_text(encoding="utf-8")
+    import yaml  # loaded with the first file, not with the package
+
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -19,6 +19,7 @@ from dispatcher.routing.calibration import (
     write_router_config,
 )
 from dispatcher.routing.evaluation import Progress, assign_folds, outcomes
+from dispatcher.routing.predictive import PredictiveRouter
 
 __all__ = ["out_of_fold_scores", "run_calibration"]
 
@@ -76,41 +77,40 @@ def run_calibration(
         )
     s, w = outcomes(dataset, strong, weak)
     prompts = [r.prompt for r in dataset.records]
+    section: dict[str, Any] = {"type": router, "strong": routes[0], "weak": routes[1]}
     if router == "predictive":
         assert embedder is not None
-        scores = out_of_fold_scores(
+        # Labels are only needed to turn a quality target into a strong-call share, and that
+        # relation must come from prompts the scoring model never saw: out-of-fold scores.
+        # The threshold itself is the matching quantile of the deployed model's own scores,
+        # whose spread differs a little from the fold models'.
+        unseen = out_of_fold_scores(
             dataset, strong, weak, embedder, folds=folds, seed=seed, progress=progress
         )
-    else:
-        scores = np.asarray([float(len(p)) for p in prompts])
-    if strong_share is not None:
-        target = f"strong_share={strong_share:g}"
-        threshold = threshold_for_strong_share(scores, strong_share)
-    else:
-        assert quality_share is not None
-        target = f"quality_share={quality_share:g}"
-        threshold = threshold_for_quality_share(scores, s, w, quality_share)
-    result = summarise(scores, s, w, threshold, target)
-    section: dict[str, Any] = {
-        "type": router,
-        "strong": routes[0],
-        "weak": routes[1],
-        "threshold": float(threshold),
-    }
-    if router == "predictive":
-        from dispatcher.routing.predictive import PredictiveRouter
-
-        assert embedder is not None
         if progress is not None:
             progress.start("training the final model on all records", 1)
         final = fit_router("predictive", dataset, strong, weak, embedder, seed=seed)
         assert isinstance(final, PredictiveRouter)
+        deployed = np.asarray(final.scores(prompts))
         path = model_out or config_path.with_name(f"{config_path.stem}.router.npz")
         final.save(path)
         section["model_path"] = str(path)
         section["embedder"] = embedder_spec
         if progress is not None:
             progress.advance()
+    else:
+        unseen = deployed = np.asarray([float(len(p)) for p in prompts])
+    if strong_share is not None:
+        target, share = f"strong_share={strong_share:g}", strong_share
+    else:
+        assert quality_share is not None
+        target = f"quality_share={quality_share:g}"
+        needed = threshold_for_quality_share(unseen, s, w, quality_share)
+        share = float(np.mean(unseen >= needed))
+    threshold = threshold_for_strong_share(deployed, share)
+    # What the threshold is expected to achieve on new prompts, estimated out of fold.
+    result = summarise(unseen, s, w, threshold_for_strong_share(unseen, share), target)
+    section["threshold"] = float(threshold)
     section["calibration"] = {
         **result.to_json(),
         "data": str(dataset.source),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -128,7 +129,9 @@ def _option_features(options: list[str]) -> tuple[float, float, float, float, fl
     return _log(len(options)), _log(mean), spread, compound, numeric
 
 
-def _one(text: str) -> list[float]:
+@lru_cache(maxsize=1 << 16)
+def _one(text: str) -> tuple[float, ...]:
+    # Cached: cross-validation and calibration featurise the same prompts many times.
     chars = len(text)
     words = _WORD.findall(text)
     n_words = len(words)
@@ -136,7 +139,7 @@ def _one(text: str) -> list[float]:
     lowered = [w.lower() for w in alpha]
     options = [m.group(1) for m in _OPTION.finditer(text)]
     denominator = chars + 1.0
-    return [
+    return (
         _log(chars),
         _log(n_words),
         _log(text.count("\n")),
@@ -158,7 +161,7 @@ def _one(text: str) -> list[float]:
         (chars - len(text.encode("ascii", "ignore"))) / denominator,
         _log(text.count('"') + text.count("“") + text.count("”")),
         _log(text.count("|")),
-    ]
+    )
 
 
 def text_features(texts: Sequence[str]) -> NDArray[np.float64]:

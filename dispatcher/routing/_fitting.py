@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from dispatcher.embeddings.base import Embedder
 from dispatcher.errors import ConfigError
 from dispatcher.preferences.dataset import PreferenceDataset
-from dispatcher.routing.base import ScoringRouter
+from dispatcher.routing.base import RouteContext, RouteDecision, ScoringRouter
+from dispatcher.routing.semantic import SemanticRouter
 
 __all__ = ["TRAINABLE_ROUTERS", "fit_router"]
 
@@ -23,23 +24,19 @@ def _predictive(
 
 
 class _SemanticScorer:
-    """A semantic router over two routes built from the training data, used as a ranker:
-    score = similarity to prompts the strong model won minus similarity to the rest."""
+    """A semantic router over two routes built from training data, used as a ranker:
+    score = similarity to prompts the strong model won minus similarity to the others."""
 
-    def __init__(self, router: object, strong: str, weak: str) -> None:
-        from dispatcher.routing.semantic import SemanticRouter
-
-        assert isinstance(router, SemanticRouter)
+    def __init__(self, router: SemanticRouter) -> None:
         self.router = router
         self.name = router.name
-        self._strong, self._weak = strong, weak
 
-    def __call__(self, context: object) -> object:
-        return self.router(context)  # type: ignore[arg-type]
+    def __call__(self, context: RouteContext) -> RouteDecision:
+        return self.router(context)
 
-    def scores(self, prompts: list[str]) -> list[float]:
+    def scores(self, prompts: Sequence[str]) -> list[float]:
         sims = self.router.similarities(prompts)
-        return [float(v) for v in sims[self._strong] - sims[self._weak]]
+        return [float(v) for v in sims["strong"] - sims["weak"]]
 
     def score(self, prompt: str) -> float:
         return self.scores([prompt])[0]
@@ -48,8 +45,6 @@ class _SemanticScorer:
 def _semantic(
     train: PreferenceDataset, strong: str, weak: str, embedder: Embedder, seed: int
 ) -> ScoringRouter:
-    from dispatcher.routing.semantic import SemanticRouter
-
     won = [r.prompt for r in train.records if r.scores[strong] > r.scores[weak]]
     rest = [r.prompt for r in train.records if r.scores[strong] <= r.scores[weak]]
     if not won or not rest:
@@ -59,7 +54,7 @@ def _semantic(
             fix="use a dataset where the two models differ on some queries",
         )
     router = SemanticRouter({"strong": won, "weak": rest}, embedder, top_k=20)
-    return _SemanticScorer(router, "strong", "weak")  # type: ignore[return-value]
+    return _SemanticScorer(router)
 
 
 def _bandit(

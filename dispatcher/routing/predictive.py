@@ -131,9 +131,9 @@ def fit_win_rate_model(
     targets: Floats,
     *,
     embedder: str,
-    l2: float = 30.0,
-    embedding_scale: float = 5.0,
-    knn_k: int = 100,
+    l2: float = 100.0,
+    embedding_scale: float = 3.0,
+    knn_k: int = 50,
     knn_blend: float = 0.5,
     info: Mapping[str, Any] | None = None,
 ) -> WinRateModel:

@@ -9,6 +9,7 @@ never wait finish without a timer.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Coroutine, Generator
 from typing import Any, Generic, TypeVar
 
@@ -21,13 +22,13 @@ T = TypeVar("T")
 
 async def await_with_timeout(coro: Coroutine[Any, Any, T], timeout_s: float) -> T:
     """Await `coro`; raise TimeoutError if it is still waiting `timeout_s` after the start."""
-    deadline = anyio.current_time() + timeout_s
+    started = time.perf_counter()  # cheaper than asking the event loop for its clock
     with anyio.CancelScope() as scope:
         try:
             signal = coro.send(None)
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        scope.deadline = deadline
+        scope.deadline = anyio.current_time() + timeout_s - (time.perf_counter() - started)
         return await _Resumed(coro, signal)
     # Only reached when the deadline cancelled the call (nothing else knows this scope).
     raise TimeoutError
@@ -37,7 +38,7 @@ class _Resumed(Generic[T]):
     """Awaiting this continues a coroutine that already yielded `signal` to the event loop.
 
     It forwards what the loop sends or throws (results, cancellation) exactly as ``await``
-    would, so the coroutine cannot tell it was started outside the cancel scope.
+    would, so the coroutine cannot tell its first step ran before the deadline was set.
     """
 
     __slots__ = ("_coro", "_signal")

@@ -8,9 +8,10 @@ step never repeats a side effect.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ class ToolExecutor:
             return cached
         started = time.perf_counter()
         arguments: Any = None
+        canonical: str | None = None  # the arguments as sorted JSON: one dump serves two uses
         error_kind: str | None = None
         tool = tools.get(call.name)
         output: ToolOutput
@@ -137,7 +139,7 @@ class ToolExecutor:
             elif not isinstance(arguments, dict):
                 error_kind = "invalid_arguments"
                 output = ToolOutput("Error: arguments must be a JSON object.", is_error=True)
-            elif has_registered_secret(json.dumps(arguments, ensure_ascii=False)):
+            elif has_registered_secret(canonical := _canonical_json(arguments)):
                 # A key of this process never reaches a tool (exfiltration by a steered model).
                 error_kind = "secret_in_arguments"
                 output = ToolOutput(
@@ -159,7 +161,16 @@ class ToolExecutor:
             self.invalid_calls += 1
         self.calls += 1
         execution = self._finish(
-            call, arguments, output, error_kind, agent, step_index, parent_id, text, started
+            call,
+            arguments,
+            output,
+            error_kind,
+            agent,
+            step_index,
+            parent_id,
+            text,
+            started,
+            canonical,
         )
         self._cache[call] = execution
         if self.invalid_calls > self.limits.max_invalid_calls:
@@ -178,7 +189,13 @@ class ToolExecutor:
             if tool.timeout_s is None:
                 value = await tool.invoke(arguments, context)
             else:
-                value = await await_with_timeout(tool.invoke(arguments, context), tool.timeout_s)
+                # A sync tool finishes inside `call` (nothing could interrupt it, so it needs no
+                # timer); only an awaitable it returns runs under the timeout.
+                value = tool.call(arguments, context)
+                if inspect.iscoroutine(value):
+                    value = await await_with_timeout(value, tool.timeout_s)
+                elif inspect.isawaitable(value):
+                    value = await await_with_timeout(_started(value), tool.timeout_s)
         except TimeoutError:
             return (
                 ToolOutput(
@@ -202,6 +219,7 @@ class ToolExecutor:
         parent_id: str | None,
         text: str,
         started: float,
+        canonical: str | None = None,
     ) -> ToolExecution:
         # Registered keys never enter a model's context, whatever a tool read.
         full = redact_registered(output.content)
@@ -225,11 +243,12 @@ class ToolExecutor:
             signals=signals,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
-        action_args = (
-            json.dumps(arguments, sort_keys=True, ensure_ascii=False)
-            if isinstance(arguments, dict)
-            else call.arguments
-        )
+        if canonical is not None:
+            action_args = canonical
+        elif isinstance(arguments, dict):
+            action_args = _canonical_json(arguments)
+        else:
+            action_args = call.arguments
         step = Step(
             index=step_index,
             action=f"{call.name}({action_args})",
@@ -250,6 +269,14 @@ class ToolExecutor:
         path = self.artifacts_dir / f"{safe}.txt"
         path.write_text(redact(full), encoding="utf-8")
         return f"\n[full output ({len(full)} characters) saved to {path}]"
+
+
+async def _started(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+def _canonical_json(arguments: dict[str, Any]) -> str:
+    return json.dumps(arguments, sort_keys=True, ensure_ascii=False)
 
 
 def tool_index(tools: Sequence[Tool]) -> dict[str, Tool]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, get_args, overload
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any, get_args, overload
 
 from dispatcher.messages import ToolSpec
 from dispatcher.tools._fast_schema import FastCheck, compile_fast_check
 from dispatcher.tools._schema import SignatureSchema, parse_docstring
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 __all__ = ["Tool", "ToolContext", "ToolOutput", "tool"]
 
@@ -59,8 +60,10 @@ class Tool:
     _fast_check: FastCheck | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        Draft202012Validator.check_schema(self.parameters)
-        self._validator = Draft202012Validator(self.parameters)
+        if self._signature is None:
+            # A hand-written schema is checked now. One derived from a signature (pydantic)
+            # is valid by construction: jsonschema then loads only when a call needs it.
+            _validator_class().check_schema(self.parameters)
         self._fast_check = compile_fast_check(self.parameters)
         self._is_async = inspect.iscoroutinefunction(self.function)
 
@@ -76,21 +79,25 @@ class Tool:
         """Messages for every way `arguments` breaks the schema that was sent (empty if valid)."""
         if self._fast_check is not None and self._fast_check(arguments):
             return []  # certainly valid (see _fast_schema); jsonschema decides everything else
-        assert self._validator is not None
+        if self._validator is None:
+            self._validator = _validator_class()(self.parameters)
         errors = sorted(self._validator.iter_errors(arguments), key=lambda e: list(e.path))
         return [f"{'/'.join(str(p) for p in e.path) or '<root>'}: {e.message}" for e in errors]
 
     async def invoke(self, arguments: dict[str, Any], context: ToolContext) -> Any:
         """Run the function with validated arguments (sync functions run inline)."""
-        kwargs = self._signature.to_kwargs(arguments) if self._signature else arguments
-        if self.context_param:
-            kwargs = {**kwargs, self.context_param: context}  # never mutate the caller's dict
-        if self._is_async:
-            return await self.function(**kwargs)
-        result = self.function(**kwargs)
+        result = self.call(arguments, context)
         if inspect.isawaitable(result):
             return await result
         return result
+
+    def call(self, arguments: dict[str, Any], context: ToolContext) -> Any:
+        """Call the function with validated arguments: a sync tool runs to completion here,
+        an async one returns its awaitable, not yet started."""
+        kwargs = self._signature.to_kwargs(arguments) if self._signature else arguments
+        if self.context_param:
+            kwargs = {**kwargs, self.context_param: context}  # never mutate the caller's dict
+        return self.function(**kwargs)
 
     @classmethod
     def from_function(
@@ -121,6 +128,12 @@ class Tool:
             context_param=context_param,
             _signature=signature,
         )
+
+
+def _validator_class() -> type[Draft202012Validator]:
+    from jsonschema import Draft202012Validator  # ~0.1 s to import: only when needed
+
+    return Draft202012Validator
 
 
 @overload

@@ -38,7 +38,8 @@ EscalationMode = Literal["advise", "take_over", "hand_back"]
 class EventBase(BaseModel):
     """Fields every event carries."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: each class builds its validator on first use, not at import time.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     run_id: str
     ts: str = Field(description="ISO 8601 UTC timestamp")

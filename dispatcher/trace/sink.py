@@ -6,12 +6,13 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
-
-import structlog
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dispatcher.redaction import redact
 from dispatcher.trace.events import Event, EventBase
+
+if TYPE_CHECKING:
+    from structlog import BytesLogger
 
 __all__ = ["EXTRA_SINKS", "JsonlTraceSink", "MemoryTraceSink", "TraceSink", "default_runs_dir"]
 
@@ -54,6 +55,14 @@ class _AppendFile(io.FileIO):
         return size
 
 
+def _bytes_logger(file: _AppendFile) -> BytesLogger:
+    # Imported on first use: structlog loads rich and asyncio, a tenth of a second that
+    # `import dispatcher` (and a CLI command that writes no trace) should not pay.
+    import structlog
+
+    return structlog.BytesLogger(file)
+
+
 class JsonlTraceSink:
     """Appends one JSON line per event to a file as it happens, so a killed run leaves a prefix.
 
@@ -66,7 +75,7 @@ class JsonlTraceSink:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = _AppendFile(path, "a")
-        self._logger = structlog.BytesLogger(self._file)
+        self._logger: BytesLogger = _bytes_logger(self._file)
 
     def write(self, event: EventBase) -> None:
         if not self._file.closed:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from dispatcher.trace._records import EventRecord, pack, unpack
@@ -38,10 +39,15 @@ def _now() -> str:
 class Tracer:
     """Creates events for one run. Span ids are a per-run counter, so replays are deterministic."""
 
-    def __init__(self, run_id: str, sinks: Sequence[TraceSink]) -> None:
+    def __init__(
+        self, run_id: str, sinks: Sequence[TraceSink], *, trace_path: Path | None = None
+    ) -> None:
+        """`trace_path` is the JSONL file one of `sinks` writes: events are then read back from
+        it when asked for, not kept in memory (a long run's trace grows with every step)."""
         self.run_id = run_id
         self.sinks = list(sinks)
-        # Events are kept as compact records and rebuilt on first access (see _records).
+        self.trace_path = trace_path
+        # Without a file, events are kept as compact records, rebuilt on first access.
         self._events: list[EventBase] = []
         self._pending: list[EventRecord] = []
         self._spans = itertools.count(1)
@@ -49,6 +55,10 @@ class Tracer:
     @property
     def events(self) -> list[EventBase]:
         """Every event emitted so far, in order."""
+        if self.trace_path is not None:
+            from dispatcher.trace.reader import read_trace
+
+            return list(read_trace(self.trace_path))
         if self._pending:
             self._events.extend(unpack(record) for record in self._pending)
             self._pending.clear()
@@ -73,7 +83,8 @@ class Tracer:
             parent_id=parent_id,
             **fields,
         )
-        self._pending.append(pack(event))
+        if self.trace_path is None:
+            self._pending.append(pack(event))
         for sink in self.sinks:
             sink.write(event)
         return event

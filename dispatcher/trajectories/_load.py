@@ -1,12 +1,22 @@
-"""Load labelled runs from any supported format, detecting which one when not told."""
+"""Load labelled runs from any supported format, detecting which one when not told.
+
+Steps of other agents' runs (our JSONL, OpenAI chat, mini-swe-agent/SWE-agent logs) also get
+the progress signals their observation text states (test counts, SQL error class, exit code,
+exception; see `dispatcher.detectors._observed_signals`), so they feed the same detectors as
+our toolkits' signals do; signals a step already carries win. Our own traces are replayed as
+recorded: the worker loop does not read signals from text (too slow for every step), and a
+replay should see what the live detectors saw.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from dispatcher.detectors._observed_signals import with_observed_signals
 from dispatcher.errors import DataError
 from dispatcher.trajectories._model import Trajectory, parse_run
 from dispatcher.trajectories._openai import import_openai_record
@@ -108,10 +118,14 @@ def load_trajectories(path: Path, format: TrajectoryFormat | None = None) -> lis
         runs = []
         for position, (line, record) in enumerate(_records(path)):
             where = line if line is not None else position + 1
-            runs.append(_import(kind, record, position, path, where))
+            runs.append(_with_observed_signals(_import(kind, record, position, path, where)))
     if not runs:
         raise DataError("no runs found", file=path)
     return _unique_ids(runs)
+
+
+def _with_observed_signals(run: Trajectory) -> Trajectory:
+    return replace(run, steps=tuple(with_observed_signals(step) for step in run.steps))
 
 
 def _import(

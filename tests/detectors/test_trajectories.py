@@ -133,7 +133,8 @@ def test_mini_swe_agent_log() -> None:
     assert ok.group == bad.group == "acme__timeparse-101"
     assert ok.steps[0].arguments == {"command": "grep -rn 'def parse_duration' src/"}
     assert ok.steps[0].text == "Let me find where parse_duration is defined."
-    assert ok.steps[3].signals == {"state_changed": True}  # sed -i
+    # sed -i; the exit code is read from the observation (dispatcher.detectors._observed_signals)
+    assert ok.steps[3].signals == {"state_changed": True, "exit_code": 0}
     assert bad.steps[1].tool is None and bad.steps[1].error  # format error: no bash block
     assert [s.error for s in bad.steps[3:]] == [True] * 5  # <returncode>1</returncode>
 

@@ -112,3 +112,27 @@ async def test_the_deadline_counts_from_the_start_of_the_call() -> None:
 
     with pytest.raises(TimeoutError):
         await await_with_timeout(slow_start_then_wait(), 0.01)
+
+
+@pytest.mark.anyio
+async def test_a_sync_tool_past_its_timeout_still_returns_its_result() -> None:
+    # It runs inline and cannot be interrupted, exactly as under `anyio.fail_after`.
+    from dispatcher import tool
+    from dispatcher.messages import ToolCall
+    from dispatcher.tools.executor import ToolExecutor, tool_index
+    from dispatcher.trace.sink import MemoryTraceSink
+    from dispatcher.trace.tracer import Tracer
+
+    @tool(timeout_s=0.001)
+    def busy() -> str:
+        """Works a little longer than its timeout."""
+        started = anyio.current_time()
+        while anyio.current_time() - started < 0.01:
+            pass
+        return "finished"
+
+    executor = ToolExecutor(Tracer("r", [MemoryTraceSink()]))
+    result = await executor.execute(
+        ToolCall("c1", "busy", "{}"), tool_index([busy]), agent="a", step_index=1, parent_id=None
+    )
+    assert result.ok and result.message.content == "finished"
