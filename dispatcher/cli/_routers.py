@@ -143,7 +143,11 @@ CacheOption = Annotated[
 ]
 CacheDirOption = Annotated[
     Path | None,
-    typer.Option("--cache-dir", envvar="DISPATCHER_CACHE_DIR", help="Embedding cache folder."),
+    typer.Option(
+        "--cache-dir",
+        help="Embedding cache folder (default $DISPATCHER_CACHE_DIR/embeddings or "
+        "~/.cache/dispatcher/embeddings).",
+    ),
 ]
 ExcludeOption = Annotated[
     list[str] | None,

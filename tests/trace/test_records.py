@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dispatcher.trace._records import pack, unpack
 from dispatcher.trace.events import (
     DetectorVerdictEvent,
@@ -12,7 +14,7 @@ from dispatcher.trace.events import (
     RunStarted,
     ToolCallEvent,
 )
-from dispatcher.trace.sink import MemoryTraceSink
+from dispatcher.trace.sink import JsonlTraceSink, MemoryTraceSink
 from dispatcher.trace.tracer import Tracer, _now
 
 BASE = {"run_id": "r1", "ts": "2026-01-01T00:00:00.000000+00:00", "span_id": "s1"}
@@ -65,3 +67,14 @@ def test_timestamps_are_iso_utc_with_microseconds() -> None:
     offset = datetime.fromisoformat(stamp).utcoffset()
     assert offset is not None and offset.total_seconds() == 0
     assert len(stamp) == len("2026-01-01T00:00:00.000000+00:00")
+
+
+def test_with_a_trace_file_events_are_read_back_not_kept(tmp_path: Path) -> None:
+    path = tmp_path / "r1.jsonl"
+    memory = MemoryTraceSink()
+    tracer = Tracer("r1", [JsonlTraceSink(path), memory], trace_path=path)
+    tracer.emit(RunStarted, task="t")
+    tracer.emit(Note, message="m", data={"a": [1, 2]})
+    assert tracer._pending == []  # nothing held in memory
+    assert tracer.events == memory.events  # the partial trace, before close
+    tracer.close()
