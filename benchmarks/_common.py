@@ -66,7 +66,7 @@ def _cpu_model() -> str:
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on (printed with every result)."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)

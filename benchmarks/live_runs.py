@@ -20,6 +20,7 @@ import gc
 import json
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -106,27 +107,47 @@ async def cpu_per_turn(name: str, runs: int, trace_dir: Path, *, concurrent: boo
     return spent / (runs * (STEPS + 1)) * 1e6
 
 
-async def measure(names: list[str], runs: int, sequential_runs: int) -> dict[str, Any]:
+async def measure_one(name: str, runs: int, sequential_runs: int) -> dict[str, Any]:
+    """All four numbers for one framework (RSS first, while the process is fresh)."""
+    with tempfile.TemporaryDirectory(prefix="dispatcher-bench-") as folder:
+        directory = Path(folder)
+        rss = await live_memory(name, runs, directory, traced=False)
+        traced = await live_memory(name, runs, directory, traced=True)
+        alone = statistics.median(
+            [
+                await cpu_per_turn(name, sequential_runs, directory, concurrent=False)
+                for _ in range(3)
+            ]
+        )
+        together = await cpu_per_turn(name, runs, directory, concurrent=True)
+    return {
+        "kb_per_live_run": round(traced / 1024, 1),
+        "rss_kb_per_live_run": round(rss / 1024, 1),
+        "cpu_us_per_turn_alone": round(alone, 1),
+        "cpu_us_per_turn_live": round(together, 1),
+        "slowdown": round(together / alone, 2),
+    }
+
+
+def measure(names: list[str], runs: int, sequential_runs: int) -> dict[str, Any]:
+    """Each framework in a fresh process: no imports, heap or arenas of another one."""
     results: dict[str, Any] = {}
     for name in names:
-        with tempfile.TemporaryDirectory(prefix="dispatcher-bench-") as folder:
-            directory = Path(folder)
-            traced = await live_memory(name, runs, directory, traced=True)
-            rss = await live_memory(name, runs, directory, traced=False)
-            alone = statistics.median(
-                [
-                    await cpu_per_turn(name, sequential_runs, directory, concurrent=False)
-                    for _ in range(3)
-                ]
-            )
-            together = await cpu_per_turn(name, runs, directory, concurrent=True)
-        results[name] = {
-            "kb_per_live_run": round(traced / 1024, 1),
-            "rss_kb_per_live_run": round(rss / 1024, 1),
-            "cpu_us_per_turn_alone": round(alone, 1),
-            "cpu_us_per_turn_live": round(together, 1),
-            "slowdown": round(together / alone, 2),
-        }
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            name,
+            "--runs",
+            str(runs),
+            "--sequential-runs",
+            str(sequential_runs),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            results[name] = {"error": done.stderr.strip().splitlines()[-1:]}
+        else:
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
         print(f"  {name}: {results[name]}", file=sys.stderr)
     return results
 
@@ -137,12 +158,17 @@ def main() -> None:
     parser.add_argument("--sequential-runs", type=int, default=30)
     parser.add_argument("--frameworks", nargs="+", default=FRAMEWORKS, choices=FRAMEWORKS)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    results = anyio.run(measure, args.frameworks, args.runs, args.sequential_runs)
+    if args.one:
+        print(json.dumps(anyio.run(measure_one, args.one, args.runs, args.sequential_runs)))
+        return
+    results = measure(args.frameworks, args.runs, args.sequential_runs)
     out: dict[str, Any] = {}
     for name, stats in results.items():
-        out[f"{name}_kb_per_live_run"] = stats["kb_per_live_run"]
-        out[f"{name}_slowdown_with_{args.runs}_live"] = stats["slowdown"]
+        if "error" not in stats:
+            out[f"{name}_kb_per_live_run"] = stats["kb_per_live_run"]
+            out[f"{name}_slowdown_with_{args.runs}_live"] = stats["slowdown"]
     out["details"] = results
     out["machine"] = machine()
     out["settings"] = {"runs": args.runs, "steps": STEPS, "held_at_turn": HOLD_AT}
@@ -162,6 +188,7 @@ def main() -> None:
                 f"{s['slowdown']:.2f}x",
             ]
             for n, s in results.items()
+            if "error" not in s
         ],
     )
     print(f"\nmachine: {json.dumps(out['machine'])}")

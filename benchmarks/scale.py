@@ -138,9 +138,9 @@ def main() -> None:
             print(f"  {framework} N={size}: {outcome}", file=sys.stderr)
     out: dict[str, Any] = {}
     for framework, by_size in results.items():
-        for size, stats in by_size.items():
+        for label, stats in by_size.items():
             if "wall_over_ideal" in stats:
-                out[f"{framework}_{size}_wall_over_ideal"] = stats["wall_over_ideal"]
+                out[f"{framework}_{label}_wall_over_ideal"] = stats["wall_over_ideal"]
     out["details"] = results
     out["machine"] = machine()
     out["machine"]["open_files_hard_limit"] = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -152,16 +152,16 @@ def main() -> None:
         f"Concurrent workflows ({args.tools} tool steps + answer = {args.tools + 1} model calls"
         f" of {args.latency * 1000:.0f} ms; ideal {(args.tools + 1) * args.latency:.2f} s)"
     )
-    rows = []
+    rows: list[list[Any]] = []
     for framework, by_size in results.items():
-        for size, s in by_size.items():
+        for label, s in by_size.items():
             if "error" in s:
-                rows.append([framework, size, "-", "-", "-", "-", "-", str(s["error"])])
+                rows.append([framework, label, "-", "-", "-", "-", "-", str(s["error"])])
                 continue
             rows.append(
                 [
                     framework,
-                    size,
+                    label,
                     s["wall_s"],
                     f"{s['wall_over_ideal']:.2f}x",
                     s["cpu_us_per_turn"],

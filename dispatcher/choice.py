@@ -16,6 +16,7 @@ from dispatcher.messages import (
     ToolSpec,
     UserMessage,
 )
+from dispatcher.tools._fast_schema import compile_fast_check
 
 __all__ = ["Choice", "ChoiceSchema", "read_choices", "reask_messages", "result_messages"]
 
@@ -62,6 +63,11 @@ class ChoiceSchema:
         self._argument_validators = {
             a.name: Draft202012Validator(dict(a.input_schema)) for a in specialists
         }
+        self._fast_checks = {
+            a.name: check
+            for a in specialists
+            if (check := compile_fast_check(dict(a.input_schema))) is not None
+        }
 
     @property
     def names(self) -> list[str]:
@@ -75,7 +81,7 @@ class ChoiceSchema:
 
     def validate(self, data: Any) -> Choice | str:
         """A `Choice`, or an error message precise enough for the model to fix its output."""
-        if self._validator.is_valid(data):
+        if self._certainly_valid(data) or self._validator.is_valid(data):
             return Choice(data["tool"], data["arguments"])
         if not isinstance(data, Mapping):
             return 'the choice must be a JSON object {"tool": ..., "arguments": {...}}'
@@ -94,6 +100,15 @@ class ChoiceSchema:
             )
         extra = sorted(set(data) - {"tool", "arguments"})
         return f"unexpected key(s): {', '.join(extra)}" if extra else "invalid choice"
+
+    def _certainly_valid(self, data: Any) -> bool:
+        # One oneOf branch per specialist, told apart by the const tool name: a choice is
+        # valid exactly when its own branch is, which the fast check can confirm cheaply.
+        if type(data) is not dict or len(data) != 2 or "arguments" not in data:
+            return False
+        tool = data.get("tool")
+        check = self._fast_checks.get(tool) if type(tool) is str else None
+        return check is not None and check(data["arguments"])
 
     def parse_json_text(self, text: str) -> Any:
         """The JSON object in a model's text output (tolerates a ```json fence)."""

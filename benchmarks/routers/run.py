@@ -85,9 +85,9 @@ def _held_out_splits(data: PreferenceDataset) -> dict[str, tuple[PreferenceDatas
 
 def calibration_transfer(data: PreferenceDataset, embedder: Any) -> list[dict[str, Any]]:
     """Calibrate as `dispatcher calibrate` does on one part; measure on the held-out part."""
-    from dispatcher.routing import build_router
     from dispatcher.routing._calibrate_run import run_calibration
-    from dispatcher.routing.base import scores_of
+    from dispatcher.routing.base import StrongWeakPair, scores_of
+    from dispatcher.routing.predictive import PredictiveRouter
 
     targets = [("strong_share", t) for t in (0.1, 0.2, 0.3, 0.5)] + [("quality_share", 0.95)]
     rows = []
@@ -112,7 +112,13 @@ def calibration_transfer(data: PreferenceDataset, embedder: Any) -> list[dict[st
                     embedder_spec="minilm:128",
                     seed=0,
                 )
-                router = build_router(summary["router"])
+                # The config names "minilm:128"; reuse the cached instance of that embedder.
+                section = summary["router"]
+                router = PredictiveRouter.load(
+                    section["model_path"],
+                    pair=StrongWeakPair.from_config(section, default_threshold=0.5),
+                    embedder=embedder,
+                )
                 prompts = [r.prompt for r in held.records]
                 scores = np.asarray(scores_of(router, prompts))  # type: ignore[arg-type]
                 strong_calls = scores >= summary["router"]["threshold"]

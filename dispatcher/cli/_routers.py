@@ -88,9 +88,9 @@ def _pct(value: float | None) -> str:
 def _print_table(evaluation: Evaluation, strong: str, weak: str) -> None:
     console = Console()
     table = Table(
-        title=f"{evaluation.split}: {evaluation.queries} queries; "
-        f"strong {strong} {evaluation.strong_quality:.3f}, "
-        f"weak {weak} {evaluation.weak_quality:.3f}"
+        title=evaluation.split,
+        caption=f"{evaluation.queries} queries; strong {strong}: {evaluation.strong_quality:.3f}, "
+        f"weak {weak}: {evaluation.weak_quality:.3f}",
     )
     for column in ("router", "APGR", "CPT(50%)", "CPT(80%)"):
         table.add_column(column, justify="left" if column == "router" else "right")

@@ -9,7 +9,8 @@ then mean pooling over real tokens and L2 normalisation, as sentence-transformer
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,52 @@ def _forward(w: _Weights, ids: NDArray[np.int64], mask: Array) -> Array:
     return unit
 
 
+class _BlasThreads:
+    """Caps BLAS threads while any embedding runs; restores the process setting afterwards.
+
+    BLAS thread pools spin while waiting: on a busy 2-core machine two BLAS threads made a
+    single-prompt forward pass 40x slower than one. A reference count keeps concurrent
+    embed calls (one per request thread) from restoring the setting under each other.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._controller: Any = None
+        self._restore: Any = None
+
+    @contextmanager
+    def limit(self, threads: int | None) -> Iterator[None]:
+        if threads is None:
+            yield
+            return
+        with self._lock:
+            if self._active == 0:
+                self._restore = self._apply(threads)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+                if self._active == 0 and self._restore is not None:
+                    self._restore.restore_original_limits()
+                    self._restore = None
+
+    def _apply(self, threads: int) -> Any:
+        try:
+            if self._controller is None:
+                from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+                self._controller = ThreadpoolController()
+            return self._controller.limit(limits=threads, user_api="blas")
+        except ImportError:
+            return None  # without threadpoolctl, OPENBLAS_NUM_THREADS=1 does the same
+
+
+_BLAS = _BlasThreads()
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 sentence embeddings (384 dims) computed with numpy.
 
@@ -178,6 +225,8 @@ class MiniLMEmbedder:
     word pieces (256 is what sentence-transformers uses; 128 is plenty for routing and
     faster on long prompts). Batches are formed from texts of similar length to waste
     little work on padding. Thread-safe: the forward pass keeps no shared mutable state.
+    `threads` caps BLAS threads during the pass (1 by default: fastest for single prompts
+    and on shared machines; run several embed calls in threads to use more cores).
     """
 
     dim = _HIDDEN
@@ -188,6 +237,7 @@ class MiniLMEmbedder:
         *,
         max_tokens: int = 256,
         batch_size: int = 32,
+        threads: int | None = 1,
     ) -> None:
         if not 8 <= max_tokens <= 512:
             raise ConfigError(
@@ -196,6 +246,7 @@ class MiniLMEmbedder:
             )
         self.max_tokens = max_tokens
         self.batch_size = max(1, batch_size)
+        self.threads = threads
         self.name = f"all-MiniLM-L6-v2/max{max_tokens}"
         self._model_dir = Path(model_dir) if model_dir is not None else None
         self._lock = threading.Lock()
@@ -234,6 +285,17 @@ class MiniLMEmbedder:
         encodings = tokenizer.encode_batch(list(texts))
         ids_list = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         order = np.argsort([len(ids) for ids in ids_list], kind="stable")
+        with _BLAS.limit(self.threads):
+            self._encode(weights, ids_list, order, out)
+        return out
+
+    def _encode(
+        self,
+        weights: _Weights,
+        ids_list: list[NDArray[np.int64]],
+        order: NDArray[np.intp],
+        out: Array,
+    ) -> None:
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             length = max(len(ids_list[i]) for i in chunk)
@@ -244,4 +306,3 @@ class MiniLMEmbedder:
                 ids[row, :n] = ids_list[i]
                 mask[row, :n] = 1.0
             out[chunk] = _forward(weights, ids, mask)
-        return out

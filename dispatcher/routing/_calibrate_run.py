@@ -94,7 +94,7 @@ def run_calibration(
         deployed = np.asarray(final.scores(prompts))
         path = model_out or config_path.with_name(f"{config_path.stem}.router.npz")
         final.save(path)
-        section["model_path"] = str(path)
+        section["model_path"] = str(path.resolve())
         section["embedder"] = embedder_spec
         if progress is not None:
             progress.advance()

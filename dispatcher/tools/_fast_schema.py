@@ -82,6 +82,9 @@ def _compile(schema: Any) -> FastCheck:
             checks.append(check)
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:  # the usual {"type": "object", "properties": ...}: no generator
+        first, second = checks
+        return lambda value: first(value) and second(value)
     return lambda value: all(check(value) for check in checks)
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from dispatcher.detectors.base import Step
@@ -28,6 +29,7 @@ from dispatcher.trace.tracer import Tracer
 __all__ = ["ToolExecution", "ToolExecutor", "ToolLimits", "tool_index"]
 
 _TRACE_OUTPUT_CHARS = 2_000
+_NO_SIGNALS: Mapping[str, Any] = MappingProxyType({})
 # Error kinds that count against the per-run cap on invalid calls.
 _INVALID_CALLS = frozenset(
     {"invalid_json", "unknown_tool", "invalid_arguments", "secret_in_arguments"}
@@ -227,7 +229,8 @@ class ToolExecutor:
         if dropped and self.artifacts_dir is not None:
             content += self._keep_out_of_band(call.id, output.content)
         ok = not output.is_error
-        signals = dict(output.signals)
+        # A copy the tool cannot change later; most calls have none and share one empty view.
+        signals = dict(output.signals) if output.signals else _NO_SIGNALS
         self.tracer.emit(
             ToolCallEvent,
             parent_id=parent_id,

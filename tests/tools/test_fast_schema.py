@@ -98,3 +98,27 @@ def test_invalid_arguments_still_get_jsonschema_messages() -> None:
     assert any("limit" in e for e in errors)
     assert any("extra" in e for e in errors)
     assert search.validation_errors({"query": "x", "limit": 2.0}) == []
+
+
+def test_the_dispatcher_choice_fast_path_agrees_with_its_one_of_schema() -> None:
+    from dispatcher import Agent
+    from dispatcher.choice import ChoiceSchema
+
+    schema = ChoiceSchema(
+        [Agent(name="sales", description="Sales."), Agent(name="stock", description="Stock.")]
+    )
+    choices: list[Any] = [
+        {"tool": "sales", "arguments": {"task": "q1 revenue"}},
+        {"tool": "stock", "arguments": {"task": "sku 42"}},
+        {"tool": "sales", "arguments": {"task": 3}},
+        {"tool": "sales", "arguments": {}},
+        {"tool": "other", "arguments": {"task": "x"}},
+        {"tool": ["sales"], "arguments": {"task": "x"}},
+        {"tool": "sales", "arguments": {"task": "x"}, "extra": 1},
+        {"tool": "sales"},
+        ["sales"],
+    ]
+    assert schema._certainly_valid(choices[0])
+    for choice in choices:
+        if schema._certainly_valid(choice):
+            assert schema._validator.is_valid(choice), choice
