@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from dispatcher import (
     Agent,
@@ -21,7 +22,6 @@ from dispatcher import (
     tool,
 )
 from dispatcher.registry.config import parse_registry_config
-from dispatcher.routing import RouteContext, RouteDecision
 from dispatcher.runner import run_session
 from dispatcher.testing import FunctionModel
 from dispatcher.worker import run_agent
@@ -131,7 +131,9 @@ class _AlwaysConverter:
 
     name = "always"
 
-    def __call__(self, context: RouteContext) -> RouteDecision:
+    def __call__(self, context: Any) -> Any:
+        from dispatcher.routing import RouteDecision
+
         return RouteDecision(self.name, "converter", 1.0, 0.5, "only one specialist")
 
 

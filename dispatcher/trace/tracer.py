@@ -58,7 +58,10 @@ class Tracer:
         if self.trace_path is not None:
             from dispatcher.trace.reader import read_trace
 
-            return list(read_trace(self.trace_path))
+            try:
+                return list(read_trace(self.trace_path))
+            except OSError:  # the file was removed: the run's outcome matters more than this
+                return []
         if self._pending:
             self._events.extend(unpack(record) for record in self._pending)
             self._pending.clear()

@@ -78,3 +78,12 @@ def test_with_a_trace_file_events_are_read_back_not_kept(tmp_path: Path) -> None
     assert tracer._pending == []  # nothing held in memory
     assert tracer.events == memory.events  # the partial trace, before close
     tracer.close()
+
+
+def test_a_removed_trace_file_gives_no_events_rather_than_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "r1.jsonl"
+    tracer = Tracer("r1", [JsonlTraceSink(path)], trace_path=path)
+    tracer.emit(RunStarted, task="t")
+    tracer.close()
+    path.unlink()
+    assert tracer.events == []
