@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import httpx2
+from scenario import registry
 
 from dispatcher import Agent, Registry
 from dispatcher.registry.config import parse_registry_config
@@ -29,33 +30,9 @@ def scripted_registry(
     strong: Sequence[Any] = (),
     dispatcher: Mapping[str, Any] | None = None,
 ) -> tuple[Registry, ScriptedModel, ScriptedModel]:
-    """Priced weak `small` and strong `strong` scripted models; detectors and escalation off
-    unless `dispatcher` turns them on (these tests are about one guarantee each)."""
-    config = parse_registry_config(
-        {
-            "model_list": [
-                {"model_name": "small", "litellm_params": {"model": "openai/small-model"}},
-                {"model_name": "strong", "litellm_params": {"model": "anthropic/strong-model"}},
-            ],
-            "dispatcher": {
-                "tiers": {"weak": "small", "strong": "strong"},
-                "prices": {
-                    "small": {"input": 0.2, "output": 0.8},
-                    "strong": {"input": 3.0, "output": 15.0},
-                },
-                "dispatcher_model": "small",
-                **QUIET,
-                **(dispatcher or {}),
-            },
-        }
-    )
-    registry = Registry(config)
-    for agent in agents:
-        registry.register(agent)
-    small_model = ScriptedModel(small, model_id="small-model")
-    strong_model = ScriptedModel(strong, model_id="strong-model")
-    registry.use_models({"small": small_model, "strong": strong_model})
-    return registry, small_model, strong_model
+    """`scenario.registry` with detectors and escalation off unless `dispatcher` turns them on
+    (these tests are about one guarantee each)."""
+    return registry(agents, small=small, strong=strong, dispatcher={**QUIET, **(dispatcher or {})})
 
 
 # ---------------------------------------------------------------- a fake provider over HTTP

@@ -7,6 +7,7 @@ tests/test_worker.py::test_cancelling_mid_tool_closes_the_trace_as_cancelled.)
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import signal
 import subprocess
@@ -49,6 +50,11 @@ def test_a_killed_run_leaves_a_trace_that_parses_up_to_its_last_event(tmp_path: 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # The child imports the shared test builders (tests/scenario.py) like pytest does.
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(CHILD.parents[1]), str(CHILD.parent)]),
+        },
     )
     try:
         _wait_for_line(process, "TOOL_STARTED", timeout_s=60)
