@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dispatcher._settings_memo import shared_settings
 from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.errors import BudgetExceeded, RunError, describe
 from dispatcher.escalation.settings import EscalationSettings
@@ -94,7 +95,11 @@ async def run_session(
         budget=BudgetTracker(limits.merged(budgets)),
         ledger=CostLedger(strong=strong),
         detector_defaults=settings.detectors,
-        escalation_defaults=EscalationSettings.model_validate(settings.escalation),
+        escalation_defaults=shared_settings(
+            "escalation",
+            (settings.escalation,),
+            lambda: EscalationSettings.model_validate(settings.escalation),
+        ),
         trace_path=trace_path,
     )
     started = time.perf_counter()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from dispatcher._settings_memo import shared_settings
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.detectors.base import Detector, Step, Verdict
@@ -61,10 +62,13 @@ def _detector_settings(agent: Agent, run: RunContext) -> DetectorSettings:
     """The registry's detector defaults with the agent's own settings on top."""
     from dispatcher.detectors import DetectorSettings, merge
 
-    settings = DetectorSettings.from_mapping(run.detector_defaults)
-    if agent.detectors:
-        settings = merge(settings, DetectorSettings.from_mapping(agent.detectors))
-    return settings
+    def build() -> DetectorSettings:
+        settings = DetectorSettings.from_mapping(run.detector_defaults)
+        if agent.detectors:
+            settings = merge(settings, DetectorSettings.from_mapping(agent.detectors))
+        return settings
+
+    return shared_settings("detectors", (run.detector_defaults, agent.detectors), build)
 
 
 def _escalation_settings(agent: Agent, run: RunContext) -> EscalationSettings:

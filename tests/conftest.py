@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from dispatcher.testing import block_real_models
+
+# Every event is validated on the way out too, so a field of the wrong type fails the test that
+# wrote it (runs that trace only to their file otherwise validate when the trace is read).
+os.environ["DISPATCHER_VALIDATE_EVENTS"] = "1"
 
 
 @pytest.fixture

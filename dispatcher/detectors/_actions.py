@@ -155,8 +155,10 @@ class ActionClassifier:
         command = rest
         if arguments is not None:
             command = next((v for k in _COMMAND_KEYS if isinstance(v := arguments.get(k), str)), "")
-        elif rest.startswith("{"):
-            command = _json_command(rest)
+        else:
+            if not rest:  # the live worker keeps only the canonical JSON, inside `action`
+                rest = split_action(action)[1]
+            command = _json_command(rest) if rest.startswith("{") else rest
         return _command_is_navigation(command, self._extra_commands), escalation
 
 

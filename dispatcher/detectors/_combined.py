@@ -62,7 +62,8 @@ class CombinedDetector:
         self._stall = shared.get("stall") or StallDetector(
             STALL_SCALE, self._digest, min_new_tokens=stall_settings.min_new_tokens
         )
-        self._weights = tuple(self.settings.weights.items())
+        # The settings' own dict (shared by the runs of one configuration), not a copy.
+        self._weights = self.settings.weights
         self._start()
 
     def _start(self) -> None:
@@ -73,7 +74,7 @@ class CombinedDetector:
         self._probability = self._logistic(self._vector())
 
     def _logistic(self, values: dict[str, float]) -> float:
-        z = self.settings.bias + sum(w * values[name] for name, w in self._weights)
+        z = self.settings.bias + sum(w * values[name] for name, w in self._weights.items())
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
     def __call__(self, steps: Sequence[Step]) -> Verdict | None:
@@ -117,7 +118,7 @@ class CombinedDetector:
             # A rule detector already reported this step, with sharper evidence: stay armed.
             self._armed = False
             contributions = sorted(
-                ((name, w * values[name]) for name, w in self._weights),
+                ((name, w * values[name]) for name, w in self._weights.items()),
                 key=lambda item: -item[1],
             )
             self._last = Verdict(

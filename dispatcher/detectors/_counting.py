@@ -31,6 +31,8 @@ class CountingDetector:
 
     name = "counting"
     verdict_name = "loop"
+    # Slots: eight detectors per live run, and an instance dict costs more than its fields.
+    __slots__ = ("_digest", "_last", "_seen", "count", "peak", "threshold")
 
     def __init__(self, threshold: int, digest: RunDigest | None = None) -> None:
         self.threshold = threshold
@@ -60,16 +62,20 @@ class CountingDetector:
         return self.peak / self.threshold
 
     def _advance(self, steps: Sequence[Step]) -> None:
-        if len(steps) < self._seen:  # a new run: start over
-            self._seen = self.count = self.peak = 0
+        # Called by the worker and again by the combined detector for every step: the
+        # nothing-new case comes first and costs one comparison.
+        total = len(steps)
+        seen = self._seen
+        if total == seen:
+            return
+        if total < seen:  # a new run: start over
+            seen = self._seen = self.count = self.peak = 0
             self._last = None
             self._start_state()
-        if len(steps) == self._seen:
-            return
         digests = self._digest.update(steps)
         verdict: Verdict | None = None
         threshold = self.threshold
-        for index in range(self._seen, len(steps)):
+        for index in range(seen, total):
             previous = self.count
             count = self.count = self._count(index, digests)
             if count > self.peak:
@@ -86,5 +92,5 @@ class CountingDetector:
                         "threshold": threshold,
                     },
                 )
-        self._seen = len(steps)
+        self._seen = total
         self._last = verdict

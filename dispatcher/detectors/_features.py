@@ -11,7 +11,6 @@ threshold does not change the feature).
 from __future__ import annotations
 
 import math
-from collections import deque
 
 from dispatcher.detectors._digest import StepDigest
 
@@ -91,6 +90,7 @@ class RunFeatures:
         "_streak",
         "_text_chars",
         "_text_turns",
+        "_window",
         "escalated",
     )
 
@@ -102,8 +102,11 @@ class RunFeatures:
         self._max_streak = 0
         self._repeats = 0
         self._seen_actions: set[int] = set()
-        self._observation_novelty: deque[float] = deque(maxlen=window)
-        self._action_novelty: deque[float] = deque(maxlen=window)
+        self._window = window
+        # Plain lists trimmed by hand: a deque allocates a 64-slot block (over 500 bytes)
+        # however short the window, and every live run holds two.
+        self._observation_novelty: list[float] = []
+        self._action_novelty: list[float] = []
         self._observation_chars = 0
         self._text_chars = 0
         self._regret = 0
@@ -117,9 +120,9 @@ class RunFeatures:
             # A step that changed the workspace made progress whatever its (often terse)
             # output says; an empty result brought nothing new.
             changed = step.state_changed is True
-            self._observation_novelty.append(1.0 if changed else step.novelty or 0.0)
+            _push(self._observation_novelty, 1.0 if changed else step.novelty or 0.0, self._window)
             if step.action_novelty is not None:
-                self._action_novelty.append(step.action_novelty)
+                _push(self._action_novelty, step.action_novelty, self._window)
         if step.error:
             self._errors += 1
             self._streak += 1
@@ -159,3 +162,10 @@ class RunFeatures:
             "loop": min(loop, _CAP),
             "stall": min(stall / STALL_SCALE, _CAP),
         }
+
+
+def _push(window: list[float], value: float, size: int) -> None:
+    """Append `value`, keeping only the last `size` values."""
+    window.append(value)
+    if len(window) > size:
+        del window[0]

@@ -38,6 +38,7 @@ class RepeatDetector(CountingDetector):
 
     name = "loop.repeat"
     verdict_name = "repeated action"
+    __slots__ = ()
 
     def _count(self, index: int, digests: list[StepDigest]) -> int:
         step = digests[index]
@@ -65,6 +66,7 @@ class FailingRepeatDetector(CountingDetector):
 
     name = "loop.failing"
     verdict_name = "repeated failing action"
+    __slots__ = ("_failures",)
 
     def _start_state(self) -> None:
         # action key -> [observation key of its last failure, count, recent step indices]
@@ -103,6 +105,7 @@ class AlternationDetector(CountingDetector):
     name = "loop.alternation"
     verdict_name = "alternating actions"
     periods = (2, 3)
+    __slots__ = ("_period", "_runs")
 
     def _start_state(self) -> None:
         self._runs = dict.fromkeys(self.periods, 0)  # steps matching the step one period back
@@ -148,6 +151,7 @@ class MonologueDetector(CountingDetector):
 
     name = "loop.monologue"
     verdict_name = "repeated message"
+    __slots__ = ("_messages",)
 
     def _start_state(self) -> None:
         self._messages: dict[int, int] = {}
@@ -169,6 +173,7 @@ class NavigationDetector(CountingDetector):
 
     name = "loop.navigation"
     verdict_name = "navigation streak"
+    __slots__ = ()
 
     def _count(self, index: int, digests: list[StepDigest]) -> int:
         return self.count + 1 if digests[index].navigation else 0

@@ -28,6 +28,7 @@ class StallDetector(CountingDetector):
 
     name = "stall"
     verdict_name = "no progress"
+    __slots__ = ("_failure", "_reasons", "_rows", "_sql_error", "_tests", "min_new_tokens")
 
     def __init__(
         self, threshold: int, digest: RunDigest | None = None, *, min_new_tokens: int = 3
@@ -118,6 +119,7 @@ class TestProgressDetector(CountingDetector):
     name = "stall.tests"
     verdict_name = "tests not improving"
     __test__ = False  # not a pytest class, despite the name
+    __slots__ = ("_best", "_runs")
 
     def _start_state(self) -> None:
         self._best: tuple[float, float] | None = None  # (failed, -passed): lower is better

@@ -7,6 +7,7 @@ detectors, so what we measure is what runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,7 +20,9 @@ class Step:
     """One step of an agent run as detectors see it.
 
     `action` is the tool call as text (tool name plus canonical JSON arguments), or the
-    assistant's text for a turn without a tool call. `signals` are domain progress facts
+    assistant's text for a turn without a tool call. `arguments` is the parsed form when the
+    source had one (imported trajectories); the live worker leaves it None to keep steps
+    small, so read them with `call_arguments()`. `signals` are domain progress facts
     reported by the toolkit (e.g. ``tests_failed``, ``sql_error``, ``state_changed``).
     """
 
@@ -32,6 +35,19 @@ class Step:
     text: str = ""
     signals: Mapping[str, Any] = field(default_factory=dict)
     tokens: int = 0
+
+    def call_arguments(self) -> Mapping[str, Any] | None:
+        """The call's arguments: `arguments`, else parsed from the JSON in `action`."""
+        if self.arguments is not None or self.tool is None:
+            return self.arguments
+        head = f"{self.tool}("
+        if not (self.action.startswith(head) and self.action.endswith(")")):
+            return None
+        try:
+            value = json.loads(self.action[len(head) : -1])
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
 
 
 @dataclass(frozen=True, slots=True)

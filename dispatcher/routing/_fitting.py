@@ -20,7 +20,7 @@ def _predictive(
 ) -> ScoringRouter:
     from dispatcher.routing.predictive import PredictiveRouter
 
-    return PredictiveRouter.fit(train, strong, weak, embedder)
+    return PredictiveRouter.fit(train, strong, weak, embedder, seed=seed)
 
 
 class _SemanticScorer:

@@ -1,7 +1,7 @@
 """Small numpy learners for the predictive router: soft-label logistic regression and kNN.
 
-Soft labels: the target is the strong model's win rate on a query, in [0, 1] (ties count
-half), so binary outcomes and graded judge scores train the same way.
+Soft labels: targets anywhere in [0, 1] (a model's normalised quality on a query), so
+binary outcomes and graded judge scores train the same way.
 """
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["fit_logistic", "knn_mean", "predict_logistic", "sigmoid"]
+__all__ = ["LogisticSolver", "fit_logistic", "nearest", "predict_logistic", "sigmoid"]
 
 Floats = NDArray[np.float64]
+Ints = NDArray[np.intp]
 
 
 def sigmoid(z: Floats) -> Floats:
@@ -19,59 +20,84 @@ def sigmoid(z: Floats) -> Floats:
     return out
 
 
-def fit_logistic(
-    x: Floats,
-    y: Floats,
-    *,
-    l2: float,
-    weights: Floats | None = None,
-    max_iter: int = 50,
-    tol: float = 1e-7,
-) -> Floats:
-    """L2-regularised logistic regression (bias unpenalised) by Newton's method.
+class LogisticSolver:
+    """L2-regularised logistic regression (bias unpenalised) for many fits on one design.
 
-    Accepts targets anywhere in [0, 1]. Returns coefficients with the bias last.
+    Uses Böhning's bound (the Hessian is at most X'X/4): each fit inverts one fixed matrix
+    and then only multiplies vectors, so the costly Gram matrix X'X is built once and
+    shared by every target, penalty and cross-validation subset (the Gram of a subset is
+    the full Gram minus that of the rows left out).
     """
-    n, d = x.shape
-    xb = np.hstack([x, np.ones((n, 1))])
-    sample = np.ones(n) if weights is None else weights
-    penalty = np.full(d + 1, l2)
-    penalty[-1] = 0.0
-    theta = np.zeros(d + 1)
-    mean = float(np.clip(np.average(y, weights=sample), 1e-3, 1 - 1e-3))
-    theta[-1] = np.log(mean / (1.0 - mean))
-    for _ in range(max_iter):
-        p = sigmoid(xb @ theta)
-        gradient = xb.T @ (sample * (p - y)) + penalty * theta
-        curvature = sample * np.maximum(p * (1.0 - p), 1e-6)
-        hessian = (xb * curvature[:, None]).T @ xb + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hessian, gradient)
-        theta -= step
-        if float(np.max(np.abs(step))) < tol:
-            break
-    return theta
+
+    def __init__(self, x: Floats) -> None:
+        self.x = np.hstack([x, np.ones((x.shape[0], 1))])
+        self.gram = self.x.T @ self.x
+
+    def fit(
+        self,
+        y: Floats,
+        *,
+        l2: float,
+        rows: Ints | None = None,
+        left_out: Ints | None = None,
+        max_iter: int = 300,
+        tol: float = 1e-5,
+    ) -> Floats:
+        """Coefficients (bias last) fitted on `rows` (all rows if None); pass the complement
+        as `left_out` when it is the smaller set, to reuse the Gram matrix cheaply."""
+        x = self.x if rows is None else self.x[rows]
+        target = y if rows is None else y[rows]
+        gram = self.gram
+        if left_out is not None and len(left_out):
+            held = self.x[left_out]
+            gram = gram - held.T @ held
+        elif rows is not None:
+            gram = x.T @ x
+        d = x.shape[1]
+        penalty = np.full(d, float(l2))
+        penalty[-1] = 1e-9
+        bound_inverse = np.linalg.inv(0.25 * gram + np.diag(penalty))
+        theta = np.zeros(d)
+        mean = float(np.clip(target.mean(), 1e-3, 1 - 1e-3))
+        theta[-1] = np.log(mean / (1.0 - mean))
+        for _ in range(max_iter):
+            gradient = x.T @ (sigmoid(x @ theta) - target) + penalty * theta
+            step = bound_inverse @ gradient
+            theta -= step
+            if float(np.max(np.abs(step))) < tol:
+                break
+        return theta
+
+
+def fit_logistic(x: Floats, y: Floats, *, l2: float) -> Floats:
+    """One L2-regularised logistic fit; coefficients with the bias last."""
+    return LogisticSolver(x).fit(y, l2=l2)
 
 
 def predict_logistic(theta: Floats, x: Floats) -> Floats:
     return sigmoid(x @ theta[:-1] + theta[-1])
 
 
-def knn_mean(
+def nearest(
     queries: NDArray[np.float32],
     keys: NDArray[np.float32],
-    targets: Floats,
     k: int,
     *,
     chunk: int = 1024,
-) -> Floats:
-    """Mean target of each query's k most cosine-similar keys (rows are unit vectors)."""
+) -> tuple[Ints, NDArray[np.float32]]:
+    """Indices and cosine similarities of each query's k nearest keys, most similar first
+    (rows are unit vectors)."""
     k = max(1, min(k, keys.shape[0]))
-    out = np.zeros(queries.shape[0])
+    index = np.zeros((queries.shape[0], k), dtype=np.intp)
+    similarity = np.zeros((queries.shape[0], k), dtype=np.float32)
     for start in range(0, queries.shape[0], chunk):
         sims = queries[start : start + chunk] @ keys.T
         if k < keys.shape[0]:
             top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         else:
             top = np.broadcast_to(np.arange(keys.shape[0]), sims.shape)
-        out[start : start + chunk] = targets[top].mean(axis=1)
-    return out
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")
+        index[start : start + chunk] = np.take_along_axis(top, order, axis=1)
+        similarity[start : start + chunk] = np.take_along_axis(top_sims, order, axis=1)
+    return index, similarity

@@ -1,10 +1,13 @@
 """Predictive routing: a model trained on a preference dataset scores each prompt with the
 strong model's expected win rate over the weak one (ties count half), i.e. P(strong needed).
 
-The model blends two cheap learners over a sentence embedding and domain-free text features
-(`_features`): an L2-regularised logistic regression with soft labels, and the mean label of
-the k nearest training prompts. Both run in numpy in well under a millisecond per prompt,
-after the embedding. Prompts at or above the threshold go to the strong route.
+The model estimates the strong model's gain on a prompt from a sentence embedding and
+domain-free text features (`_features`): two L2-regularised logistic regressions predict
+how good each model is, the mean gain of the nearest training prompts is blended in, and
+near-duplicate training prompts update the estimate (`_blend`). How much of each, and the
+regularisation, are chosen per dataset by inner cross-validation (`_win_rate_fit`). All of
+it runs in numpy in well under a millisecond per prompt after the embedding. Prompts at or
+above the threshold go to the strong route.
 """
 
 from __future__ import annotations
@@ -21,30 +24,51 @@ from numpy.typing import NDArray
 from dispatcher.embeddings.base import Embedder
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.preferences.dataset import PreferenceDataset
+from dispatcher.routing._blend import Blend
 from dispatcher.routing._features import FEATURE_NAMES, text_features
-from dispatcher.routing._learners import fit_logistic, knn_mean, predict_logistic
+from dispatcher.routing._learners import nearest, sigmoid
+from dispatcher.routing._win_rate_fit import EMBEDDING_SCALE, fit_win_rate
 from dispatcher.routing.base import RouteContext, RouteDecision, StrongWeakPair
 
-__all__ = ["PredictiveRouter", "WinRateModel", "fit_win_rate_model", "win_rate_targets"]
+__all__ = [
+    "PredictiveRouter",
+    "WinRateModel",
+    "fit_win_rate_model",
+    "normalised_qualities",
+    "win_rate_targets",
+]
 
-_FORMAT = "dispatcher.win-rate-model/1"
+_FORMAT = "dispatcher.win-rate-model/2"
+_OLD_FORMAT = "dispatcher.win-rate-model/1"  # one logistic model of the win rate
 Floats = NDArray[np.float64]
+
+
+def normalised_qualities(strong: Sequence[float], weak: Sequence[float]) -> tuple[Floats, Floats]:
+    """Both models' scores mapped to [0, 1] by the dataset's quality range (shared, so
+    their difference is the gain)."""
+    s = np.asarray(strong, dtype=np.float64)
+    w = np.asarray(weak, dtype=np.float64)
+    low = float(min(s.min(), w.min()))
+    span = float(max(s.max(), w.max())) - low
+    if span == 0.0:
+        raise DataError("every score is the same: there is nothing to learn from this dataset")
+    return (s - low) / span, (w - low) / span
 
 
 def win_rate_targets(strong: Sequence[float], weak: Sequence[float]) -> Floats:
     """Per query: 1 if the strong model is better, 0 if worse, 0.5 on a tie; graded scores
     give values in between, the difference scaled by the dataset's quality range."""
-    s = np.asarray(strong, dtype=np.float64)
-    w = np.asarray(weak, dtype=np.float64)
-    span = float(max(s.max(), w.max()) - min(s.min(), w.min()))
-    if span == 0.0:
-        raise DataError("every score is the same: there is nothing to learn from this dataset")
-    return 0.5 * (1.0 + np.clip((s - w) / span, -1.0, 1.0))
+    s, w = normalised_qualities(strong, weak)
+    return 0.5 * (1.0 + np.clip(s - w, -1.0, 1.0))
 
 
 @dataclass(frozen=True)
 class WinRateModel:
-    """The fitted parameters; `embedder` names the embedding model it was trained with."""
+    """The fitted parameters; `embedder` names the embedding model it was trained with.
+
+    `theta` has one row per logistic model: two (P(strong good), P(weak good)), or one
+    (the win rate itself) in models saved by the first file format.
+    """
 
     embedder: str
     feature_mean: Floats
@@ -52,23 +76,29 @@ class WinRateModel:
     embedding_scale: float
     theta: Floats
     knn_keys: NDArray[np.float32]
-    knn_targets: Floats
-    knn_k: int
-    knn_blend: float
+    knn_gains: Floats
+    blend: Blend
     info: Mapping[str, Any] = field(default_factory=dict)
 
-    def _design(self, embeddings: NDArray[np.float32], features: Floats) -> Floats:
+    def _linear(self, embeddings: NDArray[np.float32], features: Floats) -> tuple[Floats, Floats]:
         z = (features - self.feature_mean) / self.feature_scale
-        return np.hstack([embeddings.astype(np.float64) * self.embedding_scale, z])
+        x = np.hstack([embeddings.astype(np.float64) * self.embedding_scale, z])
+        p = sigmoid(x @ self.theta[:, :-1].T + self.theta[:, -1])
+        # A first-format model has one row (the win rate); its blend ignores the second.
+        return p[:, 0], (p[:, 1] if self.theta.shape[0] > 1 else np.zeros(len(p)))
 
     def predict(self, embeddings: NDArray[np.float32], features: Floats) -> Floats:
         """Strong-model win rate per row of (embedding, text features)."""
-        linear = predict_logistic(self.theta, self._design(embeddings, features))
-        if self.knn_blend <= 0.0 or self.knn_keys.shape[0] == 0:
-            return linear
-        nearest = knn_mean(embeddings, self.knn_keys, self.knn_targets, self.knn_k)
-        blended: Floats = (1.0 - self.knn_blend) * linear + self.knn_blend * nearest
-        return blended
+        strong, weak = self._linear(embeddings, features)
+        wanted = min(self.blend.neighbours, self.knn_keys.shape[0])
+        if wanted:
+            index, similarity = nearest(embeddings, self.knn_keys, wanted)
+        else:
+            index = np.zeros((len(strong), 0), dtype=np.intp)
+            similarity = np.zeros((len(strong), 0), dtype=np.float32)
+        gain = self.blend.combine(strong, weak, index, similarity, self.knn_gains)
+        out: Floats = np.clip(0.5 * (1.0 + gain), 0.0, 1.0)
+        return out
 
     def save(self, path: str | Path) -> None:
         meta = {
@@ -76,8 +106,12 @@ class WinRateModel:
             "embedder": self.embedder,
             "features": list(FEATURE_NAMES),
             "embedding_scale": self.embedding_scale,
-            "knn_k": self.knn_k,
-            "knn_blend": self.knn_blend,
+            "blend": {
+                "knn_k": self.blend.knn_k,
+                "coef": list(self.blend.coef),
+                "near_similarity": self.blend.near_similarity,
+                "near_weight": self.blend.near_weight,
+            },
             "info": dict(self.info),
         }
         target = Path(path)
@@ -90,8 +124,9 @@ class WinRateModel:
                 feature_mean=self.feature_mean,
                 feature_scale=self.feature_scale,
                 theta=self.theta,
-                knn_keys=self.knn_keys.astype(np.float16),
-                knn_targets=self.knn_targets,
+                # float32, not float16: near-duplicate tests compare similarities to 0.99
+                knn_keys=self.knn_keys.astype(np.float32),
+                knn_gains=self.knn_gains,
             )
         tmp.replace(target)
 
@@ -107,53 +142,73 @@ class WinRateModel:
             raise ConfigError("predictive model file not found", file=source, fix=fix) from exc
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             raise ConfigError(f"not a predictive model file ({exc})", file=source, fix=fix) from exc
-        if meta.get("format") != _FORMAT or meta.get("features") != list(FEATURE_NAMES):
+        version = meta.get("format")
+        if version not in (_FORMAT, _OLD_FORMAT) or meta.get("features") != list(FEATURE_NAMES):
             raise ConfigError(
                 "model file was written by an incompatible version", file=source, fix=fix
             )
-        return cls(
-            embedder=str(meta["embedder"]),
-            feature_mean=arrays["feature_mean"],
-            feature_scale=arrays["feature_scale"],
-            embedding_scale=float(meta["embedding_scale"]),
-            theta=arrays["theta"],
-            knn_keys=arrays["knn_keys"].astype(np.float32),
-            knn_targets=arrays["knn_targets"],
-            knn_k=int(meta["knn_k"]),
-            knn_blend=float(meta["knn_blend"]),
-            info=dict(meta.get("info", {})),
-        )
+        try:
+            if version == _OLD_FORMAT:
+                # Old files: the kNN memory held win rates and the blend had no near-duplicates.
+                gains = 2.0 * arrays["knn_targets"] - 1.0
+                share = float(meta["knn_blend"])
+                # (1 - share) * (2 p - 1) + share * knn, as meta-model coefficients
+                coef = (2 * (1 - share), 0.0, share, 0.0, 0.0, 0.0, 0.0, 0.0, share - 1)
+                blend = Blend(knn_k=int(meta["knn_k"]), coef=coef)
+            else:
+                gains = arrays["knn_gains"]
+                knobs = meta["blend"]
+                blend = Blend(
+                    knn_k=int(knobs["knn_k"]),
+                    coef=tuple(float(c) for c in knobs["coef"]),
+                    near_similarity=float(knobs["near_similarity"]),
+                    near_weight=float(knobs["near_weight"]),
+                )
+            return cls(
+                embedder=str(meta["embedder"]),
+                feature_mean=arrays["feature_mean"],
+                feature_scale=arrays["feature_scale"],
+                embedding_scale=float(meta["embedding_scale"]),
+                theta=np.atleast_2d(arrays["theta"]),
+                knn_keys=arrays["knn_keys"].astype(np.float32),
+                knn_gains=gains,
+                blend=blend,
+                info=dict(meta.get("info", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"not a predictive model file ({exc})", file=source, fix=fix) from exc
 
 
 def fit_win_rate_model(
     embeddings: NDArray[np.float32],
     features: Floats,
-    targets: Floats,
+    strong: Floats,
+    weak: Floats,
     *,
     embedder: str,
-    l2: float = 100.0,
-    embedding_scale: float = 3.0,
-    knn_k: int = 50,
-    knn_blend: float = 0.5,
+    seed: int = 0,
     info: Mapping[str, Any] | None = None,
 ) -> WinRateModel:
-    """Fit the logistic part and store the kNN memory (training embeddings and targets)."""
-    mean = features.mean(axis=0)
-    scale = features.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    design = np.hstack([embeddings.astype(np.float64) * embedding_scale, (features - mean) / scale])
-    theta = fit_logistic(design, targets, l2=l2)
+    """Fit on normalised qualities in [0, 1] (see `normalised_qualities`)."""
+    fit = fit_win_rate(embeddings, features, strong, weak, seed=seed)
+    chosen = {
+        "penalty_per_row": fit.penalty,
+        "inner_gain_area": fit.inner_gain_area,
+        "knn_k": fit.blend.knn_k,
+        "meta_coef": [round(c, 4) for c in fit.blend.coef],
+        "near_similarity": fit.blend.near_similarity,
+        "near_weight": fit.blend.near_weight,
+    }
     return WinRateModel(
         embedder=embedder,
-        feature_mean=mean,
-        feature_scale=scale,
-        embedding_scale=embedding_scale,
-        theta=theta,
+        feature_mean=fit.feature_mean,
+        feature_scale=fit.feature_scale,
+        embedding_scale=EMBEDDING_SCALE,
+        theta=fit.theta,
         knn_keys=np.ascontiguousarray(embeddings, dtype=np.float32),
-        knn_targets=targets.astype(np.float64),
-        knn_k=knn_k,
-        knn_blend=knn_blend,
-        info=dict(info or {}),
+        knn_gains=(strong - weak).astype(np.float64),
+        blend=fit.blend,
+        info={**dict(info or {}), "selected": chosen},
     )
 
 
@@ -193,13 +248,14 @@ class PredictiveRouter:
         """Train on every record of `dataset` (scores of `strong` and `weak` must be present)."""
         dataset.check_models(strong, weak)
         prompts = [r.prompt for r in dataset.records]
-        targets = win_rate_targets(
+        s, w = normalised_qualities(
             [r.scores[strong] for r in dataset.records], [r.scores[weak] for r in dataset.records]
         )
         model = fit_win_rate_model(
             embedder.embed(prompts),
             text_features(prompts),
-            targets,
+            s,
+            w,
             embedder=embedder.name,
             info={"strong": strong, "weak": weak, "records": len(dataset), "data": dataset.source},
             **options,

@@ -44,7 +44,7 @@ class ToolLimits:
     max_output_chars: int = 16_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made per call; frozen would cost a setattr call per field
 class ToolExecution:
     """The outcome of one call: the message for the model and the step for the detectors."""
 
@@ -231,6 +231,8 @@ class ToolExecutor:
         ok = not output.is_error
         # A copy the tool cannot change later; most calls have none and share one empty view.
         signals = dict(output.signals) if output.signals else _NO_SIGNALS
+        # The event gets a plain dict: the trace serializer knows dicts, not read-only views.
+        event_signals = signals if signals is not _NO_SIGNALS else {}
         self.tracer.emit(
             ToolCallEvent,
             parent_id=parent_id,
@@ -243,7 +245,7 @@ class ToolExecutor:
             error_kind=error_kind or ("tool_error" if not ok else None),
             output=content[:_TRACE_OUTPUT_CHARS],
             output_bytes=len(output.content),
-            signals=signals,
+            signals=event_signals,
             duration_ms=(time.perf_counter() - started) * 1000,
         )
         if canonical is not None:
@@ -258,7 +260,8 @@ class ToolExecutor:
             observation=content,
             error=not ok,
             tool=call.name,
-            arguments=arguments if isinstance(arguments, dict) else None,
+            # Not the parsed dict: `action` holds the same arguments as canonical JSON, and
+            # a live run keeps every step (a dict per step is a tenth of its memory).
             text=text,
             signals=signals,
         )

@@ -76,13 +76,22 @@ class JsonlTraceSink:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = _AppendFile(path, "a")
+        try:
+            self._file = _AppendFile(path, "a")
+        except FileNotFoundError:
+            # The folder is created on first need only: asking every run costs an exception.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = _AppendFile(path, "a")
         self._logger: BytesLogger = _bytes_logger(self._file)
 
     def write(self, event: EventBase) -> None:
         if not self._file.closed:
             self._logger.msg(_render_event(event))
+
+    def write_line(self, line: bytes) -> None:
+        """Write an event already serialized to JSON (see `trace._lines`), redacted here."""
+        if not self._file.closed:
+            self._logger.msg(redact(line.decode("utf-8")).encode("utf-8"))
 
     def close(self) -> None:
         if not self._file.closed:

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dispatcher.trace._lines import event_line, validating
 from dispatcher.trace._records import EventRecord, pack, unpack
 from dispatcher.trace.events import EventBase
-from dispatcher.trace.sink import TraceSink
+from dispatcher.trace.sink import JsonlTraceSink, TraceSink
 
 __all__ = ["Tracer", "current_tracer", "use_tracer"]
 
@@ -51,6 +52,10 @@ class Tracer:
         self._events: list[EventBase] = []
         self._pending: list[EventRecord] = []
         self._spans = itertools.count(1)
+        # The common case, a run traced to its file and nowhere else, skips event objects.
+        only = self.sinks[0] if len(self.sinks) == 1 and trace_path is not None else None
+        self._line_sink = only if isinstance(only, JsonlTraceSink) else None
+        self._validate = validating()
 
     @property
     def events(self) -> list[EventBase]:
@@ -77,20 +82,23 @@ class Tracer:
         parent_id: str | None = None,
         span_id: str | None = None,
         **fields: Any,
-    ) -> E:
+    ) -> None:
         """Build, record and write one event."""
-        event = event_type(
-            run_id=self.run_id,
-            ts=_now(),
-            span_id=span_id or self.new_span(),
-            parent_id=parent_id,
-            **fields,
-        )
+        fields["run_id"] = self.run_id
+        fields["ts"] = _now()
+        fields["span_id"] = span_id or self.new_span()
+        fields["parent_id"] = parent_id
+        line_sink = self._line_sink
+        if line_sink is not None:
+            if self._validate:
+                event_type(**fields)
+            line_sink.write_line(event_line(event_type, fields))
+            return
+        event = event_type(**fields)
         if self.trace_path is None:
             self._pending.append(pack(event))
         for sink in self.sinks:
             sink.write(event)
-        return event
 
     def close(self) -> None:
         for sink in self.sinks:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from detector_runs import feed, message, step
 
 from dispatcher.detectors import (
@@ -111,6 +113,19 @@ def test_navigation_commands_count_as_one_class() -> None:
     steps = [step(i, *tools[i % len(tools)], f"output {i}") for i in range(6)]
     verdicts = feed([NavigationDetector(6)], steps)
     assert [v.step for v in verdicts] == [5]
+
+
+def test_shell_navigation_is_read_from_the_action_when_arguments_are_not_kept() -> None:
+    # The live worker keeps only the canonical JSON in `action` (no parsed dict per step).
+    commands = ("grep -rn foo .", "find . -name x", "ls src", "cat a.py", "tail -5 log")
+    steps = [
+        replace(step(i, "bash", {"command": commands[i % 5]}, f"output {i}"), arguments=None)
+        for i in range(6)
+    ]
+    assert steps[0].call_arguments() == {"command": "grep -rn foo ."}
+    assert [v.step for v in feed([NavigationDetector(6)], steps)] == [5]
+    edits = [replace(s, action='bash({"command": "sed -i s/a/b/ f.py"})') for s in steps]
+    assert feed([NavigationDetector(6)], edits) == []
 
 
 def test_an_edit_breaks_the_navigation_streak() -> None:
