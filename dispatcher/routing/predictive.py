@@ -12,6 +12,7 @@ above the threshold go to the strong route.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from dispatcher.preferences.dataset import PreferenceDataset
 from dispatcher.routing._blend import Blend
 from dispatcher.routing._features import FEATURE_NAMES, text_features
 from dispatcher.routing._learners import nearest, sigmoid
+from dispatcher.routing._one_prompt import OnePromptScorer
 from dispatcher.routing._win_rate_fit import EMBEDDING_SCALE, fit_win_rate
 from dispatcher.routing.base import RouteContext, RouteDecision, StrongWeakPair
 
@@ -86,6 +88,14 @@ class WinRateModel:
         p = sigmoid(x @ self.theta[:, :-1].T + self.theta[:, -1])
         # A first-format model has one row (the win rate); its blend ignores the second.
         return p[:, 0], (p[:, 1] if self.theta.shape[0] > 1 else np.zeros(len(p)))
+
+    @functools.cached_property
+    def _one_prompt(self) -> OnePromptScorer:
+        return OnePromptScorer(self)
+
+    def predict_one(self, embedding: NDArray[np.float32], features: Floats) -> float:
+        """`predict` for one prompt (a vector and its features), in a tenth of the time."""
+        return self._one_prompt(embedding, features)
 
     def predict(self, embeddings: NDArray[np.float32], features: Floats) -> Floats:
         """Strong-model win rate per row of (embedding, text features)."""
@@ -288,7 +298,8 @@ class PredictiveRouter:
         return [float(v) for v in predicted]
 
     def score(self, prompt: str) -> float:
-        return self.scores([prompt])[0]
+        embedding = self.embedder.embed([prompt])[0]
+        return self.model.predict_one(embedding, text_features([prompt])[0])
 
     def __call__(self, context: RouteContext) -> RouteDecision:
         why = "predicted strong-model win rate"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from routing_data import synthetic_records
@@ -9,6 +11,7 @@ from routing_data import synthetic_records
 from dispatcher.embeddings._hashing import HashingEmbedder
 from dispatcher.preferences import PreferenceDataset
 from dispatcher.routing._blend import Blend, gain_area
+from dispatcher.routing._features import text_features
 from dispatcher.routing._learners import LogisticSolver, nearest
 from dispatcher.routing.predictive import PredictiveRouter
 
@@ -58,3 +61,25 @@ def test_inner_search_picks_knobs_and_ranks_held_out_prompts() -> None:
     scores = np.asarray(router.scores([r.prompt for r in test.records]))
     gains = np.asarray([r.scores["strong"] - r.scores["weak"] for r in test.records])
     assert gain_area(scores, gains) > gain_area(np.zeros_like(gains), gains) + 0.02
+
+
+@pytest.mark.parametrize(
+    "blend",
+    [
+        Blend(knn_k=5),
+        Blend(knn_k=3, coef=(0.2, -0.4, 0.6, 0.1, -0.2, 0.3, 0.05, -0.1, 0.01)),
+        Blend(knn_k=4, near_similarity=0.3, near_weight=2.0),
+        Blend(knn_k=500, near_similarity=0.1, near_weight=0.5),  # more than there are keys
+    ],
+)
+def test_one_prompt_scores_equal_the_batch_scores(blend: Blend) -> None:
+    data = PreferenceDataset(tuple(synthetic_records(300, groups=False)))
+    router = PredictiveRouter.fit(data, "strong", "weak", HashingEmbedder(dim=32))
+    model = dataclasses.replace(router.model, blend=blend)
+    prompts = [r.prompt for r in synthetic_records(40, seed=7, groups=False)]
+    embeddings = router.embedder.embed(prompts)
+    features = text_features(prompts)
+    batch = model.predict(embeddings, features)
+    single = [model.predict_one(embeddings[i], features[i]) for i in range(len(prompts))]
+    assert single == pytest.approx(batch.tolist(), abs=1e-5)
+    assert len(set(np.round(single, 4))) > 5  # the scores differ: a constant would also match
