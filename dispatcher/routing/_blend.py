@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -30,9 +31,11 @@ __all__ = [
     "choose_blend",
     "gain_area",
     "meta_features",
+    "meta_terms",
 ]
 
 Floats = NDArray[np.float64]
+T = TypeVar("T", float, Floats)
 Ints = NDArray[np.intp]
 
 KNN_SIZES = (10, 25, 50, 100, 200, 400)
@@ -52,21 +55,25 @@ META_COLUMNS = (
 DEFAULT_COEF = (0.5, -0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
-def meta_features(strong: Floats, weak: Floats, knn: Floats) -> Floats:
-    """The meta-model's inputs: the three estimates, their squares and products, a bias."""
-    return np.column_stack(
-        [
-            strong,
-            weak,
-            knn,
-            strong * strong,
-            weak * weak,
-            strong * weak,
-            knn * weak,
-            knn * knn,
-            np.ones_like(strong),
-        ]
+def meta_terms(strong: T, weak: T, knn: T, one: T) -> tuple[T, ...]:
+    """The meta-model's inputs (the three estimates, their squares and products, a bias),
+    for arrays of queries or, in the one-prompt scorer, for plain floats."""
+    return (
+        strong,
+        weak,
+        knn,
+        strong * strong,
+        weak * weak,
+        strong * weak,
+        knn * weak,
+        knn * knn,
+        one,
     )
+
+
+def meta_features(strong: Floats, weak: Floats, knn: Floats) -> Floats:
+    """`meta_terms` of many queries, one row each."""
+    return np.column_stack(meta_terms(strong, weak, knn, np.ones_like(strong)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from dispatcher.routing._blend import NEAR_NEIGHBOURS
+from dispatcher.routing._blend import NEAR_NEIGHBOURS, meta_terms
 
 if TYPE_CHECKING:
     from dispatcher.routing.predictive import WinRateModel
@@ -65,17 +65,7 @@ class OnePromptScorer:
             similarities = sims[top].tolist()
         head = gains[: blend.knn_k]
         knn = sum(head) / len(head) if head else 0.0
-        meta = (
-            strong,
-            weak,
-            knn,
-            strong * strong,
-            weak * weak,
-            strong * weak,
-            knn * weak,
-            knn * knn,
-            1.0,
-        )
+        meta = meta_terms(strong, weak, knn, 1.0)
         gain = sum([c * m for c, m in zip(blend.coef, meta, strict=True)])
         if blend.near_similarity <= 1.0 and gains:
             count = 0
