@@ -9,8 +9,7 @@ then mean pooling over real tokens and L2 normalisation, as sentence-transformer
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dispatcher._blas import _BLAS, blas_threads  # noqa: F401 (_BLAS: used by _distill)
 from dispatcher.errors import ConfigError
 
 __all__ = ["MiniLMEmbedder", "default_model_dir"]
@@ -172,52 +172,6 @@ def _forward(w: _Weights, ids: NDArray[np.int64], mask: Array) -> Array:
     return unit
 
 
-class _BlasThreads:
-    """Caps BLAS threads while any embedding runs; restores the process setting afterwards.
-
-    BLAS thread pools spin while waiting: on a busy 2-core machine two BLAS threads made a
-    single-prompt forward pass 40x slower than one. A reference count keeps concurrent
-    embed calls (one per request thread) from restoring the setting under each other.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._active = 0
-        self._controller: Any = None
-        self._restore: Any = None
-
-    @contextmanager
-    def limit(self, threads: int | None) -> Iterator[None]:
-        if threads is None:
-            yield
-            return
-        with self._lock:
-            if self._active == 0:
-                self._restore = self._apply(threads)
-            self._active += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._active -= 1
-                if self._active == 0 and self._restore is not None:
-                    self._restore.restore_original_limits()
-                    self._restore = None
-
-    def _apply(self, threads: int) -> Any:
-        try:
-            if self._controller is None:
-                from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-
-                self._controller = ThreadpoolController()
-            return self._controller.limit(limits=threads, user_api="blas")
-        except ImportError:
-            return None  # without threadpoolctl, OPENBLAS_NUM_THREADS=1 does the same
-
-
-_BLAS = _BlasThreads()
-
-
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 sentence embeddings (384 dims) computed with numpy.
 
@@ -285,7 +239,7 @@ class MiniLMEmbedder:
         encodings = tokenizer.encode_batch(list(texts))
         ids_list = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         order = np.argsort([len(ids) for ids in ids_list], kind="stable")
-        with _BLAS.limit(self.threads):
+        with blas_threads(self.threads):
             self._encode(weights, ids_list, order, out)
         return out
 

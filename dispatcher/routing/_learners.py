@@ -42,6 +42,7 @@ class LogisticSolver:
         left_out: Ints | None = None,
         max_iter: int = 300,
         tol: float = 1e-5,
+        start: Floats | None = None,
     ) -> Floats:
         """Coefficients (bias last) fitted on `rows` (all rows if None); pass the complement
         as `left_out` when it is the smaller set, to reuse the Gram matrix cheaply."""
@@ -57,9 +58,12 @@ class LogisticSolver:
         penalty = np.full(d, float(l2))
         penalty[-1] = 1e-9
         bound_inverse = np.linalg.inv(0.25 * gram + np.diag(penalty))
-        theta = np.zeros(d)
-        mean = float(np.clip(target.mean(), 1e-3, 1 - 1e-3))
-        theta[-1] = np.log(mean / (1.0 - mean))
+        if start is not None:  # e.g. the same target's fit with a nearby penalty: fewer steps
+            theta = start.copy()
+        else:
+            theta = np.zeros(d)
+            mean = float(np.clip(target.mean(), 1e-3, 1 - 1e-3))
+            theta[-1] = np.log(mean / (1.0 - mean))
         for _ in range(max_iter):
             gradient = x.T @ (sigmoid(x @ theta) - target) + penalty * theta
             step = bound_inverse @ gradient

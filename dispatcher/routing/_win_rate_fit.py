@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from dispatcher._blas import blas_threads
 from dispatcher.routing._blend import KNN_SIZES, Blend, choose_blend
 from dispatcher.routing._learners import LogisticSolver, nearest, sigmoid
 
@@ -61,6 +62,13 @@ def fit_win_rate(
     seed: int = 0,
 ) -> WinRateFit:
     """Fit on normalised qualities `strong`, `weak` (in [0, 1]) of each training prompt."""
+    with blas_threads(1):  # small matrices: BLAS threads only spin (5x slower when busy)
+        return _fit(embeddings, features, strong, weak, seed)
+
+
+def _fit(
+    embeddings: NDArray[np.float32], features: Floats, strong: Floats, weak: Floats, seed: int
+) -> WinRateFit:
     n = len(strong)
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
@@ -91,10 +99,15 @@ def _search(
         test = np.flatnonzero(folds == fold)
         train = np.flatnonzero(folds != fold)
         x = solver.x[test]
-        for p in PENALTIES:
+        starts: list[Floats | None] = [None, None]
+        for p in sorted(PENALTIES, reverse=True):
+            # Strongest penalty first (it converges fastest); each weaker one starts from the
+            # previous solution: the same minimum, moved a little.
             fit = [
-                solver.fit(t, l2=p * len(train), rows=train, left_out=test) for t in (strong, weak)
+                solver.fit(t, l2=p * len(train), rows=train, left_out=test, start=s)
+                for t, s in zip((strong, weak), starts, strict=True)
             ]
+            starts = list(fit)
             linear[p][0][test] = sigmoid(x @ fit[0])
             linear[p][1][test] = sigmoid(x @ fit[1])
         near, sims = nearest(embeddings[test], embeddings[train], width)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from dispatcher._blas import blas_threads
 from dispatcher.embeddings.base import Embedder
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.preferences.dataset import PreferenceDataset
@@ -99,6 +100,10 @@ class WinRateModel:
 
     def predict(self, embeddings: NDArray[np.float32], features: Floats) -> Floats:
         """Strong-model win rate per row of (embedding, text features)."""
+        with blas_threads(1):
+            return self._predict(embeddings, features)
+
+    def _predict(self, embeddings: NDArray[np.float32], features: Floats) -> Floats:
         strong, weak = self._linear(embeddings, features)
         wanted = min(self.blend.neighbours, self.knn_keys.shape[0])
         if wanted:
