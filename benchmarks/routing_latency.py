@@ -8,6 +8,14 @@ Routers come from the public seam (`dispatcher.routing.build_router` and the rou
   own work (cache lookup, text features, model).
 - semantic (new query): nearest-route over MiniLM embeddings of example prompts; every query is
   new, so each decision includes embedding the query (numpy MiniLM, 128 tokens).
+- static embedding / semantic cascade: `minilm-static` (MiniLM distilled into one vector per
+  word piece) alone, the semantic router on it alone (thresholds mapped onto its scale by the
+  cascade's fit), and the semantic router with it as `fast_embedder` at the default
+  `fast_agreement` (0.95) and at 0.8: clear prompts are decided on the static embedding, the
+  rest pay for MiniLM. Quality rows (`--json`: "quality"): share decided by the fast path, and
+  agreement of each router's decisions with the full-MiniLM router's on the same queries; the
+  full router's own agreement between a prompt and the same prompt with "(asked again)"
+  appended is the noise floor.
 - bandit: LinUCB over text features (`{"type": "bandit"}`), warmed with replayed feedback.
 - dispatcher model (forced tool choice): no router; the dispatcher model is asked with
   `tool_choice="required"` and answers at once (a zero-latency `FunctionModel`). Measured from
@@ -85,7 +93,159 @@ def _time_calls(call: Callable[[str], object], prompts: Sequence[str], rounds: i
     return timings
 
 
-def routers(data: Path, queries: int) -> tuple[dict[str, list[float]], str]:
+def _agreement(a: Sequence[object], b: Sequence[object]) -> float:
+    return round(100.0 * sum(x == y for x, y in zip(a, b, strict=True)) / len(a), 1)
+
+
+def _cascade(
+    examples: dict[str, list[str]],
+    asked: list[str],
+    queries: dict[str, list[str]],
+    timings: dict[str, list[float]],
+) -> dict[str, float]:
+    """Time the static embedding and the cascaded semantic router; measure their agreement."""
+    from dispatcher.embeddings import build_embedder
+    from dispatcher.routing import RouteContext
+    from dispatcher.routing.semantic import SemanticRouter
+
+    candidates = (STRONG, WEAK)
+    cached = build_embedder("minilm:128", cache=True)
+    static = build_embedder("minilm-static")
+    full = SemanticRouter(examples, cached, default_threshold=0.3)
+    quality: dict[str, float] = {}
+
+    def decide_with(router: Any) -> Callable[[str], object]:
+        return lambda prompt: router(RouteContext(prompt=prompt, candidates=candidates))
+
+    def chosen(router: Any, prompts: Sequence[str]) -> list[str | None]:
+        return [router(RouteContext(prompt=p, candidates=candidates)).chosen for p in prompts]
+
+    # The reference decisions use cached MiniLM vectors (computed once, then read from disk).
+    reference = {kind: chosen(full, prompts) for kind, prompts in queries.items()}
+    quality["full router self-agreement, MMLU + '(asked again)' (%)"] = _agreement(
+        chosen(full, asked), reference["MMLU"]
+    )
+    static.embed(["warm-up"])  # builds the table on the first run, loads it after
+    for kind, prompts in queries.items():
+        timings[f"query embedding alone (minilm-static), {kind} queries"] = _time_calls(
+            lambda prompt: static.embed([prompt + " "]), prompts[:100], rounds=1
+        )
+    for agreement in (0.95, 0.8):
+        cascade = SemanticRouter(
+            examples, cached, default_threshold=0.3, fast_embedder=static, fast_agreement=agreement
+        )
+        fit = cascade.fast_path()
+        assert fit is not None
+        fresh = build_embedder("minilm:128")
+        cascade.embedder = fresh  # every query is embedded, never looked up
+        for kind, prompts in queries.items():
+            decisions: list[Any] = []
+
+            def decide(
+                prompt: str, cascade: Any = cascade, decisions: list[Any] = decisions
+            ) -> None:
+                decisions.append(cascade(RouteContext(prompt=prompt, candidates=candidates)))
+
+            label = f"semantic cascade (static -> MiniLM, agreement {agreement}), {kind} queries"
+            timings[label] = _time_calls(decide, prompts, rounds=1)
+            fast = [d.reason.startswith("fast path") for d in decisions]
+            quality[f"{label}: decided by the fast path (%)"] = round(
+                100.0 * sum(fast) / len(fast), 1
+            )
+            quality[f"{label}: agreement with full MiniLM (%)"] = _agreement(
+                [d.chosen for d in decisions], reference[kind]
+            )
+        if agreement == 0.95:
+            # Static alone: the same similarity map, every decision taken on the fast path.
+            mapped = {r: (t - fit.intercept) / fit.slope for r, t in cascade.thresholds.items()}
+            alone = SemanticRouter(examples, static, thresholds=mapped)
+            for kind, prompts in queries.items():
+                quality[f"semantic on minilm-static alone, {kind} queries: agreement (%)"] = (
+                    _agreement(chosen(alone, prompts), reference[kind])
+                )
+                timings[f"semantic on minilm-static alone (new query), {kind} queries"] = (
+                    _time_calls(decide_with(alone), prompts, rounds=1)
+                )
+    return quality
+
+
+# Intent-style routes: four topics, each given by example questions of a few MMLU subjects.
+TOPICS = {
+    "math": ("elementary_mathematics", "high_school_mathematics", "college_mathematics"),
+    "law": ("professional_law", "international_law", "jurisprudence"),
+    "medicine": ("clinical_knowledge", "college_medicine", "professional_medicine", "anatomy"),
+    "history": (
+        "high_school_us_history",
+        "high_school_world_history",
+        "high_school_european_history",
+        "prehistory",
+    ),
+}
+TOPIC_EXAMPLES, TOPIC_QUERIES = 25, 50  # per topic
+
+
+def _topic_routes(data: Path, timings: dict[str, list[float]], quality: dict[str, float]) -> None:
+    """Semantic routing as it is mostly used: distinct intents given by example utterances.
+
+    Examples and queries are different MMLU questions of the topics' subjects; every query is
+    new text. Reports p50 for the full-MiniLM router, the cascade and static alone, the share
+    the fast path decides, agreement with the full router and accuracy against the true topic.
+    """
+    from dispatcher.embeddings import build_embedder
+    from dispatcher.preferences import import_routellm
+    from dispatcher.routing import RouteContext
+    from dispatcher.routing.semantic import SemanticRouter
+
+    rng = random.Random(11)
+    by_topic: dict[str, list[str]] = {}
+    subject_topic = {s: t for t, subjects in TOPICS.items() for s in subjects}
+    for record in import_routellm(data).records:
+        topic = subject_topic.get(record.group or "")
+        if topic is not None:
+            by_topic.setdefault(topic, []).append(record.prompt)
+    examples: dict[str, list[str]] = {}
+    asked: list[tuple[str, str]] = []
+    for topic, prompts in sorted(by_topic.items()):
+        rng.shuffle(prompts)
+        examples[topic] = prompts[:TOPIC_EXAMPLES]
+        picked = prompts[TOPIC_EXAMPLES : TOPIC_EXAMPLES + TOPIC_QUERIES]
+        asked += [(topic, p) for p in picked]
+    rng.shuffle(asked)
+    topics = tuple(examples)
+    cached = build_embedder("minilm:128", cache=True)
+    static = build_embedder("minilm-static")
+    routers = {
+        "full MiniLM": SemanticRouter(examples, cached, default_threshold=0.2),
+        "cascade (static -> MiniLM, agreement 0.95)": SemanticRouter(
+            examples, cached, default_threshold=0.2, fast_embedder=static
+        ),
+    }
+    for router in routers.values():
+        router(RouteContext(prompt="warm-up", candidates=topics))  # examples embedded once
+        router.embedder = build_embedder("minilm:128")  # every query embedded anew
+    chosen: dict[str, list[str | None]] = {}
+    for name, router in routers.items():
+        decisions: list[Any] = []
+
+        def decide(prompt: str, router: Any = router, decisions: list[Any] = decisions) -> None:
+            decisions.append(router(RouteContext(prompt=prompt, candidates=topics)))
+
+        label = f"semantic, 4 topic routes, {name}"
+        timings[label] = _time_calls(decide, [p for _, p in asked], rounds=1)
+        chosen[name] = [d.chosen for d in decisions]
+        truth = [t for t, _ in asked]
+        quality[f"{label}: right topic (%)"] = _agreement(chosen[name], truth)
+        if name.startswith("cascade"):
+            fast = [d.reason.startswith("fast path") for d in decisions]
+            quality[f"{label}: decided by the fast path (%)"] = round(
+                100.0 * sum(fast) / len(fast), 1
+            )
+            quality[f"{label}: agreement with full MiniLM (%)"] = _agreement(
+                chosen[name], chosen["full MiniLM"]
+            )
+
+
+def routers(data: Path, queries: int) -> tuple[dict[str, list[float]], str, dict[str, float]]:
     from dispatcher.embeddings import build_embedder
     from dispatcher.preferences import PreferenceDataset
     from dispatcher.routing import RouteContext, build_router
@@ -127,13 +287,16 @@ def routers(data: Path, queries: int) -> tuple[dict[str, list[float]], str]:
     )
     short = [" ".join(prompt.split()[:20]) for prompt in new_queries[:100]]
     timings["semantic, 20-word queries"] = _time_calls(decide(semantic), short, rounds=1)
+    quality = _cascade(examples, asked, {"MMLU": new_queries, "20-word": short}, timings)
+    if data.is_dir():
+        _topic_routes(data, timings, quality)
 
     bandit = build_router({"type": "bandit"})
     for record in training:  # bandit feedback: only the chosen arm's outcome is seen
         arm = bandit(RouteContext(prompt=record.prompt, candidates=candidates)).chosen or WEAK
         bandit.update(record.prompt, arm, record.scores[arm])  # type: ignore[attr-defined]
     timings["bandit (LinUCB, text features)"] = _time_calls(decide(bandit), asked, rounds=10)
-    return timings, source
+    return timings, source, quality
 
 
 def forced_tool_choice(runs: int) -> list[float]:
@@ -209,7 +372,7 @@ def main() -> None:
     parser.add_argument("--dispatcher-runs", type=int, default=300)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    timings, source = routers(args.data, args.queries)
+    timings, source, quality = routers(args.data, args.queries)
     timings["dispatcher model (forced tool choice, zero-latency model)"] = forced_tool_choice(
         args.dispatcher_runs
     )
@@ -218,6 +381,7 @@ def main() -> None:
         "p50_ms": {name: s["median"] for name, s in stats.items()},
         "p99_ms": {name: s["p99"] for name, s in stats.items()},
         "details": stats,
+        "quality": quality,
         "data": source,
         "machine": machine(),
     }
@@ -229,6 +393,8 @@ def main() -> None:
         ["router", "p50 ms", "p99 ms", "min ms", "decisions"],
         [[n, s["median"], s["p99"], s["min"], s["n"]] for n, s in stats.items()],
     )
+    print("\nSemantic cascade quality (decisions vs the full-MiniLM semantic router)")
+    print_table(["measure", "value"], [[name, value] for name, value in quality.items()])
     print(f"\nmachine: {json.dumps(out['machine'])}")
 
 

@@ -135,7 +135,11 @@ WeakOption = Annotated[str, typer.Option("--weak", help="Weak model's name in `s
 EmbedderOption = Annotated[
     str,
     typer.Option(
-        "--embedder", help="minilm[:max_tokens], hashing, sentence-transformers:M or openai:M."
+        "--embedder",
+        help=(
+            "minilm[:max_tokens], minilm-static (MiniLM distilled to word-piece vectors: "
+            "sub-millisecond), hashing, sentence-transformers:M or openai:M."
+        ),
     ),
 ]
 CacheOption = Annotated[

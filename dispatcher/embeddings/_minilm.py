@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from dispatcher._blas import _BLAS, blas_threads  # noqa: F401 (_BLAS: used by _distill)
+from dispatcher._blas import blas_threads
 from dispatcher.errors import ConfigError
 
 __all__ = ["MiniLMEmbedder", "default_model_dir"]

@@ -15,7 +15,17 @@ _ENTRY = "dispatcher.router"
 _COMMON = {"type", "strong", "weak", "threshold", "margin", "name"}
 _ALLOWED: dict[str, set[str]] = {
     "predictive": _COMMON | {"model_path", "embedder", "calibration"},
-    "semantic": {"type", "name", "routes", "thresholds", "default_threshold", "top_k", "embedder"},
+    "semantic": {
+        "type",
+        "name",
+        "routes",
+        "thresholds",
+        "default_threshold",
+        "top_k",
+        "embedder",
+        "fast_embedder",
+        "fast_agreement",
+    },
     "bandit": {
         "type",
         "name",
@@ -55,16 +65,14 @@ def _path(
     return path if path.is_absolute() or base_dir is None else base_dir / path
 
 
-def _embedder(config: Mapping[str, Any], default: str | None) -> Any:
+def _embedder(config: Mapping[str, Any], default: str | None, key: str = "embedder") -> Any:
     from dispatcher.embeddings import build_embedder
 
-    spec = config.get("embedder", default)
+    spec = config.get(key, default)
     if spec is None:
         return None
     if not isinstance(spec, str | Mapping):
-        raise ConfigError(
-            "'embedder' must be a name like 'minilm:128'", entry=_ENTRY, field="embedder"
-        )
+        raise ConfigError(f"{key!r} must be a name like 'minilm:128'", entry=_ENTRY, field=key)
     return build_embedder(spec)
 
 
@@ -109,6 +117,8 @@ def _semantic(config: Mapping[str, Any], base_dir: Path | None) -> Router:
         thresholds={str(k): _number(thresholds, k, 0.5) for k in thresholds},
         default_threshold=_number(config, "default_threshold", 0.5),
         top_k=int(_number(config, "top_k", 3)),
+        fast_embedder=_embedder(config, None, "fast_embedder"),
+        fast_agreement=_number(config, "fast_agreement", 0.95),
     )
 
 
