@@ -48,6 +48,9 @@ class _RichProgress:
         if self._task is not None:
             self._progress.update(self._task, visible=False)
         self._task = self._progress.add_task(description, total=total)
+        if not self._progress.console.is_terminal:
+            # No live bar in a log file or a pipe: one line per stage says what is running.
+            self._progress.console.print(f"{description} ...", highlight=False)
 
     def advance(self, amount: int = 1) -> None:
         if self._task is not None:

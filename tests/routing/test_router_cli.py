@@ -60,7 +60,10 @@ def test_eval_routers_json_has_every_router(
         monkeypatch,
     )
     assert code == 0
-    result = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    # Not a terminal: progress is plain lines on stderr, one per stage (stdout stays JSON).
+    assert "fold" in captured.err.lower() and "\x1b[" not in captured.err
     assert list(result) == ["predictive", "bandit", "random", "length", "oracle"]
     for metrics in result.values():
         assert set(metrics) == {"apgr", "cpt50", "cpt80"}
