@@ -91,7 +91,8 @@ def run_calibration(
             progress.start("training the final model on all records", 1)
         final = fit_router("predictive", dataset, strong, weak, embedder, seed=seed)
         assert isinstance(final, PredictiveRouter)
-        deployed = np.asarray(final.scores(prompts))
+        # Each training prompt scored without itself as a neighbour (see `training_scores`).
+        deployed = np.asarray(final.training_scores(prompts))
         path = model_out or config_path.with_name(f"{config_path.stem}.router.npz")
         final.save(path)
         section["model_path"] = str(path.resolve())

@@ -88,14 +88,20 @@ def nearest(
     k: int,
     *,
     chunk: int = 1024,
+    exclude: Ints | None = None,
 ) -> tuple[Ints, NDArray[np.float32]]:
     """Indices and cosine similarities of each query's k nearest keys, most similar first
-    (rows are unit vectors)."""
-    k = max(1, min(k, keys.shape[0]))
+    (rows are unit vectors). `exclude[i]`, when not negative, is a key query i may not match
+    (itself, when the queries are the keys)."""
+    k = max(1, min(k, keys.shape[0] - (0 if exclude is None else 1)))
     index = np.zeros((queries.shape[0], k), dtype=np.intp)
     similarity = np.zeros((queries.shape[0], k), dtype=np.float32)
     for start in range(0, queries.shape[0], chunk):
         sims = queries[start : start + chunk] @ keys.T
+        if exclude is not None:
+            own = exclude[start : start + chunk]
+            rows = np.flatnonzero(own >= 0)
+            sims[rows, own[rows]] = -np.inf
         if k < keys.shape[0]:
             top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         else:

@@ -98,16 +98,28 @@ class WinRateModel:
         """`predict` for one prompt (a vector and its features), in a tenth of the time."""
         return self._one_prompt(embedding, features)
 
-    def predict(self, embeddings: NDArray[np.float32], features: Floats) -> Floats:
-        """Strong-model win rate per row of (embedding, text features)."""
+    def predict(
+        self,
+        embeddings: NDArray[np.float32],
+        features: Floats,
+        *,
+        exclude: NDArray[np.intp] | None = None,
+    ) -> Floats:
+        """Strong-model win rate per row of (embedding, text features). `exclude[i]` names a
+        training row that row i may not use as a neighbour (itself: see `training_scores`)."""
         with blas_threads(1):
-            return self._predict(embeddings, features)
+            return self._predict(embeddings, features, exclude)
 
-    def _predict(self, embeddings: NDArray[np.float32], features: Floats) -> Floats:
+    def _predict(
+        self,
+        embeddings: NDArray[np.float32],
+        features: Floats,
+        exclude: NDArray[np.intp] | None,
+    ) -> Floats:
         strong, weak = self._linear(embeddings, features)
-        wanted = min(self.blend.neighbours, self.knn_keys.shape[0])
-        if wanted:
-            index, similarity = nearest(embeddings, self.knn_keys, wanted)
+        wanted = min(self.blend.neighbours, self.knn_keys.shape[0] - (exclude is not None))
+        if wanted > 0:
+            index, similarity = nearest(embeddings, self.knn_keys, wanted, exclude=exclude)
         else:
             index = np.zeros((len(strong), 0), dtype=np.intp)
             similarity = np.zeros((len(strong), 0), dtype=np.float32)
@@ -300,6 +312,20 @@ class PredictiveRouter:
         if not prompts:
             return []
         predicted = self.model.predict(self.embedder.embed(prompts), text_features(prompts))
+        return [float(v) for v in predicted]
+
+    def training_scores(self, prompts: Sequence[str]) -> list[float]:
+        """Scores of the prompts the model was trained on (all of them, in training order),
+        each without itself among its neighbours: its own outcome would decide its score,
+        so a threshold set on these scores would not hold for new prompts."""
+        if len(prompts) != self.model.knn_keys.shape[0]:
+            raise DataError(
+                f"training_scores needs the {self.model.knn_keys.shape[0]} training prompts, "
+                f"got {len(prompts)}"
+            )
+        own = np.arange(len(prompts), dtype=np.intp)
+        embeddings = self.embedder.embed(prompts)
+        predicted = self.model.predict(embeddings, text_features(prompts), exclude=own)
         return [float(v) for v in predicted]
 
     def score(self, prompt: str) -> float:

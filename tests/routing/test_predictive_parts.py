@@ -9,6 +9,7 @@ import pytest
 from routing_data import synthetic_records
 
 from dispatcher.embeddings._hashing import HashingEmbedder
+from dispatcher.errors import DataError
 from dispatcher.preferences import PreferenceDataset
 from dispatcher.routing._blend import Blend, gain_area
 from dispatcher.routing._features import text_features
@@ -83,3 +84,22 @@ def test_one_prompt_scores_equal_the_batch_scores(blend: Blend) -> None:
     single = [model.predict_one(embeddings[i], features[i]) for i in range(len(prompts))]
     assert single == pytest.approx(batch.tolist(), abs=1e-5)
     assert len(set(np.round(single, 4))) > 5  # the scores differ: a constant would also match
+
+
+def test_training_scores_never_use_the_prompt_itself() -> None:
+    # With one neighbour and nothing else, a training prompt scored normally is its own
+    # nearest neighbour and gets its own outcome back: thresholds set on such scores do not
+    # hold on new prompts (what `dispatcher calibrate` does with them).
+    records = synthetic_records(200, groups=False)
+    data = PreferenceDataset(tuple(records))
+    router = PredictiveRouter.fit(data, "strong", "weak", HashingEmbedder(dim=32))
+    router.model = dataclasses.replace(
+        router.model, blend=Blend(knn_k=1, coef=(0, 0, 1, 0, 0, 0, 0, 0, 0))
+    )
+    prompts = [r.prompt for r in records]
+    own = np.asarray([0.5 * (1 + r.scores["strong"] - r.scores["weak"]) for r in records])
+    assert np.allclose(router.scores(prompts), own)
+    held_out = np.asarray(router.training_scores(prompts))
+    assert np.mean(np.isclose(held_out, own)) < 0.9
+    with pytest.raises(DataError, match="training prompts"):
+        router.training_scores(prompts[:10])
