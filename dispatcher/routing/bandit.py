@@ -55,15 +55,33 @@ class BanditFeatures:
 
 
 class _Arm:
+    """One arm's statistics. Update `a` and `b` through `add` (or call `changed`): a
+    decision uses A's inverse and theta, kept from one update to the next (two linear
+    solves per arm per decision cost more than the rest of the routing decision)."""
+
     def __init__(self, dim: int, ridge: float) -> None:
         self.a = np.eye(dim) * ridge
         self.b = np.zeros(dim)
         self.pulls = 0
+        self._inverse: NDArray[np.float64] | None = None
+        self._theta: NDArray[np.float64] | None = None
+
+    def add(self, x: NDArray[np.float64], reward: float) -> None:
+        self.a += np.outer(x, x)
+        self.b += reward * x
+        self.pulls += 1
+        self.changed()
+
+    def changed(self) -> None:
+        self._inverse = self._theta = None
 
     def estimate(self, x: NDArray[np.float64]) -> tuple[float, float]:
         """Predicted reward and the width of its confidence interval at context x."""
-        theta = np.linalg.solve(self.a, self.b)
-        width = math.sqrt(max(float(x @ np.linalg.solve(self.a, x)), 0.0))
+        inverse, theta = self._inverse, self._theta
+        if inverse is None or theta is None:
+            inverse = self._inverse = np.asarray(np.linalg.inv(self.a), dtype=np.float64)
+            theta = self._theta = inverse @ self.b
+        width = math.sqrt(max(float(x @ inverse @ x), 0.0))
         return float(theta @ x), width
 
     def to_json(self) -> dict[str, Any]:
@@ -161,10 +179,7 @@ class LinUCBRouter:
         reward = float(quality) - self.cost_weight * float(cost)
         x = self.features([prompt])[0]
         with self._lock:
-            stats = self._arm(arm)
-            stats.a += np.outer(x, x)
-            stats.b += reward * x
-            stats.pulls += 1
+            self._arm(arm).add(x, reward)
             if self.state_path is not None:
                 write_json_state(self.state_path, self._state())
         return reward
@@ -253,8 +268,6 @@ def replay(
             stat, inv = stats[best], inverses[best]
             ix = inv @ x
             inverses[best] = inv - np.outer(ix, ix) / (1.0 + float(x @ ix))
-            stat.a += np.outer(x, x)
-            stat.b += values[best][i] * x
-            stat.pulls += 1
+            stat.add(x, float(values[best][i]))
         if router.state_path is not None:
             write_json_state(router.state_path, router._state())
