@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import platform
@@ -14,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "build_workloads",
+    "cpu_model",
     "freeze_heap",
     "machine",
     "percentile",
@@ -54,14 +56,13 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     }
 
 
-def _cpu_model() -> str:
-    try:
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.lower().startswith("model name"):
                 return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def machine() -> dict[str, Any]:
@@ -74,7 +75,7 @@ def machine() -> dict[str, Any]:
             versions[name] = None
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": usable,
         "python": sys.version.split()[0],
         "platform": platform.platform(),

@@ -18,6 +18,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,10 @@ from dispatcher.detectors._features import DEFAULT_WEIGHTS
 from dispatcher.detectors._observed_signals import signals_from_observation
 from dispatcher.trajectories import load_trajectories
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: shared helpers
+
+from _common import cpu_model
+
 DEFAULT_DATA = (
     Path(__file__).resolve().parents[3]
     / "shared/data/trajectories/taubench_gpt4o_airline/gpt-4o-airline.json"
@@ -38,16 +43,6 @@ STEPS = (5, 10, 20)
 
 def _f(value: Any) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _cv_row(name: str, cv: dict[str, Any]) -> str:
@@ -124,7 +119,8 @@ def main() -> None:
 
     print(f"Data: `{args.data.name}`, {report['runs']['total']} runs ")
     print(f"({report['runs']['failed']} failed, {report['runs']['succeeded']} succeeded), ")
-    print(f"{report['runs']['groups']} groups; Python {platform.python_version()}, CPU {_cpu()}; ")
+    groups, python = report["runs"]["groups"], platform.python_version()
+    print(f"{groups} groups; Python {python}, CPU {cpu_model()}; ")
     print(f"{elapsed:.1f} s for the evaluation and both calibrations.\n")
     print("### Combined score, grouped 5-fold CV by task x 5 repeats (mean ± sd)\n")
     print("| model | AUC@5 | AUC@10 | AUC@20 | recall @ fitted 5% threshold | held-out FA |")

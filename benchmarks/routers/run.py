@@ -35,20 +35,14 @@ from dispatcher.preferences import PreferenceDataset, import_routellm
 from dispatcher.routing.evaluation import evaluate_cv
 from dispatcher.routing.metrics import metrics_for, oracle_curve, random_curve, sweep
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: shared helpers
+
+from _common import cpu_model
+
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 HSM = "high_school_mathematics"
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "routellm"
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _fmt(m: dict[str, float | None]) -> str:
@@ -203,7 +197,7 @@ def main() -> None:
     embedder = build_embedder(args.embedder, cache=True)
     results: dict[str, Any] = {
         "machine": {
-            "cpu": _cpu(),
+            "cpu": cpu_model(),
             "cores": os.cpu_count(),
             "python": platform.python_version(),
         },

@@ -23,6 +23,11 @@ def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     return 0
 
 
+def eval_routers(data: list[str], strong: str, weak: str, *options: str) -> list[str]:
+    """`dispatcher eval routers` with its data options, the model pair and `options`."""
+    return ["eval", "routers", *data, "--strong", strong, "--weak", weak, *options]
+
+
 @pytest.fixture
 def data_file(tmp_path: Path) -> Path:
     rows = [r.to_json() for r in synthetic_records(400)]
@@ -38,14 +43,9 @@ def test_eval_routers_json_has_every_router(
     data_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = run_cli(
-        [
-            "eval",
-            "routers",
-            "--data",
-            str(data_file),
-            "--strong",
+        eval_routers(
+            ["--data", str(data_file)],
             "strong",
-            "--weak",
             "weak",
             "--router",
             "predictive",
@@ -56,7 +56,7 @@ def test_eval_routers_json_has_every_router(
             "--embedder",
             "hashing:64",
             "--json",
-        ],
+        ),
         monkeypatch,
     )
     assert code == 0
@@ -80,22 +80,15 @@ def test_eval_routers_train_test_with_table_and_plot(
     test = write_jsonl(tmp_path / "test.jsonl", records[200:])
     plot = tmp_path / "curves.png"
     code = run_cli(
-        [
-            "eval",
-            "routers",
-            "--train",
-            str(train),
-            "--test",
-            str(test),
-            "--strong",
+        eval_routers(
+            ["--train", str(train), "--test", str(test)],
             "strong",
-            "--weak",
             "weak",
             "--embedder",
             "hashing:64",
             "--plot",
             str(plot),
-        ],
+        ),
         monkeypatch,
     )
     assert code == 0
@@ -112,18 +105,7 @@ def test_malformed_dataset_is_a_one_line_error(
         '{"id": "a", "prompt": "p", "scores": {"x": 1, "y": 0}}\n{oops\n', encoding="utf-8"
     )
     code = run_cli(
-        [
-            "eval",
-            "routers",
-            "--data",
-            str(bad),
-            "--strong",
-            "x",
-            "--weak",
-            "y",
-            "--embedder",
-            "hashing",
-        ],
+        eval_routers(["--data", str(bad)], "x", "y", "--embedder", "hashing"),
         monkeypatch,
     )
     err = capsys.readouterr().err
@@ -135,18 +117,7 @@ def test_unknown_model_is_a_clear_error(
     data_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = run_cli(
-        [
-            "eval",
-            "routers",
-            "--data",
-            str(data_file),
-            "--strong",
-            "gpt-9",
-            "--weak",
-            "weak",
-            "--embedder",
-            "hashing",
-        ],
+        eval_routers(["--data", str(data_file)], "gpt-9", "weak", "--embedder", "hashing"),
         monkeypatch,
     )
     assert code == 2
