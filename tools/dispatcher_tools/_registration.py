@@ -51,6 +51,7 @@ class _WorkspaceOptions(BaseModel):
     max_output_bytes: PositiveInt = 16_000
     isolation: str = "auto"
     env: dict[str, str] = {}
+    sandbox_uid: PositiveInt = 65534
 
 
 def _parse(toolkit: str, model: type[_Options], options: Mapping[str, Any]) -> _Options:
