@@ -109,6 +109,14 @@ def _check_sections(settings: DispatcherSection, file: Path | None) -> None:
         raise config_error(
             exc, EscalationSettings, file=file, prefix=("dispatcher", "escalation")
         ) from None
+    if settings.router is not None:
+        from dispatcher.routing._factory import check_router_config
+
+        try:
+            check_router_config(settings.router)
+        except ConfigError as exc:
+            field = f"dispatcher.router.{exc.field}" if exc.field else "dispatcher.router"
+            raise ConfigError(exc.reason, file=file, field=field, fix=exc.fix) from None
 
 
 def _check_litellm_params(entry: ModelListEntry, index: int, file: Path | None) -> None:

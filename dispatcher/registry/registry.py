@@ -265,7 +265,15 @@ class Registry:
             for key, value in raw.items():
                 if isinstance(value, str) and key.endswith(_PATH_KEYS):
                     raw[key] = str(self.config.resolve_path(value))
-            self._toolkit_tools[kit] = list(self.toolkits[kit](raw))
+            try:
+                self._toolkit_tools[kit] = list(self.toolkits[kit](raw))
+            except ConfigError as exc:
+                if exc.file is not None or self.config.path is None:
+                    raise
+                field = f"dispatcher.toolkits.{kit}" + (f".{exc.field}" if exc.field else "")
+                raise ConfigError(
+                    exc.reason, file=self.config.path, field=field, fix=exc.fix
+                ) from None
         return self._toolkit_tools[kit]
 
     def configure_toolkit(self, kit: str, options: Mapping[str, Any]) -> None:

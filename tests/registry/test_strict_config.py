@@ -225,3 +225,16 @@ def test_invalid_example_yaml_names_the_file_and_a_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         load_example(tmp_path)
     assert str(tmp_path / "example.yaml") in str(raised.value) and raised.value.fix
+
+
+def test_router_and_toolkit_option_typos_get_a_did_you_mean(tmp_path: Path) -> None:
+    error = _error(tmp_path, BASE + "  router: {type: randm}\n")
+    assert "did you mean 'random'" in (error.fix or "")
+    error = _error(tmp_path, BASE + "  router: {type: random, strong: strong, wek: small}\n")
+    assert "did you mean 'weak'" in (error.fix or "")
+    (tmp_path / "ws").mkdir()
+    agent = tmp_path / "fixer.md"
+    agent.write_text("---\nname: fixer\ndescription: d\ntools: [workspace.*]\n---\nhi\n")
+    text = BASE + "  agents: [fixer.md]\n  toolkits: {workspace: {root: ws, comand_timeout_s: 5}}\n"
+    error = _error(tmp_path, text)
+    assert "did you mean 'command_timeout_s'" in (error.fix or "")
