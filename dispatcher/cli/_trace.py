@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dispatcher.cli.app import app
+from dispatcher.errors import DataError
 from dispatcher.trace.events import (
     AgentStarted,
     EscalationEvent,
@@ -51,7 +52,12 @@ def ls(
     """List runs, newest first."""
     rows: list[dict[str, Any]] = []
     for path in list_runs(runs_dir)[:limit]:
-        events = read_trace(path)
+        try:
+            events = read_trace(path)
+        except (DataError, OSError) as exc:
+            # One corrupt file must not hide the other runs: list it with its problem.
+            rows.append(_unreadable_row(path, exc))
+            continue
         started = next((e for e in events if isinstance(e, RunStarted)), None)
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
         rows.append(
@@ -83,6 +89,19 @@ def ls(
             str(row["task"]),
         )
     Console().print(table)
+
+
+def _unreadable_row(path: Path, exc: Exception) -> dict[str, Any]:
+    return {
+        "run_id": path.stem,
+        "started": None,
+        "status": "unreadable",
+        "cost_usd": None,
+        "counterfactual_cost_usd": None,
+        "escalations": None,
+        "task": str(exc).replace(str(path), path.name)[:80],
+        "path": str(path),
+    }
 
 
 @trace_app.command("show")
@@ -120,7 +139,11 @@ def stats(
     cost = counterfactual = escalation_cost = 0.0
     priced_runs = 0
     for path in paths:
-        events = read_trace(path)
+        try:
+            events = read_trace(path)
+        except (DataError, OSError):
+            statuses["unreadable"] += 1
+            continue
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
         statuses[finished.status if finished else "incomplete"] += 1
         worker_runs += sum(1 for e in events if isinstance(e, AgentStarted) and e.role == "worker")
