@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dispatcher.cli.app import app
 from dispatcher.trace.events import (
@@ -73,6 +74,12 @@ def ls(
         typer.echo("no runs yet (run `dispatcher run examples/sql_report`)")
         return
     table = Table("run", "status", "cost", "all-strong", "esc.", "task")
+    # Run ids are what `trace show` takes: never cut or wrap them; the task column gives way.
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max(len(row["run_id"]) for row in rows)
+    table.columns[5].ratio = 1
+    table.columns[5].no_wrap = True
+    table.columns[5].overflow = "ellipsis"
     for row in rows:
         table.add_row(
             row["run_id"],
@@ -100,7 +107,13 @@ def show(
         adapter = event_adapter()
         typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
         return
-    Console().print(render_run(events))
+    console = Console()
+    console.print(render_run(events))
+    finished = next((e for e in events if isinstance(e, RunFinished)), None)
+    if finished is not None and finished.error:
+        kind = finished.error.get("type", "error")
+        message = finished.error.get("message", "")
+        console.print(Text.assemble((f"{kind}: ", "bold red"), str(message)))
 
 
 @trace_app.command("stats")
