@@ -75,7 +75,8 @@ def ls(
         return
     table = Table("run", "status", "cost", "all-strong", "esc.", "task")
     # Run ids are what `trace show` takes: never cut or wrap them; the task column gives way.
-    table.columns[0].no_wrap = True
+    for column in table.columns[:5]:
+        column.no_wrap = True
     table.columns[0].min_width = max(len(row["run_id"]) for row in rows)
     table.columns[5].ratio = 1
     table.columns[5].no_wrap = True

@@ -47,6 +47,7 @@ def test_trace_ls_shows_whole_run_ids_at_80_columns(
     result = run_cli(["trace", "ls", "--runs-dir", str(tmp_path)], capsys)
     assert result.exit_code == 0
     assert trace.stem in result.stdout
+    assert "status" in result.stdout and "error" in result.stdout and "Say hi" in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
 
 
