@@ -74,23 +74,32 @@ def ls(
         typer.echo("no runs yet (run `dispatcher run examples/sql_report`)")
         return
     table = Table("run", "status", "cost", "all-strong", "esc.", "task")
-    # Run ids are what `trace show` takes: never cut or wrap them; the task column gives way.
-    for column in table.columns[:5]:
-        column.no_wrap = True
-    table.columns[0].min_width = max(len(row["run_id"]) for row in rows)
-    table.columns[5].ratio = 1
-    table.columns[5].no_wrap = True
-    table.columns[5].overflow = "ellipsis"
-    for row in rows:
-        table.add_row(
+    cells = [
+        [
             row["run_id"],
             str(row["status"]),
             _usd(row["cost_usd"]),
             _usd(row["counterfactual_cost_usd"]),
             str(row["escalations"] if row["escalations"] is not None else "-"),
             str(row["task"]),
-        )
-    Console().print(table)
+        ]
+        for row in rows
+    ]
+    # Run ids are what `trace show` takes: the fixed columns keep their width, the task is cut
+    # to what is left of the terminal (borders and padding: 3 characters a column, plus 1).
+    console = Console()
+    fixed = [
+        max(len(str(c.header)), *(len(r[i]) for r in cells))
+        for i, c in enumerate(table.columns[:5])
+    ]
+    room = max(10, console.width - sum(fixed) - 3 * len(table.columns) - 1)
+    for column in table.columns:
+        column.no_wrap = True
+    for row_cells in cells:
+        task_text = row_cells[5]
+        row_cells[5] = task_text if len(task_text) <= room else task_text[: room - 1] + "…"
+        table.add_row(*row_cells)
+    console.print(table)
 
 
 @trace_app.command("show")
