@@ -84,3 +84,17 @@ def test_boolean_flags_are_shown_without_a_value_placeholder(
     assert result.exit_code == 0
     assert "--live" in result.stdout
     assert "<bool>" not in result.stdout and "BOOLEAN" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in EXAMPLES.iterdir() if (p / "example.yaml").is_file())
+)
+def test_every_example_answers_with_its_expected_facts(
+    name: str, repo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_cli(["run", f"examples/{name}", "--json"], capsys)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    expected = yaml.safe_load((EXAMPLES / name / "example.yaml").read_text()).get("expect", {})
+    answer = _finished(repo_root).answer  # type: ignore[attr-defined]
+    for fact in expected.get("answer_contains", []):
+        assert fact in answer
