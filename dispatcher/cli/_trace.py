@@ -21,6 +21,8 @@ from dispatcher.trace.events import (
     event_adapter,
     event_json_schema,
 )
+from dispatcher.errors import ConfigError, DataError
+from dispatcher.trace.events import Event
 from dispatcher.trace.reader import find_run, list_runs, read_trace
 from dispatcher.trace.render import render_run
 
@@ -52,7 +54,7 @@ def ls(
     """List runs, newest first."""
     rows: list[dict[str, Any]] = []
     for path in list_runs(runs_dir)[:limit]:
-        events = read_trace(path)
+        events = _read(path)
         started = next((e for e in events if isinstance(e, RunStarted)), None)
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
         rows.append(
@@ -111,8 +113,8 @@ def show(
     ] = False,
 ) -> None:
     """Show one run as a tree: agents, model calls, tools, detectors, escalation episodes."""
-    path = find_run(run, runs_dir)
-    events = read_trace(path)
+    path = _find(run, runs_dir)
+    events = _read(path)
     if as_json:
         adapter = event_adapter()
         typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
@@ -135,7 +137,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Summarize runs: escalation rate by trigger, cost against the all-strong counterfactual."""
-    paths = [find_run(r, runs_dir) for r in runs] if runs else list_runs(runs_dir)
+    paths = [_find(r, runs_dir) for r in runs] if runs else list_runs(runs_dir)
     by_trigger: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
@@ -143,7 +145,7 @@ def stats(
     cost = counterfactual = escalation_cost = 0.0
     priced_runs = 0
     for path in paths:
-        events = read_trace(path)
+        events = _read(path)
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
         statuses[finished.status if finished else "incomplete"] += 1
         worker_runs += sum(1 for e in events if isinstance(e, AgentStarted) and e.role == "worker")
@@ -193,3 +195,25 @@ def stats(
 
 def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
+
+
+def _find(run: str, runs_dir: Path | None) -> Path:
+    try:
+        return find_run(run, runs_dir)
+    except DataError as exc:
+        raise ConfigError(
+            str(exc),
+            fix="`dispatcher trace ls` lists the runs; pass a run id, `latest`, a .jsonl path, "
+            "or --runs-dir for traces written elsewhere",
+        ) from None
+
+
+def _read(path: Path) -> list[Event]:
+    try:
+        return read_trace(path)
+    except DataError as exc:
+        raise ConfigError(
+            f"cannot read the trace: {exc}",
+            fix="pass a trace written by dispatcher (one JSON event a line); "
+            "`dispatcher trace schema` prints the event schema",
+        ) from None

@@ -57,6 +57,7 @@ def test_trace_show_of_an_unknown_run_is_a_clear_error(
     result = run_cli(["trace", "show", "nope", "--runs-dir", str(tmp_path)], capsys)
     assert result.exit_code == 2
     assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
+    assert "fix:" in result.stderr
 
 
 def test_agents_ls_without_a_config_explains_the_toolkit_agents(
