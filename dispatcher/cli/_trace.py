@@ -13,16 +13,16 @@ from rich.table import Table
 from rich.text import Text
 
 from dispatcher.cli.app import app
+from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import (
     AgentStarted,
     EscalationEvent,
+    Event,
     RunFinished,
     RunStarted,
     event_adapter,
     event_json_schema,
 )
-from dispatcher.errors import ConfigError, DataError
-from dispatcher.trace.events import Event
 from dispatcher.trace.reader import find_run, list_runs, read_trace
 from dispatcher.trace.render import render_run
 
