@@ -64,7 +64,7 @@ def run(
     directory = (runs_dir or default_runs_dir()).resolve()
     run_id = new_run_id()
     workspace = directory / f"{run_id}.workspace"
-    console = Console(stderr=as_json, highlight=False)
+    console = Console(stderr=as_json, highlight=False, soft_wrap=True)
     try:
         result = _run_example(
             spec, run_id, directory, workspace, console, live, record, lenient, task
@@ -148,7 +148,7 @@ def ask(
 ) -> None:
     """Run one task live with the models and agents of a registry file."""
     dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
-    console = Console(stderr=as_json, highlight=False)
+    console = Console(stderr=as_json, highlight=False, soft_wrap=True)
     try:
         result = dispatcher.run_sync(task)
     except ModelError as exc:
