@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +71,10 @@ class Dispatcher:
         runs_dir: Path | None = None,
         budgets: Budgets | None = None,
         sinks: Sequence[TraceSink] = (),
+        checks: Sequence[Callable[[str], None]] = (),
     ) -> None:
+        """`checks` are called with the final answer before the run finishes; one that raises
+        fails the run (e.g. a replay whose cassette was not used up)."""
         settings = registry.config.settings
         self.registry = registry
         self.model_name = model or settings.dispatcher_model
@@ -82,6 +85,7 @@ class Dispatcher:
         self.runs_dir = runs_dir
         self.budgets = budgets
         self.sinks = list(sinks)
+        self.checks = list(checks)
         if self.default_route is not None and self.default_route not in registry.agents:
             raise ConfigError(
                 f"default_route {self.default_route!r} is not a registered agent",
@@ -127,6 +131,8 @@ class Dispatcher:
             run_id=run_id,
         ) as (run, outcome):
             outcome.answer = await self._dispatch(task, run, outcome)
+            for check in self.checks:
+                check(outcome.answer)
         return _result(run, outcome)
 
     # -- routing ------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ class Example:
         for plugin in self.plugins:
             _load_plugin(plugin)(registry)
         if self.workspace is not None and workspace_dir is not None:
+            # Absolute: the registry resolves relative toolkit paths against the config's folder.
+            workspace_dir = workspace_dir.resolve()
             if workspace_dir.exists():
                 shutil.rmtree(workspace_dir)
             shutil.copytree(self.workspace, workspace_dir)

@@ -13,7 +13,7 @@ from dispatcher._settings_memo import shared_settings
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.detectors.base import Detector, Step, Verdict
-from dispatcher.errors import BudgetExceeded, describe
+from dispatcher.errors import BudgetExceeded, RunError, describe
 from dispatcher.escalation.episode import EscalationOutcome, Escalator
 from dispatcher.escalation.request import (
     ESCALATE_TOOL_NAME,
@@ -130,6 +130,7 @@ class _Loop:
         self.turns = 0
         self.cost_usd = 0.0
         self.metadata = {"agent": agent.name, "role": role}
+        self.last_check: Step | None = None
 
     # -- main loop ---------------------------------------------------------------------------
 
@@ -232,6 +233,8 @@ class _Loop:
             )
             self.messages.append(execution.message)
             self.steps.append(execution.step)
+            if CHECK_SIGNAL in execution.step.signals:
+                self.last_check = execution.step
             outcome = await self._watch()
             if outcome is not None and outcome.final_answer is not None:
                 return self._taken_over(outcome)
@@ -343,6 +346,7 @@ class _Loop:
         return outcome
 
     async def _on_final_answer(self, text: str) -> AgentResult | None:
+        self._check_not_contradicted()
         gate = self.agent.gate
         if gate is None or self.role != "worker":
             return self._result(text)
@@ -357,7 +361,7 @@ class _Loop:
             data=dict(result.evidence),
         )
         if self.escalator is None:
-            return self._result(text)
+            raise _gate_failed(self.agent.name, gate.name, result.reason)
         request = EscalationRequest(
             reason=f"validation gate {gate.name} failed: {result.reason}",
             question="The answer failed validation. How should the worker fix it?",
@@ -367,9 +371,19 @@ class _Loop:
         if outcome.final_answer is not None:
             return self._taken_over(outcome)
         if outcome.refused:
-            return self._result(text)
+            raise _gate_failed(self.agent.name, gate.name, result.reason)
         self.messages.append(UserMessage(f"[dispatcher] {result.reason}\n{outcome.message}"))
         return None
+
+    def _check_not_contradicted(self) -> None:
+        """An answer given while the agent's latest check (test run) fails is never `ok`."""
+        check = self.last_check
+        if check is not None and check.error:
+            raise RunError(
+                f"agent {self.agent.name} answered while its latest check failed: {check.tool} "
+                f"reported {check.observation[:200]!r}; an answer that its own tool results "
+                "contradict cannot finish the run"
+            )
 
     async def _on_own_budget(self, exc: BudgetExceeded) -> AgentResult | None:
         """The agent's own budget ran out: hand the task to the overwatch if allowed."""
@@ -465,3 +479,11 @@ async def run_overwatch(
         escalation=None,
     )
     return await loop.run()
+
+
+# A tool result carrying this signal is a check (a test run): its verdict bounds the answer.
+CHECK_SIGNAL = "tests_failed"
+
+
+def _gate_failed(agent: str, gate: str, reason: str) -> RunError:
+    return RunError(f"the answer of agent {agent} failed its validation gate {gate}: {reason}")

@@ -136,3 +136,25 @@ def test_user_mistakes_are_one_line_errors(
         _main(monkeypatch, "detectors", "eval", "--data", str(data), "--config", str(config)) == 2
     )
     assert "did you mean 'repeats'" in capsys.readouterr().err
+
+
+def test_calibrate_keeps_the_config_files_comments_and_order(tmp_path: Path) -> None:
+    data = _dataset(tmp_path / "runs.jsonl")
+    config = tmp_path / "dispatcher.yaml"
+    config.write_text(
+        "# registry of the team\n"
+        "dispatcher:\n"
+        "  overwatch: strong   # the big one\n"
+        "  budgets: {usd: 0.5}\n"
+        "model_list:\n"
+        "  - model_name: small\n"
+    )
+    result = runner.invoke(
+        app,
+        ["detectors", "calibrate", "--data", str(data), "--config", str(config), "--repeats", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    text = config.read_text()
+    assert "# registry of the team" in text and "# the big one" in text
+    assert text.index("dispatcher:") < text.index("model_list:")
+    assert text.index("overwatch") < text.index("budgets") < text.index("detectors")
