@@ -66,7 +66,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "monologue_repeats": None,
             "navigation_streak": 30,
         },
-        "stall": {"patience": 15, "test_runs": 6},
+        "stall": {"patience": 15, "test_runs": 3},
         "combined": {
             "weights": CODING_WEIGHTS,
             "bias": CODING_BIAS,

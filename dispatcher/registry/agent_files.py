@@ -86,6 +86,13 @@ def load_agent_file(path: str | Path) -> Agent:
             fix="e.g. [sql.run_query]",
         )
     instructions = body or str(data.get("instructions") or "")
+    detectors = data.get("detectors")
+    if isinstance(detectors, str):  # `detectors: coding` names a shipped profile
+        detectors = {"profile": detectors}
+    if detectors is not None:
+        from dispatcher.detectors import DetectorSettings
+
+        DetectorSettings.from_mapping(detectors, source=file)  # mistakes named at load time
     try:
         return Agent(
             name=str(data["name"]),
@@ -94,7 +101,7 @@ def load_agent_file(path: str | Path) -> Agent:
             model=data.get("model"),
             tier=data.get("tier"),
             tools=tools,
-            detectors=data.get("detectors"),
+            detectors=detectors,
             escalation=data.get("escalation"),
             budgets=data.get("budgets"),
             input_schema=data.get("input_schema") or DEFAULT_INPUT_SCHEMA,
