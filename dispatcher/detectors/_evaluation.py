@@ -176,6 +176,7 @@ def _profile_view(
     failed = [a for r, (a, _) in zip(replays, alarms, strict=True) if not r.run.success]
     passed = [a for r, (a, _) in zip(replays, alarms, strict=True) if r.run.success]
     min_steps = settings.combined.min_steps
+    scored = settings.combined.enabled  # a profile without the combined score has no curve
     return {
         "name": settings.profile or "custom",
         "detectors": list(enabled),
@@ -184,8 +185,8 @@ def _profile_view(
         ),
         "recall": _round(sum(a is not None for a in failed) / len(failed) if failed else None),
         "median_first_step": median([a for a in failed if a is not None]),
-        "alarm_step@fpr5": _alarm_step_at(replays, 0.05, min_steps),
-        "alarm_step@fpr10": _alarm_step_at(replays, 0.10, min_steps),
+        "alarm_step@fpr5": _alarm_step_at(replays, 0.05, min_steps) if scored else None,
+        "alarm_step@fpr10": _alarm_step_at(replays, 0.10, min_steps) if scored else None,
     }
 
 
