@@ -155,3 +155,25 @@ def test_a_live_finish_after_a_passing_test_is_not_reviewed() -> None:
     result = Dispatcher(reg).run_sync("fix it")
     small.assert_complete()
     assert [e for e in result.events if e.kind in ("detector", "escalation")] == []
+
+
+def test_calibrate_takes_labels_a_profile_and_repository_groups(tmp_path: Path) -> None:
+    data = tmp_path / "runs.jsonl"
+    rows = [(f"repo{g}__pkg-{i}", i % 2 == 0) for g in range(5) for i in range(6)]
+    data.write_text("".join(json.dumps(_mini_swe(n, submit=ok)) + "\n" for n, ok in rows))
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"id": n, "resolved": not ok}) + "\n" for n, ok in rows))
+    config = tmp_path / "d.yaml"
+    args = ["detectors", "calibrate", "--data", str(data), "--labels", str(labels),
+            "--profile", "coding", "--group-by", "repository", "--repeats", "1",
+            "--config", str(config), "--json"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["settings"]["profile"] == "coding"
+    assert set(payload["settings"]["combined"]["weights"]) == {
+        "steps", "error_rate", "hedging", "text_tokens", "observation_tokens",
+        "edits_since_test", "test_fail_streak",
+    }  # fmt: skip
+    assert "review.finish" not in payload["rules"]  # a review is no count to fit
+    assert config.is_file()
