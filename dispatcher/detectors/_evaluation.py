@@ -30,6 +30,7 @@ from typing import Any
 
 from dispatcher.detectors._build import DETECTOR_NAMES, build_detectors
 from dispatcher.detectors._metrics import auc, median, threshold_for_false_alarms
+from dispatcher.detectors._profiles import PROFILES
 from dispatcher.detectors._replay import BASELINES, Replay, replay, state_at
 from dispatcher.detectors._settings import DetectorSettings
 from dispatcher.trajectories import Trajectory
@@ -190,17 +191,28 @@ def _profile_view(
     }
 
 
+def _shipped_profile(runs: Sequence[Trajectory], name: str) -> dict[str, Any]:
+    settings = DetectorSettings.from_mapping({"profile": name})
+    replays = [replay(run, settings) for run in runs]
+    enabled = [d.name for d in build_detectors(settings)]
+    view = _profile_view(settings, replays, policy_alarms(replays, enabled), enabled)
+    view.pop("name")
+    return view
+
+
 def evaluate(
     runs: Sequence[Trajectory],
     settings: DetectorSettings,
     steps: Sequence[int] = DEFAULT_STEPS,
     *,
     runs_out: list[dict[str, Any]] | None = None,
+    all_profiles: bool = True,
 ) -> dict[str, Any]:
     """The report `dispatcher detectors eval --json` prints.
 
     `runs_out`, when given, receives one ``{"id", "success", "first_alarm_step", "detector"}``
-    per run: the policy's first alarm.
+    per run: the policy's first alarm. `all_profiles` adds ``profiles``: the same policy view
+    for every shipped profile, so one command shows the whole trade-off.
     """
     replays = [replay(run, settings) for run in runs]
     enabled = [d.name for d in build_detectors(settings)]
@@ -224,6 +236,8 @@ def evaluate(
         },
         "profile": _profile_view(settings, replays, alarms, enabled),
     }
+    if all_profiles:
+        report["profiles"] = {name: _shipped_profile(runs, name) for name in PROFILES}
     escalation = policy_escalation(replays, alarms)
     if escalation is not None:
         report["escalation"] = escalation

@@ -47,6 +47,9 @@ def test_eval_with_labels_profile_and_runs_out(tmp_path: Path) -> None:
     profile = report["profile"]
     assert profile["name"] == "coding" and "review.finish" in profile["detectors"]
     assert {"alarm_step@fpr5", "alarm_step@fpr10"} <= set(profile)
+    assert set(report["profiles"]) == {"default", "coding", "sql", "tool_use"}
+    assert report["profiles"]["coding"]["false_alarm_rate"] == profile["false_alarm_rate"]
+    assert report["profiles"]["default"]["alarm_step@fpr5"] is None  # no score to set
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 8 and set(lines[0]) == {"id", "success", "first_alarm_step", "detector"}
     # Even runs edit and submit unchecked (and failed): the finish review catches each one.
