@@ -119,6 +119,7 @@ class _Loop:
         self.detector_settings = _detector_settings(agent, run) if role == "worker" else None
         self.detectors: list[Detector] = self._new_detectors()
         self.detector_firings = 0
+        self.finish_reviewed = False
         self.escalator = (
             Escalator(self, escalation) if escalation is not None and escalation.enabled else None
         )
@@ -345,7 +346,34 @@ class _Loop:
             self._reset_detectors()
         return outcome
 
+    async def _review_finish(self, text: str) -> EscalationOutcome | None:
+        """Send a finish a detector flags (no passing test after the last edit) to review."""
+        checks = [getattr(d, "at_finish", None) for d in self.detectors]
+        verdicts = [check(self.steps) for check in checks if check is not None]
+        verdict = next((v for v in verdicts if v is not None), None)
+        if verdict is None or self.escalator is None or self.finish_reviewed:
+            return None
+        self.finish_reviewed = True  # once per run: the worker may finish after the advice
+        self._record_verdict(verdict, "escalate")
+        request = EscalationRequest(
+            reason=f"{verdict.detector} detector: {verdict.verdict}",
+            question="The worker wants to finish with this answer. Is the change right, or "
+            "what must it check or fix first?",
+            evidence=f"{_evidence_summary(verdict)}\nanswer: {text[:1000]}",
+        )
+        return await self.escalator.escalate(
+            "detector", request, detector_evidence=dict(verdict.evidence)
+        )
+
     async def _on_final_answer(self, text: str) -> AgentResult | None:
+        review = await self._review_finish(text)
+        if review is not None and review.final_answer is not None:
+            return self._taken_over(review)
+        if review is not None and not review.refused and review.message:
+            self.messages.append(
+                UserMessage(f"[dispatcher] review before finishing: {review.message}")
+            )
+            return None
         self._check_not_contradicted()
         gate = self.agent.gate
         if gate is None or self.role != "worker":
