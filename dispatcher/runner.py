@@ -76,6 +76,10 @@ async def run_session(
     )
     trace_path = directory / f"{run_id}.jsonl" if write_trace else None
     all_sinks: list[TraceSink] = [*sinks, *_sink.EXTRA_SINKS]
+    if settings.telemetry.otel or "DISPATCHER_OTEL" in os.environ:  # otel stays unimported
+        from dispatcher.telemetry import telemetry_sinks
+
+        all_sinks += telemetry_sinks(settings.telemetry)
     if trace_path is not None:
         all_sinks.insert(0, JsonlTraceSink(trace_path))
     tracer = Tracer(run_id, all_sinks, trace_path=trace_path)

@@ -170,3 +170,9 @@ def stats(
 
 def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
+
+
+# `trace export` and `trace html` live in their own module.
+from dispatcher.cli._trace_export import register as _register_exports  # noqa: E402
+
+_register_exports(trace_app)
