@@ -105,6 +105,13 @@ class _Page:
         self.finished_agents = {
             e.parent_id: e for e in events if isinstance(e, AgentFinished) and e.parent_id
         }
+        # Each model call is a step of the agent (or episode) it runs under: #1, #2, ...
+        counts: dict[str | None, int] = defaultdict(int)
+        self.step_of: dict[str, int] = {}
+        for event in events:
+            if isinstance(event, ModelCall):
+                counts[event.parent_id] += 1
+                self.step_of[event.span_id] = counts[event.parent_id]
         owners = {e.span_id for e in events if isinstance(e, AgentStarted | EscalationEvent)}
         self.children: dict[str | None, list[Event]] = defaultdict(list)
         for event in events:
@@ -262,7 +269,7 @@ class _Page:
             '<input type="search" id="search" placeholder="search the timeline">'
             '<button type="button" id="expand">expand all</button>'
             '<button type="button" id="collapse">collapse all</button>'
-            '<span class="dim"><span id="shown">0</span> steps shown</span></div>'
+            '<span class="dim"><span id="shown">0</span> rows shown</span></div>'
         )
         return f'<h2>Timeline</h2>{controls}<div class="tree">{self._nodes(None)}</div>'
 
@@ -273,6 +280,8 @@ class _Page:
         if isinstance(event, AgentStarted):
             return self._agent(event)
         kind, label, problem, detail = _describe(event)
+        if event.span_id in self.step_of:
+            label = f'<span class="dim mono">#{self.step_of[event.span_id]}</span> {label}'
         begin, end = _span_start(event), _seconds(event.ts)
         if isinstance(event, EscalationEvent):
             inner = self.children.get(event.span_id, [])
