@@ -59,11 +59,13 @@ padding:2px 4px;border-radius:4px}
 .bar{position:relative;height:12px;background:var(--soft);border-radius:3px}
 .bar span{position:absolute;top:0;height:100%;min-width:2px;border-radius:2px;
 background:var(--dim)}
-.k-model_call .bar span{background:var(--model)}.k-tool_call .bar span{background:var(--tool)}
-.k-escalation .bar span{background:var(--esc)}.k-agent .bar span{background:#9aa3b5}
+.row.k-model_call .bar span{background:var(--model)}
+.row.k-tool_call .bar span{background:var(--tool)}
+.row.k-escalation .bar span{background:var(--esc)}.row.k-agent .bar span{background:#9aa3b5}
+.row.err .bar span{background:var(--bad)}
 .k-model_call .tag{color:var(--model)}.k-tool_call .tag{color:var(--tool)}
 .k-route .tag{color:var(--route)}.k-detector .tag{color:var(--det)}
-.tag{font-weight:600}.err .lbl{color:var(--bad)}
+.tag{font-weight:600}.err .lbl,.row.err .tag{color:var(--bad)}
 .k-escalation>summary .row,.row.k-escalation{background:var(--escbg);
 outline:2px solid var(--esc)}
 .agent-head{font-weight:600}

@@ -146,3 +146,20 @@ def _keys(exporter: InMemorySpanExporter) -> set[str]:
 
 def _dump(exporter: InMemorySpanExporter) -> str:
     return "\n".join(span.to_json() for span in exporter.get_finished_spans())
+
+
+def test_spans_switched_on_without_opentelemetry_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from dispatcher.telemetry import telemetry_sinks
+
+    config = parse_registry_config({"dispatcher": {"telemetry": {"otel": True}}})
+    for name in [
+        m for m in sys.modules if m.startswith(("opentelemetry", "dispatcher.telemetry._span"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    with pytest.raises(ConfigError, match=r"fix: pip install 'dispatcher\[otel\]'"):
+        telemetry_sinks(config.settings.telemetry)

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from otlp_fixtures import sql_report_events, sql_report_trace
 from span_tree import assert_same_tree
 from typer.testing import CliRunner
@@ -122,3 +123,21 @@ def test_keys_never_reach_a_span_even_with_content(tmp_path: Path) -> None:
     text = json.dumps(export_otlp_json(read_trace(trace), capture_content=True))
     assert "[REDACTED]" in text
     assert secret not in text and "registered-" + "v" * 12 not in text
+
+
+def test_export_without_opentelemetry_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    for name in [
+        m for m in sys.modules if m.startswith(("opentelemetry", "dispatcher.telemetry._"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)  # import fails, as when not installed
+    result = CliRunner().invoke(
+        app, ["trace", "export", str(sql_report_trace()), "-o", str(tmp_path / "spans.json")]
+    )
+    assert isinstance(result.exception, ConfigError)
+    assert "fix: pip install 'dispatcher[otel]'" in str(result.exception)
+    assert not (tmp_path / "spans.json").exists()
