@@ -12,11 +12,10 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from html import escape
-from typing import Any
 
 from dispatcher.trace._html_assets import CSP, ERROR_HOOK, SCRIPT, STYLE
+from dispatcher.trace._html_rows import clip, describe, pretty, seconds, span_start, usd
 from dispatcher.trace.events import (
     AgentFinished,
     AgentStarted,
@@ -24,13 +23,8 @@ from dispatcher.trace.events import (
     EscalationEvent,
     Event,
     ModelCall,
-    ModelFallback,
-    ModelRetry,
-    Note,
-    RouteEvent,
     RunFinished,
     RunStarted,
-    ToolCallEvent,
 )
 from dispatcher.trace.render import _what_happened_next
 
@@ -46,23 +40,6 @@ _FILTERS = (
 )
 
 
-def _seconds(ts: str) -> float:
-    return datetime.fromisoformat(ts).timestamp()
-
-
-def _usd(value: float | None) -> str:
-    return "unpriced" if value is None else f"${value:.4f}"
-
-
-def _clip(text: str, limit: int = 140) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _pretty(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
-
-
 @dataclass(frozen=True)
 class _Clock:
     """Places events on the run's time axis (percent of the run's duration)."""
@@ -72,8 +49,8 @@ class _Clock:
 
     @classmethod
     def of(cls, events: Sequence[Event]) -> _Clock:
-        starts = [_span_start(e) for e in events] or [0.0]
-        ends = [_seconds(e.ts) for e in events] or [0.0]
+        starts = [span_start(e) for e in events] or [0.0]
+        ends = [seconds(e.ts) for e in events] or [0.0]
         start = min(starts)
         return cls(start, max(max(ends) - start, 1e-6))
 
@@ -84,15 +61,6 @@ class _Clock:
 
     def offset(self, moment: float) -> str:
         return f"+{moment - self.start:.3f}s"
-
-
-def _span_start(event: Event) -> float:
-    end = _seconds(event.ts)
-    if isinstance(event, ModelCall):
-        return end - event.latency_ms / 1000
-    if isinstance(event, ToolCallEvent):
-        return end - event.duration_ms / 1000
-    return end
 
 
 class _Page:
@@ -168,7 +136,7 @@ class _Page:
         width = min(100.0, (ratio or 0.0) * 100)
         cards = [
             f'<div class="card" id="cost"><span class="dim">cost vs all-strong</span>'
-            f"<b>{_usd(finished.cost_usd)} vs {_usd(finished.counterfactual_cost_usd)}</b>"
+            f"<b>{usd(finished.cost_usd)} vs {usd(finished.counterfactual_cost_usd)}</b>"
             f'<div class="costbar"><span style="width:{width:.1f}%"></span></div>'
             f'<span class="dim">{saving}</span></div>',
             _card("escalations", str(finished.escalations)),
@@ -190,7 +158,7 @@ class _Page:
         if finished.answer:
             parts.append(f"<h2>Answer</h2><pre>{escape(finished.answer)}</pre>")
         if finished.error:
-            parts.append(f"<h2>Error</h2><pre>{escape(_pretty(finished.error))}</pre>")
+            parts.append(f"<h2>Error</h2><pre>{escape(pretty(finished.error))}</pre>")
         return "".join(parts)
 
     def _episodes(self) -> str:
@@ -212,7 +180,7 @@ class _Page:
                 f"{escape(event.agent or '?')}: {escape(event.from_model)} → "
                 f"{escape(event.to_model or '-')} · trigger <b>{escape(event.trigger)}</b> · "
                 f"mode {escape(event.mode or '-')} · outcome <b>{escape(event.outcome)}</b> · "
-                f"cost {_usd(event.cost_usd)} · depth {event.depth}"
+                f"cost {usd(event.cost_usd)} · depth {event.depth}"
             )
             details = "".join(f"<dt>{k}</dt><dd>{escape(v)}</dd>" for k, v in rows)
             cards.append(
@@ -229,7 +197,7 @@ class _Page:
         rows = "".join(
             f"<tr><td>{v.step}</td><td>{escape(v.agent)}</td><td>{escape(v.detector)}</td>"
             f"<td>{escape(v.verdict)}</td><td>{escape(v.action)}</td>"
-            f'<td class="mono">{escape(_clip(json.dumps(v.evidence, default=str), 220))}</td></tr>'
+            f'<td class="mono">{escape(clip(json.dumps(v.evidence, default=str), 220))}</td></tr>'
             for v in verdicts
         )
         return (
@@ -250,7 +218,7 @@ class _Page:
             return ""
         rows = "".join(
             f"<tr><td>{escape(name)}</td><td>{int(n)}</td><td>{int(i):,}</td><td>{int(o):,}</td>"
-            f"<td>{_usd(cost)}</td></tr>"
+            f"<td>{usd(cost)}</td></tr>"
             for name, (n, i, o, cost) in sorted(by_model.items())
         )
         return (
@@ -279,13 +247,13 @@ class _Page:
     def _node(self, event: Event) -> str:
         if isinstance(event, AgentStarted):
             return self._agent(event)
-        kind, label, problem, detail = _describe(event)
+        kind, label, problem, detail = describe(event)
         if event.span_id in self.step_of:
             label = f'<span class="dim mono">#{self.step_of[event.span_id]}</span> {label}'
-        begin, end = _span_start(event), _seconds(event.ts)
+        begin, end = span_start(event), seconds(event.ts)
         if isinstance(event, EscalationEvent):
             inner = self.children.get(event.span_id, [])
-            begin = min([begin, *(_span_start(e) for e in inner)])
+            begin = min([begin, *(span_start(e) for e in inner)])
             if event.span_id in self.after:
                 detail += f"<div><b>then:</b> {escape(self.after[event.span_id])}</div>"
         row = self._row(kind, label, begin, end, problem)
@@ -305,18 +273,18 @@ class _Page:
 
     def _agent(self, event: AgentStarted) -> str:
         finished = self.finished_agents.get(event.span_id)
-        end = _seconds(finished.ts) if finished else _seconds(self.events[-1].ts)
+        end = seconds(finished.ts) if finished else seconds(self.events[-1].ts)
         status = finished.status if finished else "unfinished"
-        cost = f" · {_usd(finished.cost_usd)}" if finished and finished.cost_usd is not None else ""
+        cost = f" · {usd(finished.cost_usd)}" if finished and finished.cost_usd is not None else ""
         turns = f" · {finished.turns} turns" if finished else ""
         problem = status != "ok"
         label = (
             f'<span class="agent-head">agent {escape(event.agent)}</span> '
             f'<span class="dim">{escape(event.model)} · {escape(event.tier or "-")} · '
             f"{escape(event.role)} · {escape(status)}{turns}{cost} · "
-            f"{self.clock.offset(_seconds(event.ts))}</span>"
+            f"{self.clock.offset(seconds(event.ts))}</span>"
         )
-        row = self._row("agent", label, _seconds(event.ts), end, problem)
+        row = self._row("agent", label, seconds(event.ts), end, problem)
         return (
             f'<details class="node k-agent" open id="ev-{escape(event.span_id)}" '
             f'data-kind="agent" data-problem="{int(problem)}"><summary>{row}</summary>'
@@ -332,80 +300,6 @@ class _Page:
 
 def _card(title: str, value: str) -> str:
     return f'<div class="card"><span class="dim">{title}</span><b>{escape(value)}</b></div>'
-
-
-def _describe(event: Event) -> tuple[str, str, bool, str]:
-    """(filter kind, one-line label as HTML, is it a problem, expandable detail as HTML)."""
-    if isinstance(event, ModelCall):
-        tools = f" → {escape(', '.join(event.tool_calls))}" if event.tool_calls else ""
-        retries = f" · {event.retries} retries" if event.retries else ""
-        label = (
-            f'<span class="tag">chat</span> {escape(event.model)} '
-            f'<span class="dim">{escape(event.agent)} · in {event.input_tokens:,} · out '
-            f"{event.output_tokens:,} · {_usd(event.cost_usd)} · {event.latency_ms:.0f} ms"
-            f"{retries}</span>{tools}"
-        )
-        detail = f"<pre>{escape(event.text)}</pre>" if event.text else ""
-        return "model_call", label, event.retries > 0, detail
-    if isinstance(event, ToolCallEvent):
-        mark = "✓" if event.ok else "✗"
-        error = f" · {escape(event.error_kind or 'error')}" if not event.ok else ""
-        label = (
-            f'<span class="tag">{mark} tool</span> {escape(event.tool)} <span class="dim">'
-            f"{event.duration_ms:.1f} ms{' · cached' if event.cached else ''}{error}</span>"
-        )
-        detail = f'<div class="dim">arguments</div><pre>{escape(_pretty(event.arguments))}</pre>'
-        detail += f'<div class="dim">result</div><pre>{escape(event.error or event.output)}</pre>'
-        return "tool_call", label, not event.ok, detail
-    if isinstance(event, RouteEvent):
-        score = f" · score {event.score:.3f}" if event.score is not None else ""
-        threshold = f" · threshold {event.threshold:.3f}" if event.threshold is not None else ""
-        state = "" if event.valid else f" · invalid (attempt {event.attempt})"
-        label = (
-            f'<span class="tag">route</span> [{escape(event.router)}] → '
-            f'{escape(event.chosen or "(unsure)")}<span class="dim">{score}{threshold}{state} · '
-            f"{escape(_clip(event.reason, 80))}</span>"
-        )
-        detail = f"<pre>{escape(_pretty(event.arguments))}</pre>" if event.arguments else ""
-        return "route", label, not event.valid, detail
-    if isinstance(event, DetectorVerdictEvent):
-        label = (
-            f'<span class="tag">⚠ detector</span> {escape(event.detector)}: '
-            f'{escape(event.verdict)} <span class="dim">step {event.step} → '
-            f"{escape(event.action)}</span>"
-        )
-        return "detector", label, True, f"<pre>{escape(_pretty(event.evidence))}</pre>"
-    if isinstance(event, EscalationEvent):
-        label = (
-            f'<span class="tag">⬆ ESCALATION</span> {escape(event.trigger)} · '
-            f"{escape(event.from_model)} → {escape(event.to_model or '-')} · mode "
-            f"{escape(event.mode or '-')} · {escape(event.outcome)} · {_usd(event.cost_usd)}"
-        )
-        detail = f"<div><b>why:</b> {escape(event.reason)}</div>"
-        if event.refused_because:
-            detail += f"<div><b>refused:</b> {escape(event.refused_because)}</div>"
-        if event.guidance:
-            detail += f"<div><b>guidance:</b> {escape(event.guidance)}</div>"
-        return "escalation", label, True, detail
-    if isinstance(event, ModelRetry):
-        label = (
-            f'<span class="tag">↻ retry</span> {escape(event.model)} attempt {event.attempt} '
-            f'<span class="dim">after {event.delay_s:.2f}s · '
-            f"{escape(str(event.error.get('type')))}</span>"
-        )
-        return "note", label, True, f"<pre>{escape(_pretty(event.error))}</pre>"
-    if isinstance(event, ModelFallback):
-        label = (
-            f'<span class="tag">↪ fallback</span> {escape(event.from_model)} → '
-            f'{escape(event.to_model or "-")} <span class="dim">{escape(event.reason)}</span>'
-        )
-        return "note", label, True, ""
-    if isinstance(event, Note):
-        label = (
-            f'<span class="tag">note</span> <span class="dim">{escape(_clip(event.message))}</span>'
-        )
-        return "note", label, False, f"<pre>{escape(event.message)}</pre>"
-    return "note", escape(event.kind), False, ""
 
 
 def render_html(events: Sequence[Event]) -> str:
