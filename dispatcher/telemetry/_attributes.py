@@ -35,10 +35,10 @@ __all__ = [
     "agent_started_attributes",
     "escalation_attributes",
     "model_call_attributes",
-    "provider_name",
     "run_finished_attributes",
     "run_started_attributes",
     "span_event",
+    "split_model",
     "tool_call_attributes",
 ]
 
@@ -46,11 +46,13 @@ AttributeValue = str | bool | int | float | Sequence[str] | Sequence[float] | Se
 Attributes = dict[str, AttributeValue]
 
 _D = c.DISPATCHER
-# Provider prefixes of `provider_model` that name a gen_ai.provider.name value as-is.
+# LiteLLM-style prefixes of a model id, and the gen_ai.provider.name value each stands for.
 _PROVIDERS = {"anthropic": "anthropic", "openai": "openai", "groq": "groq", "xai": "x_ai",
               "deepseek": "deepseek", "mistral": "mistral_ai", "bedrock": "aws.bedrock",
               "azure": "azure.ai.openai", "gemini": "gcp.gemini", "vertex_ai": "gcp.vertex_ai",
-              "cohere": "cohere", "perplexity": "perplexity"}  # fmt: skip
+              "cohere": "cohere", "perplexity": "perplexity", "ollama": "ollama",
+              "vllm": "vllm", "hosted_vllm": "vllm", "openrouter": "openrouter"}  # fmt: skip
+_SCRIPTED = "scripted:"  # dispatcher.testing's models name themselves so
 
 
 def _text(value: Any) -> str:
@@ -69,16 +71,17 @@ def _put(attributes: Attributes, key: str, value: AttributeValue | None) -> None
         attributes[key] = value
 
 
-def provider_name(provider_model: str) -> str:
-    """`anthropic/claude-…` → `anthropic`; `scripted:small` → `scripted`; else `openai`.
-
-    Models without a provider prefix go through our OpenAI-compatible adapter.
-    """
-    for separator in ("/", ":"):
-        if separator in provider_model:
-            prefix = provider_model.split(separator, 1)[0].lower()
-            return _PROVIDERS.get(prefix, prefix)
-    return "openai"
+def split_model(provider_model: str) -> tuple[str, str]:
+    """A call's model id as (gen_ai.provider.name, model): `anthropic/claude-x` → (anthropic,
+    claude-x); `scripted:small` → (scripted, small); a bare id is Anthropic's if it names Claude,
+    else it went through the OpenAI-compatible adapter."""
+    if provider_model.startswith(_SCRIPTED):
+        return "scripted", provider_model[len(_SCRIPTED) :]
+    prefix, slash, rest = provider_model.partition("/")
+    if slash and prefix.lower() in _PROVIDERS:
+        return _PROVIDERS[prefix.lower()], rest
+    provider = "anthropic" if provider_model.lower().startswith("claude") else "openai"
+    return provider, provider_model
 
 
 def run_started_attributes(event: RunStarted, content: bool) -> Attributes:
@@ -142,10 +145,14 @@ def agent_finished_attributes(event: AgentFinished, content: bool) -> Attributes
 
 
 def model_call_attributes(event: ModelCall, content: bool) -> Attributes:
+    """gen_ai.request.model is the registry's name (what was asked for, as in `chat {model}`);
+    gen_ai.response.model the provider's id of the model that answered."""
+    provider, response_model = split_model(event.provider_model or event.model)
     attributes: Attributes = {
         c.GEN_AI_OPERATION_NAME: c.OP_CHAT,
-        c.GEN_AI_PROVIDER_NAME: provider_name(event.provider_model or event.model),
+        c.GEN_AI_PROVIDER_NAME: provider,
         c.GEN_AI_REQUEST_MODEL: event.model,
+        c.GEN_AI_RESPONSE_MODEL: response_model,
         c.GEN_AI_AGENT_NAME: event.agent,
         c.GEN_AI_CONVERSATION_ID: event.run_id,
         c.GEN_AI_USAGE_INPUT_TOKENS: event.input_tokens,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
@@ -41,6 +43,15 @@ if TYPE_CHECKING:
 __all__ = ["OtelTraceSink", "event_time_ns"]
 
 
+@cache
+def _version() -> str:
+    """The installed dispatcher's version, for the instrumentation scope."""
+    try:
+        return version("dispatcher")
+    except PackageNotFoundError:
+        return ""
+
+
 def event_time_ns(ts: str) -> int:
     """An event's ISO 8601 timestamp as nanoseconds since the epoch, without float rounding."""
     moment = datetime.fromisoformat(ts)
@@ -68,7 +79,9 @@ class OtelTraceSink:
     def __init__(
         self, tracer_provider: TracerProvider | None = None, *, capture_content: bool = False
     ) -> None:
-        self._tracer: Tracer = trace.get_tracer(c.DISPATCHER, tracer_provider=tracer_provider)
+        self._tracer: Tracer = trace.get_tracer(
+            c.DISPATCHER, _version(), tracer_provider=tracer_provider
+        )
         self._content = capture_content
         self._spans: dict[str, Span] = {}  # our span id -> its OTel span, ended or not
         self._waiting: dict[str, list[EventBase]] = {}  # parent span id -> events held back

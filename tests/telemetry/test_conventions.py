@@ -35,3 +35,17 @@ def test_every_gen_ai_key_on_a_span_is_a_convention_name() -> None:
         operation = (span.attributes or {}).get("gen_ai.operation.name")
         if operation is not None:
             assert span.name.split(" ")[0] == operation
+
+
+def test_provider_and_model_of_a_call() -> None:
+    from dispatcher.telemetry._attributes import split_model
+
+    assert split_model("anthropic/claude-sonnet-4-5") == ("anthropic", "claude-sonnet-4-5")
+    assert split_model("claude-sonnet-4-5-20250929") == ("anthropic", "claude-sonnet-4-5-20250929")
+    assert split_model("openai/gpt-4o-mini") == ("openai", "gpt-4o-mini")
+    assert split_model("ollama/llama3:8b") == ("ollama", "llama3:8b")
+    assert split_model("meta-llama/Llama-3.1-8B") == ("openai", "meta-llama/Llama-3.1-8B")
+    assert split_model("scripted:small") == ("scripted", "small")
+    providers = {v.value for v in gen_ai.GenAiProviderNameValues}
+    for model in ("anthropic/x", "openai/x", "xai/x", "mistral/x", "bedrock/x", "gemini/x"):
+        assert split_model(model)[0] in providers, model
