@@ -57,7 +57,7 @@ def replay_spans(
     sink = OtelTraceSink(provider, capture_content=capture_content)
     for event in events:
         sink.write(event)
-    sink.close()
+    sink.finish()
     spans = exporter.get_finished_spans()
     provider.shutdown()
     return spans

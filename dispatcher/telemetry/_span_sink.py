@@ -70,10 +70,10 @@ def _start_ns(event: EventBase) -> int:
 
 
 class OtelTraceSink:
-    """Writes one run's events as spans through a TracerProvider (the global one by default).
+    """Writes runs' events as spans through a TracerProvider (the global one by default).
 
-    One instance per run. Events whose parent span is not known yet (the overwatch's calls,
-    written before their escalation event) wait for it, then join it with their own times.
+    One sink can serve any number of runs, also at once: its state is kept per run id, and a
+    run's spans are complete when its `run_finished` arrives (the runner always writes one).
     """
 
     def __init__(
@@ -83,6 +83,34 @@ class OtelTraceSink:
             c.DISPATCHER, _version(), tracer_provider=tracer_provider
         )
         self._content = capture_content
+        self._runs: dict[str, _RunSpans] = {}
+
+    def write(self, event: EventBase) -> None:
+        run = self._runs.get(event.run_id)
+        if run is None:
+            run = self._runs[event.run_id] = _RunSpans(self._tracer, self._content)
+        run.write(event)
+        if isinstance(event, RunFinished):
+            del self._runs[event.run_id]
+            run.finish()
+
+    def close(self) -> None:
+        """Nothing to end here: another run may still be writing to this sink (see `finish`)."""
+
+    def finish(self) -> None:
+        """End what runs without a `run_finished` left open (a killed run's trace, replayed)."""
+        for run in self._runs.values():
+            run.finish()
+        self._runs.clear()
+
+
+class _RunSpans:
+    """One run's spans. Events whose parent span is not known yet (the overwatch's calls,
+    written before their escalation event) wait for it, then join it with their own times."""
+
+    def __init__(self, tracer: Tracer, content: bool) -> None:
+        self._tracer = tracer
+        self._content = content
         self._spans: dict[str, Span] = {}  # our span id -> its OTel span, ended or not
         self._waiting: dict[str, list[EventBase]] = {}  # parent span id -> events held back
         self._root: Span | None = None
@@ -96,8 +124,8 @@ class OtelTraceSink:
             return
         self._handle(event)
 
-    def close(self) -> None:
-        """End what a killed run left open; held-back events join the run span."""
+    def finish(self) -> None:
+        """Held-back events join the run span; spans still open end at the last event."""
         for events in list(self._waiting.values()):
             for event in events:
                 self._handle(event, orphan=True)

@@ -141,3 +141,34 @@ def test_export_without_opentelemetry_says_what_to_install(
     assert isinstance(result.exception, ConfigError)
     assert "fix: pip install 'dispatcher[otel]'" in str(result.exception)
     assert not (tmp_path / "spans.json").exists()
+
+
+def test_one_sink_serves_runs_at_once(tmp_path: Path) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from dispatcher.telemetry import OtelTraceSink
+
+    first = sql_report_events()
+    text = sql_report_trace().read_text(encoding="utf-8").replace(first[0].run_id, "other-run")
+    (tmp_path / "other.jsonl").write_text(text, encoding="utf-8")
+    second = read_trace(tmp_path / "other.jsonl")
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    sink = OtelTraceSink(provider)
+    for one, other in zip(first, second, strict=True):  # interleaved, as concurrent runs write
+        sink.write(one)
+        sink.write(other)
+        sink.close()  # a run's tracer closing must not end the other run's spans
+    spans = exporter.get_finished_spans()
+    by_trace: dict[int, list] = {}  # type: ignore[type-arg]
+    for span in spans:
+        by_trace.setdefault(span.context.trace_id, []).append(span)  # type: ignore[union-attr]
+    assert len(by_trace) == 2
+    for group in by_trace.values():
+        root = next(s for s in group if s.parent is None)
+        events = first if root.attributes["dispatcher.run_id"] == first[0].run_id else second  # type: ignore[index]
+        assert_same_tree(group, events)
+    assert not any((s.attributes or {}).get("dispatcher.incomplete") for s in spans)
