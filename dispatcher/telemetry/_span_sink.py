@@ -111,7 +111,8 @@ class _RunSpans:
     def __init__(self, tracer: Tracer, content: bool) -> None:
         self._tracer = tracer
         self._content = content
-        self._spans: dict[str, Span] = {}  # our span id -> its OTel span, ended or not
+        # our span id -> its OTel span, ended or not: the run, agents and escalation episodes
+        self._spans: dict[str, Span] = {}
         self._waiting: dict[str, list[EventBase]] = {}  # parent span id -> events held back
         self._root: Span | None = None
         self._last_ns = 0
@@ -191,8 +192,8 @@ class _RunSpans:
         status: Status,
         orphan: bool,
     ) -> None:
+        # Not kept: nothing names a call as its parent, and a long run has thousands of calls.
         span = self._start(name, attributes, self._parent(event, orphan), _start_ns(event), kind)
-        self._spans[event.span_id] = span
         span.set_status(status)
         span.end(end_time=event_time_ns(event.ts))
 
