@@ -239,3 +239,9 @@ def _read(path: Path) -> list[Event]:
             fix="pass a trace written by dispatcher (one JSON event a line); "
             "`dispatcher trace schema` prints the event schema",
         ) from None
+
+
+# `trace export` and `trace html` live in their own module.
+from dispatcher.cli._trace_export import register as _register_exports  # noqa: E402
+
+_register_exports(trace_app)

@@ -59,6 +59,13 @@ class BudgetSpec(_Strict):
     tool_calls: int | None = Field(default=None, gt=0)
 
 
+class TelemetrySpec(_Strict):
+    """`dispatcher: telemetry:` (see docs/observability.md)."""
+
+    otel: bool = False  # OpenTelemetry GenAI spans through the global TracerProvider
+    capture_content: bool = False  # prompts, outputs and tool arguments on spans: opt-in
+
+
 class DispatcherSection(_Strict):
     tiers: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceSpec] = Field(default_factory=dict)
@@ -76,6 +83,7 @@ class DispatcherSection(_Strict):
     # model name -> backups tried in order when it fails (or its context is too small)
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     fallback_cooldown_s: float = Field(default=60.0, ge=0)
+    telemetry: TelemetrySpec = Field(default_factory=TelemetrySpec)
 
 
 class RegistryFile(_Strict):
