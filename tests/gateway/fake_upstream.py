@@ -60,6 +60,7 @@ class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.hanging = threading.Event()
         self.gone = threading.Event()
         self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
 
@@ -110,6 +111,7 @@ class FakeUpstream:
         yield b"data: [DONE]\n\n"
 
     async def _hang(self, request: Request, body: dict[str, Any]) -> Response:
+        self.hanging.set()
         if body.get("stream"):
 
             async def one_then_nothing() -> Any:
