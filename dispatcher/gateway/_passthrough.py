@@ -28,7 +28,7 @@ from dispatcher.registry.registry import Registry
 from dispatcher.runner import new_run_id, run_session
 
 if TYPE_CHECKING:
-    import httpx2
+    import aiohttp
 
 __all__ = ["Upstream", "relay", "upstream_for"]
 
@@ -83,7 +83,7 @@ async def relay(
     reply: Reply,
     *,
     registry: Registry,
-    client: httpx2.AsyncClient,
+    client: aiohttp.ClientSession,
     profile: ModelProfile,
     upstream: Upstream,
     request: ChatRequest,
@@ -123,18 +123,20 @@ async def relay(
 
 async def _relay_json(
     reply: Reply,
-    client: httpx2.AsyncClient,
+    client: aiohttp.ClientSession,
     profile: ModelProfile,
     upstream: Upstream,
     payload: bytes,
     headers: Mapping[str, str],
 ) -> ModelResponse:
     started = time.perf_counter()
-    answer = await client.post(upstream.url, content=payload, headers=upstream.headers(profile))
-    data = answer.content
-    if answer.status_code >= 400:
-        raise _upstream_error(answer.status_code, data, answer.headers, profile)
-    await reply.json(answer.status_code, data, headers)
+    async with client.post(
+        upstream.url, data=payload, headers=upstream.headers(profile)
+    ) as answer:
+        data = await answer.read()
+    if answer.status >= 400:
+        raise _upstream_error(answer.status, data, answer.headers, profile)
+    await reply.json(answer.status, data, headers)
     try:
         parsed = json.loads(data)
         message = parsed["choices"][0]["message"]
@@ -153,7 +155,7 @@ async def _relay_json(
 
 async def _relay_stream(
     reply: Reply,
-    client: httpx2.AsyncClient,
+    client: aiohttp.ClientSession,
     profile: ModelProfile,
     upstream: Upstream,
     payload: bytes,
@@ -165,14 +167,14 @@ async def _relay_stream(
     usage: Mapping[str, Any] = {}
     done = False
     pending = b""
-    async with client.stream(
-        "POST", upstream.url, content=payload, headers=upstream.headers(profile)
+    async with client.post(
+        upstream.url, data=payload, headers=upstream.headers(profile)
     ) as answer:
-        if answer.status_code >= 400:
-            data = await answer.aread()
-            raise _upstream_error(answer.status_code, data, answer.headers, profile)
+        if answer.status >= 400:
+            data = await answer.read()
+            raise _upstream_error(answer.status, data, answer.headers, profile)
         await reply.start(200, headers, SSE)
-        async for raw in answer.aiter_raw():
+        async for raw in answer.content.iter_any():
             if ttft_ms is None:
                 ttft_ms = (time.perf_counter() - started) * 1000
             pending += raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw
@@ -252,12 +254,12 @@ def _upstream_error(
 
 
 def _transport_error(exc: Exception, profile: ModelProfile) -> Exception:
-    """httpx2 failures as dispatcher errors (their text never carries our headers)."""
-    import httpx2
+    """aiohttp failures as dispatcher errors (their text never carries our headers)."""
+    import aiohttp
 
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, TimeoutError):
         return StreamStalledError(f"{type(exc).__name__} from {profile.name}", model=profile.name)
-    if isinstance(exc, httpx2.TransportError):
+    if isinstance(exc, aiohttp.ClientError):
         return ModelConnectionError(
             f"{type(exc).__name__} talking to {profile.name}", model=profile.name
         )
