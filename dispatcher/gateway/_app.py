@@ -7,6 +7,7 @@ import hmac
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -21,8 +22,10 @@ from dispatcher.gateway._asgi import ProducedResponse
 from dispatcher.gateway._errors import GatewayError
 from dispatcher.gateway._passthrough import Upstream, relay, upstream_for
 from dispatcher.gateway._runs import answer_with_run
+from dispatcher.gateway._trace_log import ProcessTraceLog
 from dispatcher.gateway._wire import MAX_BODY_BYTES, parse_request, task_text
 from dispatcher.redaction import register_secret
+from dispatcher.trace.sink import default_runs_dir
 
 if TYPE_CHECKING:
     import aiohttp
@@ -65,6 +68,7 @@ class _Gateway:
             name: upstream_for(profile) for name, profile in self.registry.profiles.items()
         }
         self.client: aiohttp.ClientSession | None = None
+        self.trace_log: ProcessTraceLog | None = None
         self.ready = False
 
     def model_ids(self) -> list[str]:
@@ -139,6 +143,7 @@ class _Gateway:
                 upstream=upstream,
                 request=parsed,
                 body=body,
+                trace_log=self.trace_log,
             )
         )
 
@@ -166,6 +171,8 @@ class _Gateway:
         # One pool for every upstream, no limit of its own: clients bound the concurrency.
         connector = aiohttp.TCPConnector(limit=0)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600)
+        if self.registry.config.settings.gateway.traces == "per_process":
+            self.trace_log = ProcessTraceLog(self._runs_dir())
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
             self.client = client
             self.ready = True
@@ -173,6 +180,15 @@ class _Gateway:
                 yield
             finally:
                 self.ready = False
+                if self.trace_log is not None:
+                    self.trace_log.shutdown()
+
+    def _runs_dir(self) -> Path:
+        """Where this gateway's runs write (the dispatcher's folder, the config's, the default)."""
+        if self.dispatcher.runs_dir is not None:
+            return self.dispatcher.runs_dir
+        configured = self.registry.config.settings.runs_dir
+        return self.registry.config.resolve_path(configured) if configured else default_runs_dir()
 
 
 async def _body(request: Request) -> bytes:

@@ -26,6 +26,7 @@ from dispatcher.models._provider_errors import mentions_context_overflow, provid
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
 from dispatcher.runner import new_run_id, run_session
+from dispatcher.trace.sink import TraceSink
 
 if TYPE_CHECKING:
     import aiohttp
@@ -88,8 +89,12 @@ async def relay(
     upstream: Upstream,
     request: ChatRequest,
     body: dict[str, Any],
+    trace_log: TraceSink | None,
 ) -> None:
-    """Answer one request from the upstream, tracing it as a run; errors in OpenAI's shape."""
+    """Answer one request from the upstream, tracing it as a run; errors in OpenAI's shape.
+
+    With `trace_log`, the run's events go there instead of to a file of their own.
+    """
     run_id = new_run_id()
     headers = {
         "x-dispatcher-run-id": run_id,
@@ -105,7 +110,12 @@ async def relay(
     payload = json.dumps(body).encode()
     try:
         async with run_session(
-            registry, _last_user_text(request), entry=f"model/{profile.name}", run_id=run_id
+            registry,
+            _last_user_text(request),
+            entry=f"model/{profile.name}",
+            run_id=run_id,
+            write_trace=trace_log is None,
+            sinks=() if trace_log is None else (trace_log,),
         ) as (run, outcome):
             run.budget.check()
             check_real_request_allowed(upstream.model_id)
@@ -113,22 +123,26 @@ async def relay(
                 response = await _relay_stream(
                     reply, client, profile, upstream, payload, headers, drop_usage
                 )
+                last = b"data: [DONE]\n\n"
             else:
-                response = await _relay_json(reply, client, profile, upstream, payload, headers)
+                response, last = await _relay_json(client, profile, upstream, payload)
             run.record_model_call(agent=_AGENT, profile=profile, response=response, parent_id=None)
             outcome.answer = response.text
     except Exception as exc:
         await reply.error(gateway_error(_transport_error(exc, profile), passthrough=True), headers)
+        return
+    # The last bytes go out after `run_finished`: a client holding its answer finds the trace
+    # complete.
+    if request.stream:
+        await reply.finish(last)
+    else:
+        await reply.json(200, last, headers)
 
 
 async def _relay_json(
-    reply: Reply,
-    client: aiohttp.ClientSession,
-    profile: ModelProfile,
-    upstream: Upstream,
-    payload: bytes,
-    headers: Mapping[str, str],
-) -> ModelResponse:
+    client: aiohttp.ClientSession, profile: ModelProfile, upstream: Upstream, payload: bytes
+) -> tuple[ModelResponse, bytes]:
+    """The upstream's answer (read for the trace) and its bytes, to be relayed as they are."""
     started = time.perf_counter()
     async with client.post(
         upstream.url, data=payload, headers=upstream.headers(profile)
@@ -136,7 +150,6 @@ async def _relay_json(
         data = await answer.read()
     if answer.status >= 400:
         raise _upstream_error(answer.status, data, answer.headers, profile)
-    await reply.json(answer.status, data, headers)
     try:
         parsed = json.loads(data)
         message = parsed["choices"][0]["message"]
@@ -144,13 +157,14 @@ async def _relay_json(
         usage = parsed.get("usage") or {}
     except (ValueError, LookupError, TypeError, AttributeError):
         text, usage = "", {}  # relayed as sent; the trace just lacks what it could not read
-    return ModelResponse(
+    response = ModelResponse(
         text=text,
         usage=_usage(usage),
         model=profile.provider_model,
         latency_ms=(time.perf_counter() - started) * 1000,
         request_id=answer.headers.get("x-request-id"),
     )
+    return response, data
 
 
 async def _relay_stream(
@@ -181,9 +195,10 @@ async def _relay_stream(
             *events, pending = pending.split(b"\n\n")
             out = []
             for event in events:
-                if b"[DONE]" in event:
-                    done = True
-                elif b'"usage"' in event and _USAGE_ONLY.search(event):
+                if event.startswith(b"data:") and event[5:].strip() == b"[DONE]":
+                    done = True  # sent by the caller once the run is traced
+                    continue
+                if b'"usage"' in event and _USAGE_ONLY.search(event):
                     usage = _event_usage(event)
                     if drop_usage:
                         continue
@@ -195,7 +210,6 @@ async def _relay_stream(
             "the upstream stream ended before [DONE] (connection dropped?)",
             model=profile.provider_model,
         )
-    await reply.finish()
     return ModelResponse(
         text="",
         usage=_usage(usage),

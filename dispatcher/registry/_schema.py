@@ -63,6 +63,8 @@ class GatewaySpec(_Strict):
     """`dispatcher serve` settings: client keys name environment variables, never hold keys."""
 
     api_keys: list[str] = Field(default_factory=list)
+    # per_run: a trace file per relayed request; per_process: one file per gateway process
+    traces: Literal["per_run", "per_process"] = "per_run"
 
     @field_validator("api_keys")
     @classmethod

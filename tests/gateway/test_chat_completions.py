@@ -140,3 +140,35 @@ def test_the_sdk_error_type_for_a_direct_anthropic_model_is_clear(gateway: Gatew
         assert exc.code == "model_not_direct" and "dispatcher/auto" in exc.message
     else:
         raise AssertionError("expected a 400")
+
+
+def test_per_process_traces_put_relayed_requests_in_one_file(gateway: Gateway) -> None:
+    _, client = gateway({"gateway": {"traces": "per_process"}})
+    ids = [
+        client.chat.completions.with_raw_response.create(model="echo", messages=HELLO).headers[
+            "x-dispatcher-run-id"
+        ]
+        for _ in range(2)
+    ]
+    list(client.chat.completions.create(model="echo", messages=HELLO, stream=True))
+    auto = client.chat.completions.with_raw_response.create(
+        model="dispatcher/auto", messages=HELLO
+    )
+    runs = Path(os.environ["DISPATCHER_RUNS_DIR"])
+    (log,) = (runs / "gateway").glob("*.jsonl")
+    events = list(read_trace(log))
+    assert [e.kind for e in events].count("run_finished") == 3
+    for run_id in ids:
+        mine = [e for e in events if e.run_id == run_id]
+        assert [e.kind for e in mine] == ["run_started", "model_call", "run_finished"]
+    # Relayed requests made no file of their own; the dispatcher/auto run did.
+    assert [p.stem for p in runs.glob("*.jsonl")] == [auto.headers["x-dispatcher-run-id"]]
+
+
+def test_a_done_marker_inside_streamed_text_is_relayed_as_text(gateway: Gateway) -> None:
+    _, client = gateway()
+    tricky = [{"role": "user", "content": "say [DONE] now"}]
+    chunks = list(client.chat.completions.create(model="echo", messages=tricky, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+        "echo: say [DONE] now"
+    )
