@@ -88,7 +88,8 @@ class RecordedRequest:
         if self.last is not None:
             now = new_input(request)
             if now != self.last:
-                found.append(f"last message: recorded {_show(self.last)}, now {_show(now)}")
+                recorded, sent = _excerpts(_render(self.last), _render(now))
+                found.append(f"last message: recorded {recorded}, now {sent}")
         return found
 
 
@@ -105,12 +106,27 @@ def new_input(request: ModelRequest) -> tuple[dict[str, str], ...]:
     return tuple(reversed(tail))
 
 
-def _show(messages: Sequence[Mapping[str, str]], limit: int = 300) -> str:
-    text = " | ".join(
+def _render(messages: Sequence[Mapping[str, str]]) -> str:
+    return " | ".join(
         f"{m.get('role')}{' ' + m['name'] if m.get('name') else ''}: {m.get('content', '')}"
         for m in messages
     )
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _excerpts(recorded: str, sent: str, before: int = 60, limit: int = 300) -> tuple[str, str]:
+    """Both texts cut around their first difference, so a long message shows what changed."""
+    start = next(
+        (i for i, (a, b) in enumerate(zip(recorded, sent, strict=False)) if a != b),
+        min(len(recorded), len(sent)),
+    )
+    begin = max(0, start - before)
+
+    def cut(text: str) -> str:
+        piece = text[begin : begin + limit]
+        prefix = f"…(from character {begin}) " if begin else ""
+        return repr(prefix + piece + ("…" if begin + limit < len(text) else ""))
+
+    return cut(recorded), cut(sent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,3 +129,20 @@ def test_tool_results_that_contradict_the_recording_fail_the_replay(
     assert "workspace_run_tests" in result.stderr and "models.small[2]" in result.stderr
     assert "whole test suite passes" not in result.stdout
     assert _status(runs) == "error"
+
+
+def test_a_long_message_that_differs_late_shows_where_it_differs(
+    tmp_path: Path, runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _copy("sql_report", tmp_path)
+
+    def late_change(models: dict[str, Any]) -> None:
+        last = models["strong"][0]["request"]["last"][0]
+        last["content"] = last["content"].replace("threshold=2", "threshold=9")
+
+    _edit_cassette(folder, late_change)
+    result = _run(folder, capsys)
+    assert result.exit_code == 2
+    # Both excerpts start near the first difference, past the long shared opening.
+    assert "threshold=9" in result.stderr and "threshold=2" in result.stderr
+    assert "from character" in result.stderr
