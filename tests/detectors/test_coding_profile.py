@@ -117,7 +117,13 @@ def test_labels_come_from_a_separate_file_in_every_accepted_form(tmp_path: Path)
         json.dumps({"instances": [{"instance_id": "a__b-1", "resolved": True},
                                   {"instance_id": "a__b-2", "resolved": False}]})
     )  # fmt: skip
-    for labels in (jsonl, report, summary):
+    older = tmp_path / "results.json"
+    older.write_text(json.dumps({"resolved": ["a__b-1"], "applied": ["a__b-1", "a__b-2"]}))
+    per_instance = tmp_path / "per_instance.json"
+    per_instance.write_text(
+        json.dumps({"a__b-1": {"resolved": True}, "a__b-2": {"resolved": False}})
+    )
+    for labels in (jsonl, report, summary, older, per_instance):
         runs = load_trajectories(folder, labels=read_labels(labels))
         assert {r.id: r.success for r in runs} == {"a__b-1": True, "a__b-2": False}
 
