@@ -348,9 +348,12 @@ class _Loop:
         checks = [getattr(d, "at_finish", None) for d in self.detectors]
         verdicts = [check(self.steps) for check in checks if check is not None]
         verdict = next((v for v in verdicts if v is not None), None)
-        if verdict is None or self.escalator is None or self.finish_reviewed:
+        if verdict is None or self.finish_reviewed:
             return None
         self.finish_reviewed = True  # once per run: the worker may finish after the advice
+        if self.escalator is None:
+            self._record_verdict(verdict, "record")
+            return None
         self._record_verdict(verdict, "escalate")
         request = EscalationRequest(
             reason=f"{verdict.detector} detector: {verdict.verdict}",

@@ -180,3 +180,21 @@ def test_calibrate_takes_labels_a_profile_and_repository_groups(tmp_path: Path) 
     }  # fmt: skip
     assert "review.finish" not in payload["rules"]  # a review is no count to fit
     assert config.is_file()
+
+
+def test_without_escalation_an_unchecked_finish_is_recorded_and_the_answer_kept() -> None:
+    reg, small, _ = registry(
+        [CODER],
+        small=[
+            _dispatch()[0],
+            tool_calls(("edit_file", {"path": "app.py"}), agent="coder"),
+            reply("done", agent="coder"),
+            _dispatch()[1],
+        ],
+        dispatcher={"escalation": {"enabled": False}},
+    )
+    result = Dispatcher(reg).run_sync("fix it")
+    small.assert_complete()
+    verdicts = [e.model_dump() for e in result.events if e.kind == "detector"]
+    assert [(v["detector"], v["action"]) for v in verdicts] == [("review.finish", "record")]
+    assert [e for e in result.events if e.kind == "escalation"] == []
