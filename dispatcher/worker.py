@@ -63,7 +63,8 @@ def _detector_settings(agent: Agent, run: RunContext) -> DetectorSettings:
     from dispatcher.detectors import DetectorSettings, merge
 
     def build() -> DetectorSettings:
-        settings = DetectorSettings.from_mapping(run.detector_defaults)
+        # Agents that name no profile get the `default` one: safe for agents of any kind.
+        settings = DetectorSettings.from_mapping(run.detector_defaults, default_profile="default")
         if agent.detectors:
             settings = merge(settings, DetectorSettings.from_mapping(agent.detectors))
         return settings
