@@ -36,6 +36,10 @@ def test_coding_facts_tell_tests_edits_cleanup_and_finish_apart() -> None:
     assert not scratch.edit
     finish = coding_facts(_bash(5, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git diff"), False)
     assert finish.finish and not finish.test_run
+    live = step(7, "workspace_run_command", {"command": "python -m pytest -q"}, "", error=True)
+    assert coding_facts(live, True).test_passed is False
+    write = step(8, "workspace.write_file", {"path": "a.py", "content": "pytest"}, "")
+    assert not coding_facts(write, False).test_run  # a file's content is not a command
     counts = step(6, "workspace.run_tests", {}, "", signals={"tests_failed": 0, "tests_passed": 3})
     assert coding_facts(counts, False).test_passed is True
 
