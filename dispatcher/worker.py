@@ -63,7 +63,8 @@ def _detector_settings(agent: Agent, run: RunContext) -> DetectorSettings:
     from dispatcher.detectors import DetectorSettings, merge
 
     def build() -> DetectorSettings:
-        settings = DetectorSettings.from_mapping(run.detector_defaults)
+        # Agents that name no profile get the `default` one: safe for agents of any kind.
+        settings = DetectorSettings.from_mapping(run.detector_defaults, default_profile="default")
         if agent.detectors:
             settings = merge(settings, DetectorSettings.from_mapping(agent.detectors))
         return settings
@@ -351,9 +352,12 @@ class _Loop:
         checks = [getattr(d, "at_finish", None) for d in self.detectors]
         verdicts = [check(self.steps) for check in checks if check is not None]
         verdict = next((v for v in verdicts if v is not None), None)
-        if verdict is None or self.escalator is None or self.finish_reviewed:
+        if verdict is None or self.finish_reviewed:
             return None
         self.finish_reviewed = True  # once per run: the worker may finish after the advice
+        if self.escalator is None:
+            self._record_verdict(verdict, "record")
+            return None
         self._record_verdict(verdict, "escalate")
         request = EscalationRequest(
             reason=f"{verdict.detector} detector: {verdict.verdict}",

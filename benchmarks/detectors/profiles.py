@@ -64,6 +64,14 @@ def _cv(runs: list[Trajectory], profile: str, repeats: int) -> dict[str, Any]:
     return calibrate(runs, base, steps=STEPS, features=features, repeats=repeats).cv
 
 
+def _step_n_policy(runs: list[Trajectory], budget: float) -> tuple[int, float, float]:
+    """The smallest N at which at most `budget` of successful runs reach step N."""
+    good = [len(r.steps) for r in runs if r.success]
+    bad = [len(r.steps) for r in runs if not r.success]
+    n = next(n for n in range(1, max(good) + 2) if sum(g >= n for g in good) <= budget * len(good))
+    return n, sum(g >= n for g in good) / len(good), sum(b >= n for b in bad) / len(bad)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
@@ -83,6 +91,13 @@ def main() -> None:
                   f"{_f(p['recall'], True)} | {_f(p['median_first_step'])} | "
                   f"{aucs if profile not in ('default', 'sql') else '(off)'} | "
                   f"{_f(p['alarm_step@fpr5'])} / {_f(p['alarm_step@fpr10'])} |")  # fmt: skip
+    print("\n### Baseline policy: escalate when the run reaches step N\n")
+    print("| data | FA budget | N | FA | recall |")
+    print("|---|---|---|---|---|")
+    for name, runs in sets.items():
+        for budget in (0.05, 0.10):
+            n, far, recall = _step_n_policy(runs, budget)
+            print(f"| {name} | {budget:.0%} | {n} | {_f(far, True)} | {_f(recall, True)} |")
     gemini, tau = sets.values()
     by_repo = [replace(r, group=r.group.rsplit("-", 1)[0]) for r in gemini]
     rows = [

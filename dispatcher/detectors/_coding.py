@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dispatcher.detectors._actions import split_action
+from dispatcher.detectors._actions import _SHELL_TOOLS, split_action
 from dispatcher.detectors.base import Step
 
 __all__ = ["HEDGE_WORDS", "CodingFacts", "coding_facts", "count_hedges"]
@@ -66,6 +66,8 @@ def count_hedges(text: str) -> int:
 
 
 def _command(step: Step) -> str:
+    if step.tool is not None and not _is_shell(_leaf(step.tool)):
+        return ""  # only shell commands are read (and a file write's content is never parsed)
     arguments = step.call_arguments()
     if arguments is not None:
         for key in _COMMAND_KEYS:
@@ -79,6 +81,11 @@ def _command(step: Step) -> str:
         tool, rest = split_action(step.action)
         return rest if tool is not None else step.action
     return ""
+
+
+def _is_shell(leaf: str) -> bool:
+    # Wire names flatten namespaces: `workspace.run_command` is sent as `workspace_run_command`.
+    return leaf in _SHELL_TOOLS or leaf.partition("_")[2] in _SHELL_TOOLS
 
 
 def _leaf(tool: str | None) -> str:

@@ -33,15 +33,17 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def read_detector_settings(path: Path | None) -> DetectorSettings:
-    """`dispatcher.detectors` of the file (defaults when absent, or when `path` is None)."""
+    """`dispatcher.detectors` of the file, on the `default` profile unless it names one."""
     if path is None:
-        return DetectorSettings()
+        return DetectorSettings.from_mapping(None, default_profile="default")
     if not path.is_file():
         raise ConfigError("no such config file", file=path, fix="check the --config path")
     section = _load(path).get("dispatcher") or {}
     if not isinstance(section, dict):
         raise ConfigError("`dispatcher:` must be a mapping", file=path, field="dispatcher")
-    return DetectorSettings.from_mapping(section.get("detectors"), source=path)
+    return DetectorSettings.from_mapping(
+        section.get("detectors"), source=path, default_profile="default"
+    )
 
 
 def write_detector_settings(path: Path, settings: DetectorSettings) -> None:

@@ -121,13 +121,23 @@ class DetectorSettings(_Settings):
 
     @classmethod
     def from_mapping(
-        cls, mapping: Mapping[str, Any] | None, *, source: str | Path | None = None
+        cls,
+        mapping: Mapping[str, Any] | str | None,
+        *,
+        source: str | Path | None = None,
+        default_profile: str | None = None,
     ) -> DetectorSettings:
-        """Validate a `detectors:` mapping; mistakes raise ConfigError naming field and fix."""
-        if mapping is None:
-            return cls()
+        """Validate a `detectors:` mapping; mistakes raise ConfigError naming field and fix.
+
+        `default_profile` is the base when the mapping names no profile (the worker and the
+        CLI use ``default``: the profile that is safe for agents of any kind).
+        """
         if isinstance(mapping, str):  # `detectors: coding` names a profile
             mapping = {"profile": mapping}
+        if default_profile is not None and (mapping is None or mapping.get("profile") is None):
+            mapping = {**(mapping or {}), "profile": default_profile}
+        if mapping is None:
+            return cls()
         if not isinstance(mapping, Mapping):
             raise ConfigError(
                 f"detector settings must be a mapping, got {type(mapping).__name__}",

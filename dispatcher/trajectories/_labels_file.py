@@ -5,8 +5,9 @@ Accepted files:
 - JSONL, one ``{"instance_id"|"id": ..., "resolved"|"success": true|false}`` a line (also a
   JSON list of such objects, ``reward`` 1/0 works too);
 - a SWE-bench harness report: ``{"resolved_ids": [...], "unresolved_ids": [...], ...}``
-  (``completed_ids``/``error_ids``/``empty_patch_ids`` not resolved count as failed), or the
-  per-instance form ``{"<instance_id>": {"resolved": true}, ...}``;
+  (``completed_ids``/``error_ids``/``empty_patch_ids`` not resolved count as failed), the
+  per-instance form ``{"<instance_id>": {"resolved": true}, ...}``, or the older lists by
+  status ``{"resolved": [...], "applied": [...], ...}`` (ids not in ``resolved`` failed);
 - a ``results_summary.json``: ``{"instances": [{"instance_id", "resolved"}, ...]}``.
 
 A run is matched by its id, else by its group (the instance id of SWE-bench runs).
@@ -58,6 +59,8 @@ def read_labels(path: Path) -> dict[str, bool]:
             records = [(0, item) for item in whole["instances"]]
         elif isinstance(whole.get("resolved_ids"), list):
             return _from_report(whole)
+        elif isinstance(whole.get("resolved"), list):  # older harness: lists by status
+            return _from_status_lists(whole)
         elif whole and all(isinstance(v, Mapping) for v in whole.values()):
             records = [(0, {"instance_id": key, **value}) for key, value in whole.items()]
         else:
@@ -85,6 +88,17 @@ def _from_report(report: Mapping[str, Any]) -> dict[str, bool]:
         for i in report.get(key) or []:
             labels.setdefault(str(i), False)
     labels.update({str(i): True for i in report["resolved_ids"]})
+    return labels
+
+
+def _from_status_lists(report: Mapping[str, Any]) -> dict[str, bool]:
+    labels = {
+        str(i): False
+        for key, ids in report.items()
+        if key != "resolved" and isinstance(ids, list)
+        for i in ids
+    }
+    labels.update({str(i): True for i in report["resolved"]})
     return labels
 
 

@@ -180,3 +180,38 @@ def test_calibrate_takes_labels_a_profile_and_repository_groups(tmp_path: Path) 
     }  # fmt: skip
     assert "review.finish" not in payload["rules"]  # a review is no count to fit
     assert config.is_file()
+
+
+def test_without_escalation_an_unchecked_finish_is_recorded_and_the_answer_kept() -> None:
+    reg, small, _ = registry(
+        [CODER],
+        small=[
+            _dispatch()[0],
+            tool_calls(("edit_file", {"path": "app.py"}), agent="coder"),
+            reply("done", agent="coder"),
+            _dispatch()[1],
+        ],
+        dispatcher={"escalation": {"enabled": False}},
+    )
+    result = Dispatcher(reg).run_sync("fix it")
+    small.assert_complete()
+    verdicts = [e.model_dump() for e in result.events if e.kind == "detector"]
+    assert [(v["detector"], v["action"]) for v in verdicts] == [("review.finish", "record")]
+    assert [e for e in result.events if e.kind == "escalation"] == []
+
+
+def test_a_calibrated_combined_score_is_switched_on_even_where_the_profile_has_it_off(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "runs.jsonl"
+    rows = [(f"repo{g}__pkg-{i}", i % 2 == 0) for g in range(5) for i in range(6)]
+    data.write_text("".join(json.dumps(_mini_swe(n, submit=ok)) + "\n" for n, ok in rows))
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps({"id": n, "resolved": not ok}) + "\n" for n, ok in rows))
+    args = ["detectors", "calibrate", "--data", str(data), "--labels", str(labels),
+            "--repeats", "1", "--dry-run", "--json"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    settings = json.loads(result.output)["settings"]
+    assert settings["profile"] == "default"  # no --profile: the safe default is the base
+    assert settings["combined"]["enabled"] is True

@@ -36,6 +36,10 @@ def test_coding_facts_tell_tests_edits_cleanup_and_finish_apart() -> None:
     assert not scratch.edit
     finish = coding_facts(_bash(5, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git diff"), False)
     assert finish.finish and not finish.test_run
+    live = step(7, "workspace_run_command", {"command": "python -m pytest -q"}, "", error=True)
+    assert coding_facts(live, True).test_passed is False
+    write = step(8, "workspace.write_file", {"path": "a.py", "content": "pytest"}, "")
+    assert not coding_facts(write, False).test_run  # a file's content is not a command
     counts = step(6, "workspace.run_tests", {}, "", signals={"tests_failed": 0, "tests_passed": 3})
     assert coding_facts(counts, False).test_passed is True
 
@@ -117,7 +121,13 @@ def test_labels_come_from_a_separate_file_in_every_accepted_form(tmp_path: Path)
         json.dumps({"instances": [{"instance_id": "a__b-1", "resolved": True},
                                   {"instance_id": "a__b-2", "resolved": False}]})
     )  # fmt: skip
-    for labels in (jsonl, report, summary):
+    older = tmp_path / "results.json"
+    older.write_text(json.dumps({"resolved": ["a__b-1"], "applied": ["a__b-1", "a__b-2"]}))
+    per_instance = tmp_path / "per_instance.json"
+    per_instance.write_text(
+        json.dumps({"a__b-1": {"resolved": True}, "a__b-2": {"resolved": False}})
+    )
+    for labels in (jsonl, report, summary, older, per_instance):
         runs = load_trajectories(folder, labels=read_labels(labels))
         assert {r.id: r.success for r in runs} == {"a__b-1": True, "a__b-2": False}
 
