@@ -54,14 +54,21 @@ def ls(
     """List runs, newest first."""
     rows: list[dict[str, Any]] = []
     for path in list_runs(runs_dir)[:limit]:
-        events = _read(path)
+        try:
+            events = read_trace(path)
+        except DataError as exc:
+            # One damaged file must not hide the other runs; `trace show` explains it.
+            events, damaged = [], str(exc)
+        else:
+            damaged = ""
         started = next((e for e in events if isinstance(e, RunStarted)), None)
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
+        status = "unreadable" if damaged else finished.status if finished else "incomplete"
         rows.append(
             {
                 "run_id": path.stem,
                 "started": started.ts if started else None,
-                "status": finished.status if finished else "incomplete",
+                "status": status,
                 "cost_usd": finished.cost_usd if finished else None,
                 "counterfactual_cost_usd": finished.counterfactual_cost_usd if finished else None,
                 "escalations": finished.escalations if finished else None,
@@ -94,7 +101,7 @@ def ls(
         max(len(str(c.header)), *(len(r[i]) for r in cells))
         for i, c in enumerate(table.columns[:5])
     ]
-    room = max(10, console.width - sum(fixed) - 3 * len(table.columns) - 1)
+    room = max(3, console.width - sum(fixed) - 3 * len(table.columns) - 1)
     for column in table.columns:
         column.no_wrap = True
     for row_cells in cells:
