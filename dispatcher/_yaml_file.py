@@ -34,7 +34,9 @@ def edit_yaml_file(path: Path, edit: Callable[[MutableMapping[str, Any]], None])
             data = yaml.load(path.read_text(encoding="utf-8"))
         except YAMLError as exc:
             raise ConfigError(
-                f"not valid YAML: {exc}", file=path, fix="fix the YAML syntax, then run again"
+                f"not valid YAML{_where(exc)}: {getattr(exc, 'problem', None) or exc}",
+                file=path,
+                fix="fix the YAML syntax at that place, then run again",
             ) from None
         if data is None:
             data = CommentedMap()
@@ -64,3 +66,10 @@ def section(data: MutableMapping[str, Any], key: str, *, file: Path) -> MutableM
     if not isinstance(value, MutableMapping):
         raise ConfigError(f"`{key}:` must be a mapping", file=file, field=key)
     return value
+
+
+def _where(exc: Exception) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return ""
+    return f" at line {mark.line + 1}, column {mark.column + 1}"

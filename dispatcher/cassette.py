@@ -41,6 +41,7 @@ from dispatcher.messages import (
     Usage,
     UserMessage,
 )
+from dispatcher.redaction import redact_registered
 
 __all__ = [
     "Cassette",
@@ -298,13 +299,26 @@ def load_cassette(path: str | Path) -> Cassette:
     return parse_cassette(data, file=file)
 
 
+def _without_secrets(value: Any) -> Any:
+    # Keys read from the environment never reach a file, not even inside a recorded tool result.
+    if isinstance(value, str):
+        return redact_registered(value)
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items()}
+    return value
+
+
 def save_cassette(cassette: Cassette, path: str | Path) -> None:
+    """Write the cassette (YAML, or JSON for a .json path); registered secrets are redacted."""
     file = Path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_suffix(file.suffix + ".tmp")
+    data = _without_secrets(cassette.to_dict())
     if file.suffix == ".json":
-        tmp.write_text(json.dumps(cassette.to_dict(), indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     else:
-        text = yaml.safe_dump(cassette.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
         tmp.write_text(text, encoding="utf-8")
     tmp.replace(file)

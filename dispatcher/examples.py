@@ -7,6 +7,9 @@
     cassette: cassette.yaml        # recorded/scripted model turns (default: cassette.yaml)
     plugins: [my_tools.py]         # optional: modules whose register(registry) is called
     workspace: project             # optional: copied to a fresh folder for the workspace toolkit
+    expect: {answer_contains: [...]}   # optional: facts the example's tests check
+
+The user documentation of the format is docs/examples.md.
 """
 
 from __future__ import annotations

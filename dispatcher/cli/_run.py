@@ -109,11 +109,16 @@ def _run_example(
             functools.partial(dispatcher.run, task or spec.task, run_id=run_id)
         )
     except UnexpectedModelCall as exc:
+        if live:
+            raise ConfigError(
+                f"a model call was refused: {exc}", fix="allow real model calls, or drop --live"
+            ) from None
         raise ConfigError(
             f"the cassette does not match this run: {exc} (trace: {trace})",
             file=spec.cassette,
-            fix="re-record it with --live --record, or fix the cassette entry named above "
-            "(`dispatcher trace show " + run_id + "` shows what was sent)",
+            fix="if the run should go this way, record the cassette again (`--live --record "
+            "FILE`, or `--lenient --record FILE` for a hand-written script); otherwise undo "
+            "what changed (task, config, tools) or fix the cassette entry named above",
         ) from None
     except ModelError as exc:
         raise ConfigError(

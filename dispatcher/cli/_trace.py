@@ -57,16 +57,17 @@ def ls(
         try:
             events = read_trace(path)
         except (DataError, OSError) as exc:
-            # One corrupt file must not hide the other runs: list it with its problem.
+            # One damaged file must not hide the other runs: list it with its problem.
             rows.append(_unreadable_row(path, exc))
             continue
         started = next((e for e in events if isinstance(e, RunStarted)), None)
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
+        status = finished.status if finished else "incomplete"
         rows.append(
             {
                 "run_id": path.stem,
                 "started": started.ts if started else None,
-                "status": finished.status if finished else "incomplete",
+                "status": status,
                 "cost_usd": finished.cost_usd if finished else None,
                 "counterfactual_cost_usd": finished.counterfactual_cost_usd if finished else None,
                 "escalations": finished.escalations if finished else None,
@@ -99,7 +100,7 @@ def ls(
         max(len(str(c.header)), *(len(r[i]) for r in cells))
         for i, c in enumerate(table.columns[:5])
     ]
-    room = max(10, console.width - sum(fixed) - 3 * len(table.columns) - 1)
+    room = max(3, console.width - sum(fixed) - 3 * len(table.columns) - 1)
     for column in table.columns:
         column.no_wrap = True
     for row_cells in cells:

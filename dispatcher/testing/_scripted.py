@@ -126,10 +126,9 @@ class ScriptedModel:
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         self.requests.append(request)
-        agent = request.metadata.get("agent")
-        for index, turn in enumerate(self._turns):
-            if self._used[index] or (turn.agent is not None and turn.agent != agent):
-                continue
+        index = self._pick(request)
+        if index is not None:
+            turn = self._turns[index]
             self._used[index] = True
             self._check(index, turn, request)
             return ModelResponse(
@@ -139,12 +138,28 @@ class ScriptedModel:
                 finish_reason=turn.finish_reason or ("tool_calls" if turn.tool_calls else "stop"),  # type: ignore[arg-type]
                 model=self.model_id,
             )
+        agent = request.metadata.get("agent")
         raise UnexpectedModelCall(
             f"scripted model {self.model_id!r} has no turn left for this call "
             f"(models.{self.name} has no entry left for agent {agent or '?'}: "
             f"{_describe(request)}); {self.remaining} turn(s) unconsumed for other agents",
             model=self.model_id,
         )
+
+    def _pick(self, request: ModelRequest) -> int | None:
+        """The next unused turn for the request's agent; among those, the first whose recorded
+        request matches (concurrent runs of one agent may ask in either order)."""
+        agent = request.metadata.get("agent")
+        candidates = [
+            i
+            for i, turn in enumerate(self._turns)
+            if not self._used[i] and (turn.agent is None or turn.agent == agent)
+        ]
+        for index in candidates:
+            recorded = self._turns[index].request
+            if recorded is not None and not recorded.differences(request, self.provider_model):
+                return index
+        return candidates[0] if candidates else None
 
     def _check(self, index: int, turn: CassetteTurn, request: ModelRequest) -> None:
         where = f"cassette entry {self.entry(index)} (agent {turn.agent or '?'})"

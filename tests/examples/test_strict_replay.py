@@ -146,3 +146,25 @@ def test_a_long_message_that_differs_late_shows_where_it_differs(
     # Both excerpts start near the first difference, past the long shared opening.
     assert "threshold=9" in result.stderr and "threshold=2" in result.stderr
     assert "from character" in result.stderr
+
+
+def test_a_replay_in_a_python_without_pytest_fails_instead_of_reporting_ok(
+    tmp_path: Path,
+    runs: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The coder's run_tests runs `sys.executable -m pytest`: point it at a venv without pytest.
+    import subprocess
+    import sys
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    monkeypatch.setattr(sys, "executable", str(bare / "bin" / "python"))
+    for extra in ((), ("--lenient",)):
+        result = _run(EXAMPLES / "fix_failing_test", capsys, *extra)
+        assert result.exit_code == 2, result.stdout + result.stderr
+        assert "No module named pytest" in result.stderr and "models.small[2]" in result.stderr
+        assert "whole test suite passes" not in result.stdout
+    statuses = {str(read_trace(t)[-1].status) for t in list_runs(runs)}  # type: ignore[attr-defined]
+    assert statuses == {"error"}

@@ -98,3 +98,19 @@ def test_calibrate_keeps_comments_and_key_order(
     order = [k for k in keys if k in ("tiers", "overwatch", "router", "budgets")]
     assert order == ["tiers", "overwatch", "router", "budgets"]
     assert text.index("model_list") < text.index("dispatcher:")
+
+
+def test_invalid_yaml_in_the_config_is_named_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dispatcher._yaml_file import edit_yaml_file
+    from dispatcher.errors import ConfigError
+
+    config = tmp_path / "dispatcher.yaml"
+    config.write_text("dispatcher:\n  tiers: [weak\n")
+    with pytest.raises(ConfigError) as caught:
+        edit_yaml_file(config, lambda data: None)
+    message = str(caught.value)
+    assert str(config) in message and "line 3" in message and "fix:" in message
+    assert "<unicode string>" not in message
+    assert config.read_text() == "dispatcher:\n  tiers: [weak\n"  # left as it was

@@ -71,3 +71,15 @@ def test_agents_ls_without_a_config_explains_the_toolkit_agents(
     assert "sql_analyst" in text and "toolkits.sql" in text
     assert "coder" in text and "toolkits.workspace" in text
     assert "-c" in text
+
+
+def test_a_damaged_trace_does_not_hide_the_other_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _failed_run(tmp_path)
+    (tmp_path / "20200101T000000-deadbeef.jsonl").write_text('{"kind": "nonsense"}\n{}\n')
+    listed = run_cli(["trace", "ls", "--runs-dir", str(tmp_path)], capsys)
+    assert listed.exit_code == 0, listed.stderr
+    assert "unreadable" in listed.stdout and "error" in listed.stdout
+    shown = run_cli(["trace", "show", "20200101T000000", "--runs-dir", str(tmp_path)], capsys)
+    assert shown.exit_code == 2 and "fix:" in shown.stderr
