@@ -13,6 +13,7 @@ from dispatcher.budgets import Budgets
 from dispatcher.errors import ConfigError
 from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.gates import Gate
+from dispatcher.mcp._config import MCPServerConfig, parse_mcp_servers
 from dispatcher.tools.tool import Tool
 
 __all__ = ["DEFAULT_INPUT_SCHEMA", "Agent"]
@@ -52,6 +53,8 @@ class Agent:
     input_schema: Mapping[str, Any] = field(default_factory=lambda: DEFAULT_INPUT_SCHEMA)
     gate: Gate | None = None
     role: Literal["specialist", "overwatch"] = "specialist"
+    mcp_servers: Sequence[MCPServerConfig | Mapping[str, Any]] = ()
+    requires_approval: Sequence[str] = ()
     source: str = "code"
 
     def __post_init__(self) -> None:
@@ -93,6 +96,17 @@ class Agent:
                 ) from None
         if isinstance(self.budgets, Mapping):
             self.budgets = Budgets.from_mapping(self.budgets, where=f"{where} budgets")
+        self.mcp_servers = parse_mcp_servers(self.mcp_servers, where=where)
+        if isinstance(self.requires_approval, str) or not all(
+            isinstance(n, str) for n in self.requires_approval
+        ):
+            raise ConfigError(
+                "requires_approval must be a list of tool names",
+                entry=where,
+                field="requires_approval",
+                fix="e.g. requires_approval: [files.delete]",
+            )
+        self.requires_approval = tuple(self.requires_approval)
 
     @property
     def escalation_settings(self) -> EscalationSettings | None:
@@ -101,6 +115,10 @@ class Agent:
     @property
     def budget_limits(self) -> Budgets | None:
         return self.budgets if isinstance(self.budgets, Budgets) else None
+
+    @property
+    def mcp_configs(self) -> tuple[MCPServerConfig, ...]:
+        return tuple(s for s in self.mcp_servers if isinstance(s, MCPServerConfig))
 
     @property
     def tool_names(self) -> list[str]:

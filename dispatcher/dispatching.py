@@ -38,6 +38,7 @@ from dispatcher.worker import run_agent
 
 if TYPE_CHECKING:
     from dispatcher._streaming import RunStream
+    from dispatcher.mcp._hub import MCPHub
     from dispatcher.routing.base import Router
 
 __all__ = ["Dispatcher"]
@@ -87,6 +88,7 @@ class Dispatcher:
         self.budgets = budgets
         self.sinks = list(sinks)
         self.checks = list(checks)
+        self._mcp: MCPHub | None = None  # shared by every run inside `async with dispatcher`
         if self.default_route is not None and self.default_route not in registry.agents:
             raise ConfigError(
                 f"default_route {self.default_route!r} is not a registered agent",
@@ -112,6 +114,20 @@ class Dispatcher:
         return cls(registry, **options)
 
     # -- entry points ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Dispatcher:
+        """Start MCP servers once for every run inside the block (else each run starts its own)."""
+        from dispatcher.mcp._hub import MCPHub
+
+        hub = MCPHub()
+        await hub.__aenter__()
+        self._mcp = hub
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        hub, self._mcp = self._mcp, None
+        if hub is not None:
+            await hub.__aexit__(*exc_info)
 
     def run_sync(self, task: str, *, run_id: str | None = None) -> RunResult:
         """Run to completion from synchronous code."""
@@ -149,6 +165,7 @@ class Dispatcher:
             budgets=self.budgets,
             sinks=[*self.sinks, *sinks],
             run_id=run_id,
+            mcp=self._mcp,
         ) as (run, outcome):
             outcome.answer = await self._dispatch(task, run, outcome)
             for check in self.checks:

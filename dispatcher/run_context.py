@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatcher.budgets import BudgetTracker
 from dispatcher.escalation.settings import EscalationSettings
@@ -15,6 +15,9 @@ from dispatcher.registry.registry import Registry
 from dispatcher.tools.executor import ToolExecutor
 from dispatcher.trace.events import ModelCall
 from dispatcher.trace.tracer import Tracer
+
+if TYPE_CHECKING:
+    from dispatcher.mcp._hub import MCPHub
 
 __all__ = ["CostLedger", "RunContext"]
 
@@ -72,6 +75,7 @@ class RunContext:
     escalation_defaults: EscalationSettings = field(default_factory=EscalationSettings)
     escalations: int = 0
     trace_path: Path | None = None
+    mcp: MCPHub | None = None  # set when an agent of the registry uses MCP servers
 
     def record_model_call(
         self,

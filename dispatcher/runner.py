@@ -15,6 +15,8 @@ from dispatcher._settings_memo import shared_settings
 from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.errors import BudgetExceeded, ConfigError, RunError, describe
 from dispatcher.escalation.settings import EscalationSettings
+from dispatcher.mcp._agent_tools import mcp_scope
+from dispatcher.mcp._hub import MCPHub
 from dispatcher.models import retry_deadline
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import CostLedger, RunContext
@@ -104,6 +106,7 @@ async def run_session(
     budgets: Budgets | None = None,
     tool_limits: ToolLimits | None = None,
     run_id: str | None = None,
+    mcp: MCPHub | None = None,
 ) -> AsyncIterator[tuple[RunContext, RunOutcome]]:
     """Open a run: trace sinks, budget and ledger; always closes with `run_finished`."""
     settings = registry.config.settings
@@ -152,7 +155,9 @@ async def run_session(
     try:
         # No model retry may wait past the run's wall-time budget.
         with retry_deadline(run.budget.deadline):
-            yield run, outcome
+            # MCP servers this run started stop here, on success, error and cancellation.
+            async with mcp_scope(registry, run, mcp):
+                yield run, outcome
     except RunError as exc:
         status = "budget_exceeded" if isinstance(exc, BudgetExceeded) else "error"
         error = describe(exc)

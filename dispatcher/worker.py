@@ -467,6 +467,10 @@ async def run_agent(
     registry = run.registry
     profile = registry.profile(model) if model else registry.profile_for(agent)
     tools = registry.tools_for(agent)
+    if agent.mcp_servers:
+        from dispatcher.mcp._agent_tools import mcp_tools_for
+
+        tools = [*tools, *await mcp_tools_for(agent, run)]
     loop = _Loop(
         agent,
         task,

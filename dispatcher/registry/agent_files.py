@@ -95,6 +95,8 @@ def load_agent_file(path: str | Path) -> Agent:
     if isinstance(data.get("detectors"), str):  # `detectors: coding` names a shipped profile
         data = {**data, "detectors": {"profile": data["detectors"]}}
     _check_sections(data, file)
+    if isinstance(data.get("mcp_servers"), list):
+        data = {**data, "mcp_servers": [_server_in(s, file.parent) for s in data["mcp_servers"]]}
     fields = dict(data)
     fields.update(
         name=str(data["name"]),
@@ -109,6 +111,14 @@ def load_agent_file(path: str | Path) -> Agent:
         raise ConfigError(exc.reason, file=file, field=exc.field, fix=exc.fix) from None
     except TypeError as exc:  # a value of the wrong kind for a field
         raise ConfigError(str(exc), file=file, fix="see docs/configuration.md") from None
+
+
+def _server_in(server: Any, folder: Path) -> Any:
+    """An MCP server of an agent file runs in the file's folder (or `cwd` relative to it)."""
+    if not isinstance(server, Mapping) or "command" not in server:
+        return server
+    cwd = folder / str(server.get("cwd") or ".")
+    return {**server, "cwd": str(cwd.resolve())}
 
 
 def _check_sections(data: Mapping[str, Any], file: Path) -> None:

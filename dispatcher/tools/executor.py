@@ -173,6 +173,7 @@ class ToolExecutor:
             text,
             started,
             canonical,
+            tool,
         )
         self._cache[call] = execution
         if self.invalid_calls > self.limits.max_invalid_calls:
@@ -222,6 +223,7 @@ class ToolExecutor:
         text: str,
         started: float,
         canonical: str | None = None,
+        tool: Tool | None = None,
     ) -> ToolExecution:
         # Registered keys never enter a model's context, whatever a tool read.
         full = redact_registered(output.content)
@@ -247,6 +249,7 @@ class ToolExecutor:
             output_bytes=len(output.content),
             signals=event_signals,
             duration_ms=(time.perf_counter() - started) * 1000,
+            source=tool.source if tool is not None else None,
         )
         if canonical is not None:
             action_args = canonical

@@ -54,6 +54,8 @@ class Tool:
     timeout_s: float | None = 60.0
     idempotent: bool = True
     context_param: str | None = None
+    source: str | None = None  # where the tool comes from, e.g. "mcp:files"; None for ours
+    requires_approval: bool = False  # a human approves each call before it runs
     _signature: SignatureSchema | None = field(default=None, repr=False)
     _validator: Draft202012Validator | None = field(default=None, repr=False)
     _is_async: bool = field(default=False, repr=False)
@@ -108,6 +110,7 @@ class Tool:
         description: str | None = None,
         timeout_s: float | None = 60.0,
         idempotent: bool = True,
+        requires_approval: bool = False,
     ) -> Tool:
         """Derive name, description and schema from the function's signature and docstring."""
         hints = inspect.get_annotations(function, eval_str=True)
@@ -126,6 +129,7 @@ class Tool:
             timeout_s=timeout_s,
             idempotent=idempotent,
             context_param=context_param,
+            requires_approval=requires_approval,
             _signature=signature,
         )
 
@@ -147,6 +151,7 @@ def tool(
     description: str | None = None,
     timeout_s: float | None = 60.0,
     idempotent: bool = True,
+    requires_approval: bool = False,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -158,12 +163,18 @@ def tool(
     description: str | None = None,
     timeout_s: float | None = 60.0,
     idempotent: bool = True,
+    requires_approval: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function into a `Tool`; usable as ``@tool`` or ``@tool(name=...)``."""
 
     def wrap(func: Callable[..., Any]) -> Tool:
         return Tool.from_function(
-            func, name=name, description=description, timeout_s=timeout_s, idempotent=idempotent
+            func,
+            name=name,
+            description=description,
+            timeout_s=timeout_s,
+            idempotent=idempotent,
+            requires_approval=requires_approval,
         )
 
     if function is not None:

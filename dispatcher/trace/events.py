@@ -160,6 +160,7 @@ class ToolCallEvent(EventBase):
     signals: dict[str, Any] = Field(default_factory=dict)
     duration_ms: float = 0.0
     cached: bool = False
+    source: str | None = Field(None, description='where the tool came from, e.g. "mcp:files"')
 
 
 class DetectorVerdictEvent(EventBase):

@@ -1,0 +1,70 @@
+"""An MCP server's tools as our `Tool`s: same validation, errors, timeouts and traces."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from dispatcher.errors import ConfigError
+from dispatcher.tools.tool import Tool, ToolOutput
+
+if TYPE_CHECKING:
+    from dispatcher.mcp._hub import MCPConnection
+
+__all__ = ["mcp_tool", "to_output"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_ERROR_CHARS = 500
+
+
+def mcp_tool(connection: MCPConnection, listed: Any) -> Tool:
+    """Wrap one listed MCP tool; its input schema is what the model sees and what we check."""
+    config = connection.config
+    remote_name: str = listed.name
+    local = _UNSAFE.sub("_", remote_name)
+    schema = dict(listed.input_schema or {"type": "object"})
+    schema.setdefault("type", "object")
+
+    async def call(**arguments: Any) -> ToolOutput:
+        return await connection.call(remote_name, arguments)
+
+    try:
+        return Tool(
+            name=f"{config.name}.{local}",
+            description=(listed.description or listed.title or remote_name)[:1024],
+            parameters=schema,
+            function=call,
+            timeout_s=config.timeout_s,
+            idempotent=False,  # nothing tells us a remote tool has no side effects
+            source=f"mcp:{config.name}",
+            requires_approval=remote_name in config.requires_approval
+            or local in config.requires_approval,
+        )
+    except Exception as exc:  # jsonschema's SchemaError: the server sent a broken schema
+        raise ConfigError(
+            f"MCP server {config.name!r} lists tool {remote_name!r} with an invalid input "
+            f"schema: {str(exc).splitlines()[0][:200]}",
+            field=f"mcp_servers.{config.name}",
+            fix="fix the tool's parameters in the server",
+        ) from None
+
+
+def to_output(result: Any) -> ToolOutput:
+    """A `CallToolResult` as text for the model: text parts joined, other parts named."""
+    parts: list[str] = []
+    for item in result.content or []:
+        kind = getattr(item, "type", "")
+        if kind == "text":
+            parts.append(item.text)
+        elif kind == "resource":
+            resource = item.resource
+            parts.append(getattr(resource, "text", None) or f"[resource {resource.uri}]")
+        else:
+            parts.append(f"[{kind or 'unknown'} content omitted]")
+    if not parts and result.structured_content is not None:
+        parts.append(json.dumps(result.structured_content, ensure_ascii=False, default=str))
+    text = "\n".join(parts)
+    if result.is_error:
+        return ToolOutput(f"Error: {text[:_ERROR_CHARS] or 'the tool failed'}", is_error=True)
+    return ToolOutput(text)

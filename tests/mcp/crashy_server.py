@@ -1,0 +1,39 @@
+"""An MCP server for tests: echo, a tool that kills the process, and a typed tool."""
+
+from __future__ import annotations
+
+import os
+
+from mcp.server.mcpserver import MCPServer
+
+server = MCPServer("crashy")
+
+
+@server.tool()
+def echo(text: str) -> str:
+    """Echo the text back."""
+    return f"echo: {text}"
+
+
+@server.tool()
+def die() -> str:
+    """Exit the server process at once."""
+    os._exit(3)
+
+
+@server.tool()
+def add(a: int, b: int) -> str:
+    """Add two integers."""
+    with open(os.environ["CRASHY_LOG"], "a", encoding="utf-8") as log:
+        log.write(f"add {a} {b}\n")
+    return str(a + b)
+
+
+@server.tool()
+def pid() -> str:
+    """The server's process id."""
+    return str(os.getpid())
+
+
+if __name__ == "__main__":
+    server.run()

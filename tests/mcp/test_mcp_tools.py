@@ -1,0 +1,213 @@
+"""MCP servers' tools are our tools: validated, traced with their source, and safe when the
+server dies."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+from scenario import registry
+
+from dispatcher import Agent, Dispatcher
+from dispatcher.errors import ConfigError
+from dispatcher.registry.agent_files import load_agent_file
+from dispatcher.runner import RunResult
+from dispatcher.testing import reply, tool_calls
+from dispatcher.trace.events import ToolCallEvent
+
+SERVER = Path(__file__).with_name("crashy_server.py")
+
+
+def _agent(tmp_path: Path) -> Agent:
+    return Agent(
+        name="helper",
+        description="Uses the crashy MCP server.",
+        tier="weak",
+        mcp_servers=[
+            {
+                "name": "crashy",
+                "command": sys.executable,
+                "args": [str(SERVER)],
+                "env": {"CRASHY_LOG": "os.environ/CRASHY_LOG"},
+                "timeout_s": 20,
+            }
+        ],
+    )
+
+
+@pytest.fixture
+def crashy_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("CRASHY_LOG", str(log))
+    return log
+
+
+def _run(steps: list[object], tmp_path: Path) -> tuple[str | None, list[ToolCallEvent]]:
+    reg, _, _ = registry([_agent(tmp_path)], small=steps)
+    dispatcher = Dispatcher(reg, runs_dir=tmp_path / "runs")
+
+    async def bounded() -> RunResult:
+        with anyio.fail_after(60):  # a dead server must never hang the run
+            return await dispatcher.run("use the server")
+
+    result = anyio.run(bounded)
+    calls = [e for e in result.events if isinstance(e, ToolCallEvent)]
+    return result.answer, calls
+
+
+def _delegate() -> object:
+    return tool_calls(("helper", {"task": "use the server"}), agent="dispatcher")
+
+
+def test_mcp_tool_calls_are_served_by_the_server_and_traced_with_their_source(
+    tmp_path: Path, crashy_log: Path
+) -> None:
+    answer, calls = _run(
+        [
+            _delegate(),
+            tool_calls(("crashy_add", {"a": 2, "b": 40}), agent="helper"),
+            reply("42", agent="helper"),
+            reply("42", agent="dispatcher"),
+        ],
+        tmp_path,
+    )
+    assert answer == "42"
+    (call,) = calls
+    assert call.ok and call.output == "42" and call.source == "mcp:crashy"
+    assert crashy_log.read_text() == "add 2 40\n"
+
+
+def test_invalid_arguments_are_refused_before_they_reach_the_server(
+    tmp_path: Path, crashy_log: Path
+) -> None:
+    _, calls = _run(
+        [
+            _delegate(),
+            tool_calls(("crashy_add", {"a": "two", "b": 40}), agent="helper"),
+            reply("could not add", agent="helper"),
+            reply("could not add", agent="dispatcher"),
+        ],
+        tmp_path,
+    )
+    (call,) = calls
+    assert not call.ok and call.error_kind == "invalid_arguments"
+    assert "a: 'two' is not of type 'integer'" in (call.error or "")
+    assert not crashy_log.exists()  # the server never saw the call
+
+
+def test_a_server_that_dies_mid_run_gives_a_clear_tool_error_not_a_hang(
+    tmp_path: Path, crashy_log: Path
+) -> None:
+    answer, calls = _run(
+        [
+            _delegate(),
+            tool_calls(("crashy_echo", {"text": "hi"}), agent="helper"),
+            tool_calls(("crashy_die", {}), agent="helper"),
+            tool_calls(("crashy_echo", {"text": "again"}), agent="helper"),
+            reply("the server is gone", agent="helper"),
+            reply("the server is gone", agent="dispatcher"),
+        ],
+        tmp_path,
+    )
+    assert answer == "the server is gone"
+    echo, died, after = calls
+    assert echo.ok and echo.output == "echo: hi"
+    for call in (died, after):
+        assert not call.ok
+        assert "MCP server 'crashy' stopped" in (call.error or "")
+        assert "cannot be used for the rest of this run" in (call.error or "")
+
+
+def test_the_server_process_is_stopped_when_the_run_ends(tmp_path: Path, crashy_log: Path) -> None:
+    _, calls = _run(
+        [
+            _delegate(),
+            tool_calls(("crashy_pid", {}), agent="helper"),
+            reply("done", agent="helper"),
+            reply("done", agent="dispatcher"),
+        ],
+        tmp_path,
+    )
+    pid = int(calls[0].output)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_servers_inside_async_with_dispatcher_start_once_for_several_runs(
+    tmp_path: Path, crashy_log: Path
+) -> None:
+    steps: list[object] = []
+    for _ in range(2):
+        steps += [
+            _delegate(),
+            tool_calls(("crashy_pid", {}), agent="helper"),
+            reply("done", agent="helper"),
+            reply("done", agent="dispatcher"),
+        ]
+    reg, _, _ = registry([_agent(tmp_path)], small=steps)
+    dispatcher = Dispatcher(reg, runs_dir=tmp_path / "runs")
+
+    async def main() -> list[str]:
+        outputs = []
+        async with dispatcher:
+            for _ in range(2):
+                result = await dispatcher.run("use the server")
+                outputs += [e.output for e in result.events if isinstance(e, ToolCallEvent)]
+        return outputs
+
+    first, second = anyio.run(main)
+    assert first == second  # one process served both runs
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(first), 0)
+
+
+def test_a_server_that_cannot_start_is_a_config_error(tmp_path: Path, crashy_log: Path) -> None:
+    agent = Agent(
+        name="helper",
+        description="Uses a missing server.",
+        tier="weak",
+        mcp_servers=[{"name": "gone", "command": str(tmp_path / "no-such-binary")}],
+    )
+    reg, _, _ = registry([agent], small=[_delegate()])
+    with pytest.raises(ConfigError, match="MCP server 'gone' could not be started"):
+        Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        ({"name": "x", "command": "python", "env": {"TOKEN": "abc123"}}, "os.environ/NAME"),
+        ({"name": "x"}, "exactly one of `command`"),
+        ({"name": "x", "command": "a", "url": "http://h/mcp"}, "exactly one of `command`"),
+        ({"name": "x", "url": "ftp://h"}, "http:// or https://"),
+        ({"name": "x y", "command": "a"}, "invalid MCP server name"),
+        ({"name": "x", "command": "a", "tools": []}, "Extra inputs"),
+    ],
+)
+def test_server_configs_are_checked(server: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Agent(name="a", description="d", mcp_servers=[server])
+
+
+def test_a_missing_env_variable_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CRASHY_LOG", raising=False)
+    reg, _, _ = registry([_agent(tmp_path)], small=[_delegate()])
+    with pytest.raises(ConfigError, match="CRASHY_LOG is not set"):
+        Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
+
+
+def test_agent_files_list_servers_that_run_in_the_files_folder(tmp_path: Path) -> None:
+    path = tmp_path / "agents" / "a.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        "name: a\ndescription: d\nmcp_servers:\n"
+        "  - {name: s, command: python, args: [srv.py], requires_approval: [drop]}\n"
+    )
+    (config,) = load_agent_file(path).mcp_configs
+    assert config.cwd == str(path.parent.resolve())
+    assert config.args == ("srv.py",) and config.requires_approval == ("drop",)
