@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dispatcher._streaming import RunStream, TextDelta
     from dispatcher.agent import Agent
+    from dispatcher.approvals import Approval, ApprovalRequest
     from dispatcher.budgets import Budgets
     from dispatcher.detectors.base import Detector, Step, Verdict
     from dispatcher.dispatching import Dispatcher
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Agent",
     "AgentResult",
+    "Approval",
+    "ApprovalRequest",
     "AssistantMessage",
     "BudgetExceeded",
     "Budgets",
@@ -97,6 +100,8 @@ __all__ = [
 _EXPORTS: dict[str, str] = {
     "Agent": "dispatcher.agent",
     "AgentResult": "dispatcher.worker",
+    "Approval": "dispatcher.approvals",
+    "ApprovalRequest": "dispatcher.approvals",
     "AssistantMessage": "dispatcher.messages",
     "BudgetExceeded": "dispatcher.errors",
     "Budgets": "dispatcher.budgets",

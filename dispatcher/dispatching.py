@@ -38,6 +38,7 @@ from dispatcher.worker import run_agent
 
 if TYPE_CHECKING:
     from dispatcher._streaming import RunStream
+    from dispatcher.approvals import Approver
     from dispatcher.mcp._hub import MCPHub
     from dispatcher.routing.base import Router
 
@@ -129,9 +130,13 @@ class Dispatcher:
         if hub is not None:
             await hub.__aexit__(*exc_info)
 
-    def run_sync(self, task: str, *, run_id: str | None = None) -> RunResult:
+    def run_sync(
+        self, task: str, *, run_id: str | None = None, approve: Approver | None = None
+    ) -> RunResult:
         """Run to completion from synchronous code."""
-        result: RunResult = anyio.run(functools.partial(self.run, task, run_id=run_id))
+        result: RunResult = anyio.run(
+            functools.partial(self.run, task, run_id=run_id, approve=approve)
+        )
         return result
 
     def stream(self, task: str, *, run_id: str | None = None) -> RunStream:
@@ -149,11 +154,18 @@ class Dispatcher:
         return await self.run(task, run_id=run_id, sinks=sinks)
 
     async def run(
-        self, task: str, *, run_id: str | None = None, sinks: Sequence[TraceSink] = ()
+        self,
+        task: str,
+        *,
+        run_id: str | None = None,
+        sinks: Sequence[TraceSink] = (),
+        approve: Approver | None = None,
     ) -> RunResult:
         """Route `task`, run the specialists, and return the answer with its costs and trace.
 
-        `sinks` receive this run's events besides the dispatcher's own sinks.
+        `sinks` receive this run's events besides the dispatcher's own sinks. `approve` decides
+        the calls of tools that require approval (see `dispatcher.approvals`); without it they
+        are denied.
         """
         if not task.strip():
             raise ConfigError("the task is empty", fix="pass the task text to run")
@@ -167,6 +179,11 @@ class Dispatcher:
             run_id=run_id,
             mcp=self._mcp,
         ) as (run, outcome):
+            from dispatcher.approvals import ApprovalGate
+
+            run.executor.approvals = ApprovalGate(
+                approve, timeout_s=self.registry.config.settings.approval_timeout_s
+            )
             outcome.answer = await self._dispatch(task, run, outcome)
             for check in self.checks:
                 check(outcome.answer)

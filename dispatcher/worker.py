@@ -471,6 +471,11 @@ async def run_agent(
         from dispatcher.mcp._agent_tools import mcp_tools_for
 
         tools = [*tools, *await mcp_tools_for(agent, run)]
+    approval_names = [*agent.requires_approval, *registry.config.settings.requires_approval]
+    if approval_names:  # the overwatch's take-over gets these same tools, approvals included
+        from dispatcher.approvals import mark_approvals
+
+        tools = mark_approvals(tools, approval_names)
     loop = _Loop(
         agent,
         task,

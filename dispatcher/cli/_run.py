@@ -14,7 +14,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from dispatcher.approvals import Approver
 from dispatcher.cassette import Cassette, load_cassette, save_cassette
+from dispatcher.cli._approve import ApproveAll, DenyAll, cli_approver
 from dispatcher.cli.app import app
 from dispatcher.dispatching import Dispatcher
 from dispatcher.errors import ConfigError, ModelError, RunError, UnexpectedModelCall
@@ -54,6 +56,8 @@ def run(
         Path | None, typer.Option(envvar="DISPATCHER_RUNS_DIR", help="Where to write the trace.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    approve_all: ApproveAll = False,
+    deny_all: DenyAll = False,
 ) -> None:
     """Run an example: prints the answer, the route, every escalation and the cost.
 
@@ -65,9 +69,10 @@ def run(
     run_id = new_run_id()
     workspace = directory / f"{run_id}.workspace"
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
+    approver = cli_approver(approve_all, deny_all, console)
     try:
         result = _run_example(
-            spec, run_id, directory, workspace, console, live, record, lenient, task
+            spec, run_id, directory, workspace, console, live, record, lenient, task, approver
         )
     except BaseException:
         # A failed run's workspace copy is of no use to anyone; a finished one shows the work.
@@ -86,6 +91,7 @@ def _run_example(
     record: Path | None,
     lenient: bool,
     task: str | None,
+    approver: Approver,
 ) -> RunResult:
     registry = spec.build_registry(workspace_dir=workspace)
     cassette = Cassette()
@@ -106,7 +112,7 @@ def _run_example(
     trace = directory / f"{run_id}.jsonl"
     try:
         result: RunResult = anyio.run(
-            functools.partial(dispatcher.run, task or spec.task, run_id=run_id)
+            functools.partial(dispatcher.run, task or spec.task, run_id=run_id, approve=approver)
         )
     except UnexpectedModelCall as exc:
         if live:
@@ -150,12 +156,15 @@ def ask(
         Path | None, typer.Option(envvar="DISPATCHER_RUNS_DIR", help="Where to write the trace.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    approve_all: ApproveAll = False,
+    deny_all: DenyAll = False,
 ) -> None:
     """Run one task live with the models and agents of a registry file."""
     dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
+    approver = cli_approver(approve_all, deny_all, console)
     try:
-        result = dispatcher.run_sync(task)
+        result = dispatcher.run_sync(task, approve=approver)
     except ModelError as exc:
         raise ConfigError(
             f"a model call failed: {exc}",

@@ -105,6 +105,9 @@ class DispatcherSection(_Strict):
     fallback_cooldown_s: float = Field(default=60.0, ge=0)
     telemetry: TelemetrySpec = Field(default_factory=TelemetrySpec)
     gateway: GatewaySpec = Field(default_factory=GatewaySpec)
+    # Tools (registry or wire names) whose every call waits for a human's decision.
+    requires_approval: list[str] = Field(default_factory=list)
+    approval_timeout_s: float = Field(default=300.0, gt=0)
 
 
 class RegistryFile(_Strict):

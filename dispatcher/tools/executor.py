@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dispatcher.detectors.base import Step
 from dispatcher.errors import ToolErrorCapExceeded
@@ -25,6 +25,9 @@ from dispatcher.tools._timeout import await_with_timeout
 from dispatcher.tools.tool import Tool, ToolContext, ToolOutput
 from dispatcher.trace.events import ToolCallEvent
 from dispatcher.trace.tracer import Tracer
+
+if TYPE_CHECKING:
+    from dispatcher.approvals import ApprovalGate
 
 __all__ = ["ToolExecution", "ToolExecutor", "ToolLimits", "tool_index"]
 
@@ -88,6 +91,7 @@ class ToolExecutor:
         self.artifacts_dir = artifacts_dir
         self.invalid_calls = 0
         self.calls = 0
+        self.approvals: ApprovalGate | None = None  # the run's approver (Dispatcher.run)
         # Keyed by the whole call: a server that reuses ids for different calls gets no stale hit.
         self._cache: dict[ToolCall, ToolExecution] = {}
 
@@ -157,6 +161,13 @@ class ToolExecutor:
                         f"{call.name}: {'; '.join(problems[:5])}. Fix them and call again.",
                         is_error=True,
                     )
+                elif tool.requires_approval:
+                    # A human decides first; an edit is checked like the model's own arguments.
+                    approved, output, error_kind = await self._approved(
+                        tool, arguments, call, agent, parent_id
+                    )
+                    if approved is not arguments:
+                        arguments, canonical = approved, None
                 else:
                     output, error_kind = await self._run(tool, arguments, call, agent)
         if error_kind in _INVALID_CALLS:
@@ -183,6 +194,30 @@ class ToolExecutor:
                 events=self.tracer.events,
             )
         return execution
+
+    async def _approved(
+        self,
+        tool: Tool,
+        arguments: dict[str, Any],
+        call: ToolCall,
+        agent: str,
+        parent_id: str | None,
+    ) -> tuple[dict[str, Any], ToolOutput, str | None]:
+        from dispatcher.approvals import ApprovalGate
+
+        gate = self.approvals or ApprovalGate(None)  # no approver: every such call is denied
+        approved, refused = await gate.check(
+            tool, call.id, arguments, agent=agent, tracer=self.tracer, parent_id=parent_id
+        )
+        if refused is not None:
+            return arguments, refused, "denied"
+        if approved is not arguments:
+            problems = tool.validation_errors(approved)
+            if problems:
+                message = f"Error: the approver's edited arguments are invalid: {problems[0]}"
+                return approved, ToolOutput(message, is_error=True), "invalid_arguments"
+        output, error_kind = await self._run(tool, approved, call, agent)
+        return approved, output, error_kind
 
     async def _run(
         self, tool: Tool, arguments: dict[str, Any], call: ToolCall, agent: str

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 __all__ = [
     "AgentFinished",
     "AgentStarted",
+    "ApprovalEvent",
     "DetectorVerdictEvent",
     "EscalationEvent",
     "Event",
@@ -190,6 +191,22 @@ class EscalationEvent(EventBase):
     depth: int = 1
 
 
+class ApprovalEvent(EventBase):
+    """A tool call that needs a human: one event when asked, one when decided."""
+
+    kind: Literal["approval"] = "approval"
+    agent: str
+    tool: str
+    call_id: str
+    stage: Literal["requested", "decided"]
+    arguments: Any = None
+    decision: Literal["approve", "deny", "edit"] | None = None
+    edited_arguments: Any = None
+    decided_by: Literal["approver", "timeout", "no_approver"] | None = None
+    reason: str = ""
+    wait_ms: float = 0.0
+
+
 class Note(EventBase):
     """Free-form framework notes: nudges, compaction, fallbacks to a default route."""
 
@@ -211,6 +228,7 @@ Event = Annotated[
     | ToolCallEvent
     | DetectorVerdictEvent
     | EscalationEvent
+    | ApprovalEvent
     | Note,
     Field(discriminator="kind"),
 ]

@@ -11,6 +11,7 @@ from rich.tree import Tree
 from dispatcher.trace.events import (
     AgentFinished,
     AgentStarted,
+    ApprovalEvent,
     DetectorVerdictEvent,
     EscalationEvent,
     Event,
@@ -108,6 +109,21 @@ def _label(event: Event, after: dict[str, str]) -> Text:
     if isinstance(event, ModelFallback):
         return Text(
             f"↪ fallback {event.from_model} → {event.to_model}: {event.reason}", style="yellow"
+        )
+    if isinstance(event, ApprovalEvent):
+        if event.stage == "requested":
+            return Text(
+                f"? approval {event.tool} requested: {_clip(str(event.arguments), 80)}",
+                style="yellow",
+            )
+        reason = f" ({_clip(event.reason, 80)})" if event.reason else ""
+        edited = f" → {_clip(str(event.edited_arguments), 80)}" if event.edited_arguments else ""
+        style = "green" if event.decision in ("approve", "edit") else "red"
+        return Text(
+            f"{'✓' if style == 'green' else '✗'} approval {event.tool}: {event.decision} by "
+            f"{(event.decided_by or '').replace('_', ' ')}{reason}{edited} "
+            f"after {event.wait_ms:.0f}ms",
+            style=style,
         )
     if isinstance(event, Note):
         return Text(f"note: {_clip(event.message, 120)}", style="italic")

@@ -1,0 +1,176 @@
+"""Human approval of tool calls: who decides, what they can decide, and how long we wait.
+
+A tool needs approval when it says so (`@tool(requires_approval=True)`, an MCP server's
+`requires_approval`), when its agent lists it (`Agent.requires_approval`) or when the registry
+does (`dispatcher.requires_approval`). Before such a call runs, the run's approver is asked;
+no approver, an error in it, or no answer within the timeout all deny the call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import anyio
+
+from dispatcher.redaction import redact
+from dispatcher.tools.tool import Tool, ToolOutput
+from dispatcher.trace.events import ApprovalEvent
+from dispatcher.trace.tracer import Tracer
+
+__all__ = ["Approval", "ApprovalRequest", "Approver", "approve_all", "deny_all", "mark_approvals"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """What the human sees: which agent wants to call which tool, with which arguments."""
+
+    run_id: str
+    agent: str
+    tool: str
+    call_id: str
+    arguments: Mapping[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A decision. Use `Approval.approve()`, `Approval.deny(reason)` or `Approval.edit(args)`."""
+
+    decision: Literal["approve", "deny", "edit"]
+    arguments: Mapping[str, Any] | None = None
+    reason: str = ""
+
+    @classmethod
+    def approve(cls) -> Approval:
+        return cls("approve")
+
+    @classmethod
+    def deny(cls, reason: str = "") -> Approval:
+        return cls("deny", reason=reason)
+
+    @classmethod
+    def edit(cls, arguments: Mapping[str, Any], reason: str = "") -> Approval:
+        return cls("edit", arguments=dict(arguments), reason=reason)
+
+
+# True approves, False denies; an Approval can also edit the arguments.
+Approver = Callable[[ApprovalRequest], Awaitable[Approval | bool]]
+
+
+async def approve_all(request: ApprovalRequest) -> Approval:
+    """Approves every call (`--approve-all`)."""
+    return Approval.approve()
+
+
+async def deny_all(request: ApprovalRequest) -> Approval:
+    """Denies every call (`--deny-all`)."""
+    return Approval.deny("every approval is denied (--deny-all)")
+
+
+def mark_approvals(tools: Sequence[Tool], names: Iterable[str]) -> list[Tool]:
+    """The tools, with `requires_approval` set on those named (registry or wire name)."""
+    wanted = set(names)
+    if not wanted:
+        return list(tools)
+    return [
+        replace(t, requires_approval=True)
+        if not t.requires_approval and (t.name in wanted or t.wire_name in wanted)
+        else t
+        for t in tools
+    ]
+
+
+@dataclass
+class ApprovalGate:
+    """Asks the run's approver about one call at a time and traces every request and decision."""
+
+    approver: Approver | None
+    timeout_s: float = 300.0
+    # One question at a time: concurrent agents must not interleave prompts to one human.
+    _lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    async def check(
+        self,
+        tool: Tool,
+        call_id: str,
+        arguments: dict[str, Any],
+        *,
+        agent: str,
+        tracer: Tracer,
+        parent_id: str | None,
+    ) -> tuple[dict[str, Any], ToolOutput | None]:
+        """The arguments to run with, or the error result the model gets instead."""
+        common = {
+            "parent_id": parent_id,
+            "agent": agent,
+            "tool": tool.wire_name,
+            "call_id": call_id,
+        }
+        tracer.emit(ApprovalEvent, stage="requested", arguments=arguments, **common)
+        started = time.perf_counter()
+        decided_by: Literal["approver", "timeout", "no_approver"] = "approver"
+        request = ApprovalRequest(
+            run_id=tracer.run_id,
+            agent=agent,
+            tool=tool.name,
+            call_id=call_id,
+            arguments=dict(arguments),
+            description=tool.description,
+        )
+        decision: Approval
+        if self.approver is None:
+            decided_by = "no_approver"
+            decision = Approval.deny("no approver is set for this run")
+        else:
+            decision = await self._ask(request)
+            if decision.reason == _TIMED_OUT:
+                decided_by = "timeout"
+        edited = (
+            dict(decision.arguments)
+            if decision.decision == "edit" and decision.arguments is not None
+            else None
+        )
+        tracer.emit(
+            ApprovalEvent,
+            stage="decided",
+            decision=decision.decision,
+            edited_arguments=edited,
+            decided_by=decided_by,
+            reason=redact(decision.reason)[:500],
+            wait_ms=(time.perf_counter() - started) * 1000,
+            **common,
+        )
+        if decision.decision == "deny":
+            why = f": {decision.reason}" if decision.reason else ""
+            return arguments, ToolOutput(
+                f"Error: a human denied this call to {tool.wire_name}{why}. Do not retry it "
+                "unchanged; continue without it or explain what you needed.",
+                is_error=True,
+            )
+        return (edited if edited is not None else arguments), None
+
+    async def _ask(self, request: ApprovalRequest) -> Approval:
+        assert self.approver is not None
+        async with self._lock:
+            try:
+                with anyio.fail_after(self.timeout_s):
+                    answer = await self.approver(request)
+            except TimeoutError:
+                return Approval.deny(_TIMED_OUT)
+            except Exception as exc:  # a broken approver denies; it never crashes the run
+                return Approval.deny(f"the approver failed ({type(exc).__name__})")
+        if answer is True:
+            return Approval.approve()
+        if answer is False:
+            return Approval.deny()
+        if isinstance(answer, Approval):
+            if answer.decision == "edit" and not isinstance(answer.arguments, Mapping):
+                return Approval.deny("the approver's edit had no arguments")
+            return answer
+        return Approval.deny(f"the approver returned {type(answer).__name__}, not an Approval")
+
+
+_TIMED_OUT = "no decision in time"
