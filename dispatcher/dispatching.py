@@ -187,7 +187,9 @@ class Dispatcher:
             outcome.answer = await self._dispatch(task, run, outcome)
             for check in self.checks:
                 check(outcome.answer)
-        return _result(run, outcome)
+        result = _result(run, outcome)
+        result.router = self.router
+        return result
 
     # -- routing ------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from dispatcher.registry.registry import Registry
 from dispatcher.run_context import CostLedger, RunContext
 from dispatcher.tools.executor import ToolExecutor, ToolLimits
 from dispatcher.trace import sink as _sink
-from dispatcher.trace.events import EventBase, RunFinished, RunStarted
+from dispatcher.trace.events import EventBase, FeedbackEvent, RunFinished, RunStarted
 from dispatcher.trace.sink import JsonlTraceSink, TraceSink, default_runs_dir
 from dispatcher.trace.tracer import Tracer
 
@@ -47,6 +47,25 @@ class RunResult:
     routes: list[str] = field(default_factory=list)
     escalations: int = 0
     events: list[EventBase] = field(default_factory=list)
+    # The router that routed this run (set by Dispatcher.run): `feedback` updates it.
+    router: Any = field(default=None, repr=False, compare=False)
+
+    def feedback(self, reward: float) -> FeedbackEvent:
+        """Report how well this run went: updates the router's route decision(s) in it and
+        appends a `feedback` event to the trace (once per run)."""
+        from dispatcher.feedback import apply_feedback, give_feedback
+
+        if self.router is None:
+            raise ConfigError(
+                "this run was not routed by a router, so there is nothing to update",
+                fix="configure dispatcher.router (type bandit) or pass router= to Dispatcher",
+            )
+        if self.trace_path is not None:
+            event = give_feedback(self.trace_path, self.router, reward)
+        else:
+            event = apply_feedback(self.events, self.router, reward, source="api")
+        self.events.append(event)
+        return event
 
 
 @dataclass

@@ -23,6 +23,7 @@ app = typer.Typer(
 def _register_subcommands() -> None:
     # Each sub-command module adds itself to `app`; imported here so `--help` lists them.
     from dispatcher.cli import _agents, _detectors, _routers, _run, _serve, _trace  # noqa: F401
+    from dispatcher.cli import _feedback as _feedback
 
 
 def _hide_flag_metavars(command: Any) -> None:

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from dispatcher.embeddings.base import Embedder
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.routing._features import FEATURE_NAMES, text_features
-from dispatcher.routing._state import read_json_state, write_json_state
+from dispatcher.routing._state_store import FileStateStore, StateStore
 from dispatcher.routing.base import RouteContext, RouteDecision
 
 __all__ = ["BanditFeatures", "LinUCBRouter", "replay"]
@@ -120,6 +120,7 @@ class LinUCBRouter:
         strong: str = "strong",
         weak: str = "weak",
         name: str = "bandit",
+        store: StateStore | None = None,
     ) -> None:
         if alpha < 0 or ridge <= 0:
             raise ConfigError(
@@ -134,10 +135,16 @@ class LinUCBRouter:
         self.strong = strong
         self.weak = weak
         self.state_path = Path(state_path) if state_path is not None else None
+        if store is None and self.state_path is not None:
+            store = FileStateStore(self.state_path)
+        self.store = store
         self._lock = threading.Lock()
         self._arms: dict[str, _Arm] = {}
-        if self.state_path is not None:
-            self._load(self.state_path)
+        # The configured routes: a decision picks among these (the dispatcher's candidates
+        # only narrow them), so `arms: [coder, sql_analyst]` is honoured.
+        self.configured_arms = tuple(arms)
+        if self.store is not None:
+            self._adopt(self.store.read())
         for arm in arms:
             self._arms.setdefault(arm, _Arm(self.features.dim, ridge))
 
@@ -155,7 +162,9 @@ class LinUCBRouter:
 
     def __call__(self, context: RouteContext) -> RouteDecision:
         x = self.features([context.prompt])[0]
-        names = [c for c in context.candidates] or list(self._arms)
+        offered = set(context.candidates)
+        names = [a for a in self.configured_arms if a in offered] or list(context.candidates)
+        names = names or list(self._arms)
         if not names:
             return RouteDecision(self.name, None, None, None, "no arms and no candidates")
         with self._lock:
@@ -177,12 +186,31 @@ class LinUCBRouter:
     def update(self, prompt: str, arm: str, quality: float, cost: float = 0.0) -> float:
         """Record the outcome of sending `prompt` to `arm`; returns the reward used."""
         reward = float(quality) - self.cost_weight * float(cost)
+        if not math.isfinite(reward):
+            raise ConfigError(
+                f"a bandit reward must be a finite number, got {reward!r}",
+                fix="pass a reward such as 1.0 (good) or 0.0 (bad)",
+            )
         x = self.features([prompt])[0]
         with self._lock:
-            self._arm(arm).add(x, reward)
-            if self.state_path is not None:
-                write_json_state(self.state_path, self._state())
+            if self.store is None:
+                self._arm(arm).add(x, reward)
+                return reward
+
+            def apply(latest: Any) -> dict[str, Any]:
+                # Start from what other processes saved since we loaded: no update is lost.
+                self._adopt(latest)
+                self._arm(arm).add(x, reward)
+                return self._state()
+
+            self.store.transact(apply)
         return reward
+
+    def refresh(self) -> None:
+        """Load the updates other processes saved to the shared state."""
+        if self.store is not None:
+            with self._lock:
+                self._adopt(self.store.read())
 
     def estimates(self, prompts: Sequence[str]) -> dict[str, NDArray[np.float64]]:
         """Estimated reward of each arm for each prompt (no exploration bonus)."""
@@ -211,15 +239,17 @@ class LinUCBRouter:
         }
 
     def save(self) -> None:
-        if self.state_path is None:
+        if self.store is None:
             raise ConfigError("this bandit has no state_path", fix="pass state_path=... to save")
         with self._lock:
-            write_json_state(self.state_path, self._state())
+            state = self._state()
+            self.store.transact(lambda _latest: state)
 
-    def _load(self, path: Path) -> None:
-        data = read_json_state(path)
+    def _adopt(self, data: Any) -> None:
+        """Take the arms of a saved state (None: nothing saved yet, keep ours)."""
         if data is None:
             return
+        path = self.state_path or Path("<state store>")
         if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
             raise DataError("not a bandit state file of this version; delete it", file=path)
         if data.get("dim") != self.features.dim or data.get("features") != self.features.name:
@@ -233,7 +263,10 @@ class LinUCBRouter:
         arms = data.get("arms")
         if not isinstance(arms, dict):
             raise DataError("bandit state has no 'arms' object; delete the file", file=path)
-        self._arms = {str(n): _Arm.from_json(a, self.features.dim, path) for n, a in arms.items()}
+        loaded = {str(n): _Arm.from_json(a, self.features.dim, path) for n, a in arms.items()}
+        for name in self._arms:  # arms configured here but not saved yet start fresh
+            loaded.setdefault(name, _Arm(self.features.dim, self.ridge))
+        self._arms = loaded
 
 
 def replay(
@@ -269,5 +302,6 @@ def replay(
             ix = inv @ x
             inverses[best] = inv - np.outer(ix, ix) / (1.0 + float(x @ ix))
             stat.add(x, float(values[best][i]))
-        if router.state_path is not None:
-            write_json_state(router.state_path, router._state())
+        if router.store is not None:
+            state = router._state()
+            router.store.transact(lambda _latest: state)

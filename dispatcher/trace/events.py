@@ -19,6 +19,7 @@ __all__ = [
     "EscalationEvent",
     "Event",
     "EventBase",
+    "FeedbackEvent",
     "ModelCall",
     "ModelFallback",
     "ModelRetry",
@@ -207,6 +208,17 @@ class ApprovalEvent(EventBase):
     wait_ms: float = 0.0
 
 
+class FeedbackEvent(EventBase):
+    """An outcome reported after the run, fed to the router that routed it."""
+
+    kind: Literal["feedback"] = "feedback"
+    router: str
+    reward: float
+    routes: list[str] = Field(default_factory=list, description="the arms that were updated")
+    route_span_ids: list[str] = Field(default_factory=list)
+    source: Literal["api", "cli", "gate"] = "api"
+
+
 class Note(EventBase):
     """Free-form framework notes: nudges, compaction, fallbacks to a default route."""
 
@@ -229,6 +241,7 @@ Event = Annotated[
     | DetectorVerdictEvent
     | EscalationEvent
     | ApprovalEvent
+    | FeedbackEvent
     | Note,
     Field(discriminator="kind"),
 ]

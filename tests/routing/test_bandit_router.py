@@ -51,11 +51,21 @@ def test_state_survives_restart(tmp_path: Path) -> None:
     assert state["version"] == 1 and set(state["arms"]) == {"strong", "weak"}
 
 
-def test_unknown_candidate_becomes_a_new_arm() -> None:
-    router = LinUCBRouter(["strong", "weak"], alpha=1.0)
+def test_without_configured_arms_unknown_candidates_become_new_arms() -> None:
+    router = LinUCBRouter([], alpha=1.0)
     decision = router(RouteContext(EASY, ("strong", "weak", "medium")))
     assert decision.chosen in ("strong", "weak", "medium")
     assert "medium" in router.arms
+
+
+def test_configured_arms_are_honoured_whatever_else_is_offered() -> None:
+    # Issue 18: the dispatcher offers every specialist plus strong/weak; a bandit configured
+    # with two arms must choose between those two, never among the whole offer.
+    router = LinUCBRouter(["coder", "sql_analyst"], alpha=1.0)
+    for prompt in (EASY, HARD, "x" * 500):
+        offered = ("sql_analyst", "writer", "coder", "strong", "weak")
+        assert router(RouteContext(prompt, offered)).chosen in ("coder", "sql_analyst")
+    assert set(router.arms) == {"coder", "sql_analyst"}
 
 
 def test_state_from_other_features_is_refused(tmp_path: Path, embedder: object) -> None:

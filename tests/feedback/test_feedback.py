@@ -1,0 +1,150 @@
+"""Feedback reaches the bandit: `dispatcher feedback` and `RunResult.feedback` update the router
+that routed a run, the trace records it, and shared state loses no update."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cli_runner import run_cli
+from scenario import registry
+
+from dispatcher import Agent, Dispatcher, RunResult
+from dispatcher.errors import ConfigError
+from dispatcher.routing import build_router
+from dispatcher.routing.bandit import LinUCBRouter
+from dispatcher.routing.base import RouteContext
+from dispatcher.testing import reply
+from dispatcher.trace.events import FeedbackEvent, event_json_schema
+from dispatcher.trace.reader import read_trace
+
+TASK = "summarise the quarterly report"
+FIRST = Agent(name="first", description="One way to do it.", tier="weak")
+SECOND = Agent(name="second", description="Another way to do it.", tier="weak")
+
+
+def _router_config(tmp_path: Path) -> dict[str, Any]:
+    return {
+        "type": "bandit",
+        "arms": ["first", "second"],
+        "alpha": 0.0,  # no exploration: the choice follows what was learned
+        "state_path": str(tmp_path / "bandit.json"),
+    }
+
+
+def _config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "dispatcher.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "model_list": [
+                    {"model_name": "small", "litellm_params": {"model": "openai/small-model"}}
+                ],
+                "dispatcher": {"tiers": {"weak": "small"}, "router": _router_config(tmp_path)},
+            }
+        )
+    )
+    return path
+
+
+def _routed_run(tmp_path: Path) -> RunResult:
+    reg, _, _ = registry(
+        [FIRST, SECOND],
+        small=[reply("done", agent="first"), reply("done", agent="second")],
+    )
+    router = build_router(_router_config(tmp_path))
+    dispatcher = Dispatcher(reg, router=router, runs_dir=tmp_path / "runs")
+    return dispatcher.run_sync(TASK)
+
+
+def _next_choice(tmp_path: Path) -> str | None:
+    """What a freshly started process's bandit would choose for the same task."""
+    router = build_router(_router_config(tmp_path))
+    return router(RouteContext(TASK, ("first", "second", "strong", "weak"))).chosen
+
+
+def test_cli_feedback_changes_the_bandits_next_choice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _routed_run(tmp_path)
+    assert result.routes == ["first"] and _next_choice(tmp_path) == "first"
+    args = ["feedback", result.run_id, "--reward", "-1", "--config", str(_config_file(tmp_path))]
+    done = run_cli([*args, "--runs-dir", str(tmp_path / "runs")], capsys)
+    assert done.exit_code == 0, done.stderr
+    assert "updated bandit on first" in done.stdout
+    assert _next_choice(tmp_path) == "second"
+    assert result.trace_path is not None
+    (event,) = [e for e in read_trace(result.trace_path) if isinstance(e, FeedbackEvent)]
+    assert (event.reward, event.routes, event.source) == (-1.0, ["first"], "cli")
+
+
+def test_a_run_takes_feedback_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = _routed_run(tmp_path)
+    result.feedback(1.0)
+    args = ["feedback", result.run_id, "--reward", "1", "--config", str(_config_file(tmp_path))]
+    again = run_cli([*args, "--runs-dir", str(tmp_path / "runs")], capsys)
+    assert again.exit_code == 2 and "already has feedback" in again.stderr
+    assert "fix:" in again.stderr
+
+
+def test_run_result_feedback_updates_the_router_in_process(tmp_path: Path) -> None:
+    result = _routed_run(tmp_path)
+    event = result.feedback(-1.0)
+    assert isinstance(event, FeedbackEvent) and event.source == "api"
+    assert isinstance(result.router, LinUCBRouter) and result.router.pulls("first") == 1
+    assert _next_choice(tmp_path) == "second"
+
+
+@pytest.mark.parametrize("reward", [float("nan"), float("inf"), "good", True])
+def test_rewards_must_be_finite_numbers(tmp_path: Path, reward: Any) -> None:
+    result = _routed_run(tmp_path)
+    with pytest.raises(ConfigError, match="reward"):
+        result.feedback(reward)
+
+
+def test_feedback_without_a_router_is_a_clear_error(tmp_path: Path) -> None:
+    reg, _, _ = registry(
+        [FIRST],
+        small=[
+            _dispatch_to("first"),
+            reply("done", agent="first"),
+            reply("done", agent="dispatcher"),
+        ],
+    )
+    result = Dispatcher(reg, runs_dir=tmp_path).run_sync(TASK)
+    with pytest.raises(ConfigError, match="not routed by a router"):
+        result.feedback(1.0)
+
+
+def _dispatch_to(name: str) -> object:
+    from dispatcher.testing import tool_calls
+
+    return tool_calls((name, {"task": TASK}), agent="dispatcher")
+
+
+def _hammer(state: str, arm: str, count: int) -> None:
+    router = LinUCBRouter(["first", "second"], state_path=state)
+    for _ in range(count):
+        router.update(TASK, arm, 1.0)
+
+
+def test_processes_sharing_the_state_lose_no_update(tmp_path: Path) -> None:
+    state = str(tmp_path / "bandit.json")
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_hammer, args=(state, arm, 25)) for arm in ("first", "second")
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    router = LinUCBRouter(["first", "second"], state_path=state)
+    assert (router.pulls("first"), router.pulls("second")) == (25, 25)
+
+
+def test_the_trace_schema_has_the_feedback_kind() -> None:
+    assert "feedback" in str(event_json_schema())
