@@ -7,6 +7,7 @@ return, error or cancellation, stops every server it started.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -116,6 +117,12 @@ class MCPHub:
         if self._group is None:
             raise RuntimeError("MCPHub used outside `async with`")
         env = config.resolved_env()  # a missing variable is a ConfigError before any spawn
+        if importlib.util.find_spec("mcp") is None:
+            raise ConfigError(
+                f"MCP server {config.name!r} needs the mcp SDK, which is not installed",
+                field=f"mcp_servers.{config.name}",
+                fix="pip install 'dispatcher[mcp]'",
+            )
         try:
             with anyio.fail_after(config.startup_timeout_s):
                 connection: MCPConnection = await self._group.start(self._serve, config, env)
