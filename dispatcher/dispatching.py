@@ -169,6 +169,24 @@ class Dispatcher:
         """
         if not task.strip():
             raise ConfigError("the task is empty", fix="pass the task text to run")
+        opened: list[RunContext] = []
+        try:
+            result = await self._run(task, run_id, sinks, approve, opened)
+        except RunError:
+            if opened:
+                self._feedback_from_gates(opened[0])
+            raise
+        self._feedback_from_gates(opened[0])
+        return result
+
+    async def _run(
+        self,
+        task: str,
+        run_id: str | None,
+        sinks: Sequence[TraceSink],
+        approve: Approver | None,
+        opened: list[RunContext],
+    ) -> RunResult:
         async with run_session(
             self.registry,
             task,
@@ -179,6 +197,7 @@ class Dispatcher:
             run_id=run_id,
             mcp=self._mcp,
         ) as (run, outcome):
+            opened.append(run)
             from dispatcher.approvals import ApprovalGate
 
             run.executor.approvals = ApprovalGate(
@@ -190,6 +209,25 @@ class Dispatcher:
         result = _result(run, outcome)
         result.router = self.router
         return result
+
+    def _feedback_from_gates(self, run: RunContext) -> None:
+        """With `dispatcher.feedback.from_gates`, the gates' verdict rewards the router's route."""
+        spec = self.registry.config.settings.feedback
+        if not spec.from_gates or self.router is None or run.trace_path is None:
+            return
+        if not run.gate_results:
+            return  # no gate judged this run: nothing to learn
+        from dispatcher.feedback import LearningRouter, give_feedback
+
+        if not isinstance(self.router, LearningRouter):
+            return
+        passed = all(ok for _, ok in run.gate_results)
+        try:
+            give_feedback(
+                run.trace_path, self.router, spec.passed if passed else spec.failed, source="gate"
+            )
+        except ConfigError:
+            return  # the router made no decision in this run (its model chose instead)
 
     # -- routing ------------------------------------------------------------------------------
 

@@ -76,6 +76,7 @@ class RunContext:
     escalations: int = 0
     trace_path: Path | None = None
     mcp: MCPHub | None = None  # set when an agent of the registry uses MCP servers
+    gate_results: list[tuple[str, bool]] = field(default_factory=list)  # (agent, passed)
 
     def record_model_call(
         self,

@@ -383,6 +383,7 @@ class _Loop:
         if gate is None or self.role != "worker":
             return self._result(text)
         result = await gate(text)
+        self.run_ctx.gate_results.append((self.agent.name, result.passed))  # gate feedback
         if result.passed:
             return self._result(text)
         self.run_ctx.tracer.emit(

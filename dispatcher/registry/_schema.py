@@ -86,6 +86,14 @@ class GatewaySpec(_Strict):
         return keys
 
 
+class FeedbackSpec(_Strict):
+    """Automatic feedback to the router from the routed agent's validation gate."""
+
+    from_gates: bool = False
+    passed: float = 1.0  # every gate check of the run passed
+    failed: float = 0.0  # a gate check failed (even if escalation fixed it later)
+
+
 class DispatcherSection(_Strict):
     tiers: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceSpec] = Field(default_factory=dict)
@@ -108,6 +116,7 @@ class DispatcherSection(_Strict):
     # Tools (registry or wire names) whose every call waits for a human's decision.
     requires_approval: list[str] = Field(default_factory=list)
     approval_timeout_s: float = Field(default=300.0, gt=0)
+    feedback: FeedbackSpec = Field(default_factory=FeedbackSpec)
 
 
 class RegistryFile(_Strict):

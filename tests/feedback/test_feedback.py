@@ -148,3 +148,52 @@ def test_processes_sharing_the_state_lose_no_update(tmp_path: Path) -> None:
 
 def test_the_trace_schema_has_the_feedback_kind() -> None:
     assert "feedback" in str(event_json_schema())
+
+
+class _Gate:
+    def __init__(self, passed: bool) -> None:
+        self.name = "rows_returned"
+        self.passed = passed
+
+    async def __call__(self, answer: str) -> Any:
+        from dispatcher import GateResult
+
+        return GateResult(self.passed, "ok" if self.passed else "no rows")
+
+
+@pytest.mark.parametrize(("passed", "reward"), [(True, 1.0), (False, 0.0)])
+def test_gates_give_feedback_when_configured(tmp_path: Path, passed: bool, reward: float) -> None:
+    from dispatcher.errors import RunError
+
+    gated = Agent(
+        name="first",
+        description="One way to do it.",
+        tier="weak",
+        gate=_Gate(passed),
+        escalation={"enabled": False},
+    )
+    reg, _, _ = registry(
+        [gated, SECOND],
+        small=[reply("done", agent="first")],
+        dispatcher={"feedback": {"from_gates": True}},
+    )
+    router = build_router(_router_config(tmp_path))
+    dispatcher = Dispatcher(reg, router=router, runs_dir=tmp_path / "runs")
+    if passed:
+        dispatcher.run_sync(TASK)
+    else:
+        with pytest.raises(RunError, match="failed its validation gate"):
+            dispatcher.run_sync(TASK)
+    (trace,) = (tmp_path / "runs").glob("*.jsonl")
+    (event,) = [e for e in read_trace(trace) if isinstance(e, FeedbackEvent)]
+    assert (event.source, event.reward, event.routes) == ("gate", reward, ["first"])
+    assert isinstance(router, LinUCBRouter) and router.pulls("first") == 1
+
+
+def test_gates_give_no_feedback_unless_configured(tmp_path: Path) -> None:
+    gated = Agent(name="first", description="One way.", tier="weak", gate=_Gate(True))
+    reg, _, _ = registry([gated, SECOND], small=[reply("done", agent="first")])
+    router = build_router(_router_config(tmp_path))
+    result = Dispatcher(reg, router=router, runs_dir=tmp_path / "runs").run_sync(TASK)
+    assert result.trace_path is not None
+    assert not [e for e in read_trace(result.trace_path) if isinstance(e, FeedbackEvent)]
