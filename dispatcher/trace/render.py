@@ -55,8 +55,10 @@ def _label(event: Event, after: dict[str, str]) -> Text:
         mark, style = ("✓", "green") if event.ok else ("✗", "red")
         detail = "" if event.ok else f" {event.error_kind}: {_clip(event.error or '', 80)}"
         cached = " (cached)" if event.cached else ""
+        source = f" [{event.source}]" if event.source else ""
         return Text(
-            f"{mark} tool {event.tool} {event.duration_ms:.1f}ms{cached}{detail}", style=style
+            f"{mark} tool {event.tool}{source} {event.duration_ms:.1f}ms{cached}{detail}",
+            style=style,
         )
     if isinstance(event, RouteEvent):
         if not event.valid:

@@ -24,15 +24,29 @@ def die() -> str:
 @server.tool()
 def add(a: int, b: int) -> str:
     """Add two integers."""
-    with open(os.environ["CRASHY_LOG"], "a", encoding="utf-8") as log:
-        log.write(f"add {a} {b}\n")
+    _note(f"add {a} {b}")
     return str(a + b)
+
+
+@server.tool()
+async def slow() -> str:
+    """Note the process id in the log, then take a minute."""
+    import anyio
+
+    _note(f"pid {os.getpid()}")
+    await anyio.sleep(60)
+    return "finally"
 
 
 @server.tool()
 def pid() -> str:
     """The server's process id."""
     return str(os.getpid())
+
+
+def _note(line: str) -> None:
+    with open(os.environ["CRASHY_LOG"], "a", encoding="utf-8") as log:
+        log.write(line + "\n")
 
 
 if __name__ == "__main__":

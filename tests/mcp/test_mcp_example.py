@@ -28,3 +28,7 @@ def test_the_mcp_example_runs_strictly_with_tool_calls_served_by_its_server(
         ("mcp:units", True, "3 lb = 1.361 kg"),
     ]
     assert events[-1].status == "ok"  # type: ignore[attr-defined]
+    shown = CliRunner().invoke(
+        app, ["trace", "show", payload["run_id"], "--runs-dir", str(tmp_path)]
+    )
+    assert "tool units_convert [mcp:units]" in shown.output

@@ -136,6 +136,30 @@ def test_the_server_process_is_stopped_when_the_run_ends(tmp_path: Path, crashy_
         os.kill(pid, 0)
 
 
+def test_a_cancelled_run_stops_its_server(tmp_path: Path, crashy_log: Path) -> None:
+    reg, _, _ = registry(
+        [_agent(tmp_path)],
+        small=[_delegate(), tool_calls(("crashy_slow", {}), agent="helper")],
+    )
+    dispatcher = Dispatcher(reg, runs_dir=tmp_path / "runs")
+
+    async def cancel_when_the_tool_runs() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(dispatcher.run, "use the server")
+            for _ in range(600):  # up to 30 s for the server to start and the tool to run
+                if crashy_log.exists() and "pid" in crashy_log.read_text():
+                    break
+                await anyio.sleep(0.05)
+            group.cancel_scope.cancel()
+
+    anyio.run(cancel_when_the_tool_runs)
+    pid = int(crashy_log.read_text().split()[1])
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    (trace,) = (tmp_path / "runs").glob("*.jsonl")
+    assert '"status":"cancelled"' in trace.read_text().replace(" ", "")
+
+
 def test_servers_inside_async_with_dispatcher_start_once_for_several_runs(
     tmp_path: Path, crashy_log: Path
 ) -> None:
