@@ -135,9 +135,10 @@ class MCPHub:
         except ConfigError:
             raise
         except Exception as exc:
+            cause = _innermost(exc)
             raise ConfigError(
-                f"MCP server {config.name!r} could not be started: {type(exc).__name__}: "
-                f"{str(exc)[:300]}",
+                f"MCP server {config.name!r} could not be started: {type(cause).__name__}: "
+                f"{str(cause)[:300]}",
                 field=f"mcp_servers.{config.name}",
                 fix="check its command, args and cwd (or its url) by running it on its own",
             ) from None
@@ -184,6 +185,13 @@ class MCPHub:
                 connection.stopped = connection.stopped or f"{type(exc).__name__}: {exc}"
             finally:
                 connection.stopped = connection.stopped or "stopped"
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The first real error inside task-group wrappers (what the user can act on)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _command(command: str) -> str:

@@ -235,3 +235,23 @@ def test_agent_files_list_servers_that_run_in_the_files_folder(tmp_path: Path) -
     (config,) = load_agent_file(path).mcp_configs
     assert config.cwd == str(path.parent.resolve())
     assert config.args == ("srv.py",) and config.requires_approval == ("drop",)
+
+
+def test_an_http_server_that_does_not_answer_is_a_config_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a local port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    agent = Agent(
+        name="helper",
+        description="Uses an HTTP server.",
+        tier="weak",
+        mcp_servers=[
+            {"name": "remote", "url": f"http://127.0.0.1:{port}/mcp", "startup_timeout_s": 20}
+        ],
+    )
+    reg, _, _ = registry([agent], small=[_delegate()])
+    with pytest.raises(ConfigError, match="MCP server 'remote' could not be started") as raised:
+        Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
+    assert "ExceptionGroup" not in str(raised.value)  # the real cause, not a task-group wrapper
