@@ -255,3 +255,37 @@ def test_an_http_server_that_does_not_answer_is_a_config_error(tmp_path: Path) -
     with pytest.raises(ConfigError, match="MCP server 'remote' could not be started") as raised:
         Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
     assert "ExceptionGroup" not in str(raised.value)  # the real cause, not a task-group wrapper
+
+
+def test_a_servers_requires_approval_list_gates_its_tools(tmp_path: Path, crashy_log: Path) -> None:
+    agent = _agent(tmp_path)
+    (config,) = agent.mcp_configs
+    gated = Agent(
+        name="helper",
+        description="Uses the crashy MCP server.",
+        tier="weak",
+        mcp_servers=[config.model_copy(update={"requires_approval": ("add",)})],
+    )
+    reg, _, _ = registry(
+        [gated],
+        small=[
+            _delegate(),
+            tool_calls(("crashy_add", {"a": 1, "b": 2}), agent="helper"),
+            tool_calls(("crashy_echo", {"text": "free"}), agent="helper"),
+            reply("denied", agent="helper"),
+            reply("denied", agent="dispatcher"),
+        ],
+    )
+    result = Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
+    add, echo = [e for e in result.events if isinstance(e, ToolCallEvent)]
+    assert add.error_kind == "denied" and not crashy_log.exists()
+    assert echo.ok  # tools not listed run without asking
+
+
+def test_agent_files_may_require_approval_for_their_tools(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("---\nname: a\ndescription: d\nrequires_approval: [files.delete]\n---\nHi\n")
+    assert load_agent_file(path).requires_approval == ("files.delete",)
+    path.write_text("---\nname: a\ndescription: d\nrequires_approval: files.delete\n---\nHi\n")
+    with pytest.raises(ConfigError, match="requires_approval must be a list"):
+        load_agent_file(path)
