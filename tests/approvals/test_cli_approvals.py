@@ -67,3 +67,16 @@ def test_without_a_terminal_the_prompt_denies_and_says_how_to_decide() -> None:
     request = ApprovalRequest(run_id="r", agent="a", tool="t", call_id="c", arguments={})
     decision = anyio.run(ask, request)  # CliRunner/pytest stdin is not a TTY
     assert decision.decision == "deny" and "--approve-all" in decision.reason
+
+
+def test_trace_schema_lists_the_approval_and_feedback_kinds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = run_cli(["trace", "schema"], capsys)
+    assert result.exit_code == 0
+    kinds = set()
+    for definition in json.loads(result.stdout)["$defs"].values():
+        kind = definition.get("properties", {}).get("kind", {})
+        if "const" in kind:
+            kinds.add(kind["const"])
+    assert {"approval", "feedback"} <= kinds
