@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -11,8 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from dispatcher._settings_memo import shared_settings
-from dispatcher.budgets import Budgets, BudgetTracker
+from dispatcher.budgets import DEFAULT_MAX_TURNS, Budgets, BudgetTracker
 from dispatcher.errors import BudgetExceeded, ConfigError, RunError, describe
 from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.models import retry_deadline
@@ -53,6 +56,14 @@ class RunOutcome:
 
     answer: str | None = None
     routes: list[str] = field(default_factory=list)
+
+
+def _wall_clock(budget: BudgetTracker) -> anyio.CancelScope:
+    """A cancel scope that ends the run's body at its wall_s deadline (no-op without one)."""
+    left = budget.seconds_left()
+    if left is None:
+        return anyio.CancelScope()
+    return anyio.CancelScope(deadline=anyio.current_time() + left)
 
 
 def _open_trace(
@@ -117,6 +128,9 @@ async def run_session(
         all_sinks.insert(0, trace_sink)
     tracer = Tracer(run_id, all_sinks, trace_path=trace_path)
     limits = Budgets.from_mapping(settings.budgets.model_dump(), where="dispatcher.budgets")
+    limits = limits.merged(budgets)
+    if limits.turns is None:
+        limits = dataclasses.replace(limits, turns=DEFAULT_MAX_TURNS)
     try:
         strong = registry.strong_profile()
     except Exception:
@@ -129,7 +143,7 @@ async def run_session(
             limits=tool_limits,
             artifacts_dir=(directory / f"{run_id}.artifacts") if write_trace else None,
         ),
-        budget=BudgetTracker(limits.merged(budgets)),
+        budget=BudgetTracker(limits),
         ledger=CostLedger(strong=strong),
         detector_defaults=settings.detectors,
         escalation_defaults=shared_settings(
@@ -147,8 +161,11 @@ async def run_session(
     failure: RunError | None = None
     try:
         # No model retry may wait past the run's wall-time budget.
-        with retry_deadline(run.budget.deadline):
+        with retry_deadline(run.budget.deadline), _wall_clock(run.budget) as wall:
             yield run, outcome
+        if wall.cancelled_caught:
+            # The deadline cut a silent model request or a stuck tool: the wall_s budget.
+            raise run.budget.wall_time_exceeded()
     except RunError as exc:
         status = "budget_exceeded" if isinstance(exc, BudgetExceeded) else "error"
         error = describe(exc)
