@@ -58,6 +58,18 @@ class RunOutcome:
     routes: list[str] = field(default_factory=list)
 
 
+def _attach_trace(exc: Exception, trace_path: Path | None, events: list[EventBase]) -> None:
+    """Every error out of a run carries its trace path and the events so far (`RunError`
+    declares both; any other exception gets them as attributes and a note in its traceback)."""
+    try:
+        exc.trace_path = trace_path  # type: ignore[attr-defined]
+        exc.events = events  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__: the note still tells
+        pass
+    if not isinstance(exc, RunError) and trace_path is not None:
+        exc.add_note(f"trace of the run: {trace_path}")
+
+
 def _wall_clock(budget: BudgetTracker) -> anyio.CancelScope:
     """A cancel scope that ends the run's body at its wall_s deadline (no-op without one)."""
     left = budget.seconds_left()
@@ -158,7 +170,7 @@ async def run_session(
     outcome = RunOutcome()
     status = "ok"
     error: dict[str, Any] | None = None
-    failure: RunError | None = None
+    failure: Exception | None = None
     try:
         # No model retry may wait past the run's wall-time budget.
         with retry_deadline(run.budget.deadline), _wall_clock(run.budget) as wall:
@@ -174,6 +186,7 @@ async def run_session(
         raise
     except Exception as exc:
         status, error = "error", describe(exc)
+        failure = exc  # a provider or config error mid-run: it gets the trace as well
         raise
     except BaseException as exc:
         status, error = "cancelled", describe(exc)
@@ -198,4 +211,4 @@ async def run_session(
         )
         tracer.close()
         if failure is not None:
-            failure.events = list(tracer.events)
+            _attach_trace(failure, trace_path, list(tracer.events))
