@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from dispatcher.cassette import Cassette, CassetteTurn
 from dispatcher.messages import ModelRequest, ModelResponse
 from dispatcher.models.base import Model
+from dispatcher.redaction import REDACTED, has_registered_secret, redact
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import ModelFactory
 from dispatcher.testing._scripted import ScriptedModel
 
 __all__ = ["RecordingModel", "replay_factory"]
+
+_WITHHELD = json.dumps({"withheld": REDACTED})
 
 
 class RecordingModel:
@@ -22,8 +28,24 @@ class RecordingModel:
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         response = await self.inner.request(request)
-        self._turns.append(CassetteTurn.from_response(response, request.metadata.get("agent")))
+        # A cassette is a file meant to be committed: no key may be written into it.
+        self._turns.append(
+            CassetteTurn.from_response(_redacted(response), request.metadata.get("agent"))
+        )
         return response
+
+
+def _redacted(response: ModelResponse) -> ModelResponse:
+    calls = tuple(
+        dataclasses.replace(
+            call,
+            arguments=_WITHHELD
+            if has_registered_secret(call.arguments)
+            else redact(call.arguments),
+        )
+        for call in response.tool_calls
+    )
+    return dataclasses.replace(response, text=redact(response.text), tool_calls=calls)
 
 
 def replay_factory(cassette: Cassette) -> tuple[dict[str, ScriptedModel], ModelFactory]:
@@ -41,3 +63,7 @@ def replay_factory(cassette: Cassette) -> tuple[dict[str, ScriptedModel], ModelF
         return model
 
     return scripted, factory
+
+
+def _redacted_arguments(arguments: str) -> str:
+    return _WITHHELD if has_registered_secret(arguments) else redact(arguments)

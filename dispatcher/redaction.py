@@ -7,10 +7,21 @@ are matched exactly.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import re
 import threading
+import urllib.parse
 
-__all__ = ["REDACTED", "has_registered_secret", "redact", "redact_registered", "register_secret"]
+__all__ = [
+    "REDACTED",
+    "has_registered_secret",
+    "redact",
+    "redact_exception",
+    "redact_registered",
+    "register_secret",
+]
 
 REDACTED = "[REDACTED]"
 
@@ -56,8 +67,104 @@ def register_secret(value: str | None) -> None:
 
 
 def has_registered_secret(text: str) -> bool:
-    """True if `text` holds a value given to `register_secret` (e.g. a provider key)."""
-    return any(value in text for value in tuple(_registered))
+    """True if `text` holds a value given to `register_secret` (e.g. a provider key), also
+    split, spaced, re-cased, reversed, URL-, base64- or hex-encoded, or 24 characters of it.
+
+    Each secret is reduced to its lower-case letters and digits and cut into windows of
+    `_WINDOW` characters every `_STEP`: any 24 consecutive characters of it contain a window.
+    Those windows are looked for in the text reduced the same way, reversed, URL-decoded, and
+    in every base64 or hex run decoded.
+    """
+    secrets = tuple(_registered)
+    if not secrets:
+        return False
+    if any(value in text for value in secrets):
+        return True
+    windows = _secret_windows()
+    if not windows:
+        return False
+    for candidate in _views(text):
+        folded = _fold(candidate)
+        if any(window in folded for window in windows):
+            return True
+    return False
+
+
+_WINDOW, _STEP = 16, 8
+_FOLD = re.compile(r"[^a-z0-9]+")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}")
+_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
+_windows_cache: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
+
+
+def _fold(text: str) -> str:
+    return _FOLD.sub("", text.lower())
+
+
+def _secret_windows() -> tuple[str, ...]:
+    global _windows_cache
+    secrets = frozenset(_registered)
+    if _windows_cache[0] == secrets:
+        return _windows_cache[1]
+    windows: set[str] = set()
+    for secret in secrets:
+        folded = _fold(secret)
+        if len(folded) < _WINDOW:
+            continue
+        starts = list(range(0, len(folded) - _WINDOW + 1, _STEP))
+        starts.append(len(folded) - _WINDOW)
+        windows.update(folded[i : i + _WINDOW] for i in starts)
+    _windows_cache = (secrets, tuple(sorted(windows)))
+    return _windows_cache[1]
+
+
+def _views(text: str) -> list[str]:
+    """`text` as a redactor can reasonably see it: as is, reversed, decoded."""
+    views = [text, text[::-1]]
+    if "%" in text:
+        views.append(urllib.parse.unquote(text))
+    for run in _BASE64_RUN.findall(text):
+        views.extend(_decoded_base64(run))
+    for run in _HEX_RUN.findall(text):
+        views.append(bytes.fromhex(run).decode("latin-1"))
+    return views
+
+
+def _decoded_base64(run: str) -> list[str]:
+    decoded = []
+    padded = run.rstrip("=")
+    padded += "=" * (-len(padded) % 4)
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            decoded.append(decode(padded).decode("latin-1"))
+        except (binascii.Error, ValueError):
+            continue
+    return decoded
+
+
+def redact_exception(exc: BaseException) -> None:
+    """Redact, in place, the messages and notes of `exc` and of every exception chained to it
+    (``__cause__``, ``__context__``): what a printed traceback would show."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        with contextlib.suppress(AttributeError, TypeError):  # a type that fixes its args
+            current.args = tuple(
+                redact(arg) if isinstance(arg, str) else arg for arg in current.args
+            )
+        notes = getattr(current, "__notes__", None)
+        if isinstance(notes, list):
+            notes[:] = [redact(note) if isinstance(note, str) else note for note in notes]
+        for name in ("strerror", "filename", "filename2", "msg", "reason"):
+            value = getattr(current, name, None)
+            if isinstance(value, str):
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(current, name, redact(value))
+        pending += [current.__cause__, current.__context__]
 
 
 def redact_registered(text: str) -> str:

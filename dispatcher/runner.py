@@ -19,6 +19,7 @@ from dispatcher.budgets import DEFAULT_MAX_TURNS, Budgets, BudgetTracker
 from dispatcher.errors import BudgetExceeded, ConfigError, RunError, describe
 from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.models import retry_deadline
+from dispatcher.redaction import redact_exception
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import CostLedger, RunContext
 from dispatcher.tools.executor import ToolExecutor, ToolLimits
@@ -68,6 +69,8 @@ def _attach_trace(exc: Exception, trace_path: Path | None, events: list[EventBas
         pass
     if not isinstance(exc, RunError) and trace_path is not None:
         exc.add_note(f"trace of the run: {trace_path}")
+    # What a traceback prints (message, notes, the chained errors) must not hold a key.
+    redact_exception(exc)
 
 
 def _wall_clock(budget: BudgetTracker) -> anyio.CancelScope:

@@ -34,6 +34,7 @@ __all__ = ["ToolExecution", "ToolExecutor", "ToolLimits", "tool_index"]
 
 _TRACE_OUTPUT_CHARS = 2_000
 _NO_SIGNALS: Mapping[str, Any] = MappingProxyType({})
+_WITHHELD: dict[str, Any] = {"withheld": "[REDACTED]: the arguments held a secret of this process"}
 # Error kinds that count against the per-run cap on invalid calls.
 _INVALID_CALLS = frozenset(
     {"invalid_json", "unknown_tool", "invalid_arguments", "secret_in_arguments"}
@@ -149,6 +150,9 @@ class ToolExecutor:
             elif has_registered_secret(canonical := _canonical_json(arguments)):
                 # A key of this process never reaches a tool (exfiltration by a steered model).
                 error_kind = "secret_in_arguments"
+                # Nor does it reach the trace: the arguments are replaced (also encoded forms
+                # that no pattern would redact on the way out).
+                arguments, canonical = _WITHHELD, _canonical_json(_WITHHELD)
                 output = ToolOutput(
                     "Error: the arguments contain a secret of this process; the call was refused.",
                     is_error=True,
