@@ -8,7 +8,6 @@ are matched exactly.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import re
 import threading
@@ -70,10 +69,10 @@ def has_registered_secret(text: str) -> bool:
     """True if `text` holds a value given to `register_secret` (e.g. a provider key), also
     split, spaced, re-cased, reversed, URL-, base64- or hex-encoded, or 24 characters of it.
 
-    Each secret is reduced to its lower-case letters and digits and cut into windows of
-    `_WINDOW` characters every `_STEP`: any 24 consecutive characters of it contain a window.
-    Those windows are looked for in the text reduced the same way, reversed, URL-decoded, and
-    in every base64 or hex run decoded.
+    Each secret is reduced to lower-case letters and digits (also reversed, hex- and
+    base64-encoded at each of the three byte alignments) and cut into windows of `_WINDOW`
+    characters every `_STEP`: any 24 consecutive characters of such a form contain a window.
+    The text is reduced the same way (and URL-decoded) and searched for the windows.
     """
     secrets = tuple(_registered)
     if not secrets:
@@ -83,63 +82,51 @@ def has_registered_secret(text: str) -> bool:
     windows = _secret_windows()
     if not windows:
         return False
-    for candidate in _views(text):
-        folded = _fold(candidate)
-        if any(window in folded for window in windows):
-            return True
-    return False
+    folded = _fold(text)
+    if "%" in text:
+        folded += b"\n" + _fold(urllib.parse.unquote(text))
+    return any(window in folded for window in windows)
 
 
 _WINDOW, _STEP = 16, 8
-_FOLD = re.compile(r"[^a-z0-9]+")
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_\-]{20,}={0,2}")
-_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
-_windows_cache: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
+_NOT_ALNUM = bytes(b for b in range(256) if not chr(b).isalnum() or b > 127)
+_windows_cache: tuple[frozenset[str], tuple[bytes, ...]] = (frozenset(), ())
 
 
-def _fold(text: str) -> str:
-    return _FOLD.sub("", text.lower())
+def _fold(text: str) -> bytes:
+    """Lower-case ASCII letters and digits only: separators, case and padding are gone."""
+    return text.lower().encode("ascii", "ignore").translate(None, _NOT_ALNUM)
 
 
-def _secret_windows() -> tuple[str, ...]:
+def _forms(secret: str) -> list[str]:
+    """How a secret may appear: as is, reversed, hex, base64 at each alignment (std/url
+    differ only in characters the folding drops)."""
+    raw = secret.encode()
+    forms = [secret, secret[::-1], raw.hex()]
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        # The first and last 4 characters depend on the neighbouring bytes: left out.
+        forms.append(encoded[4 * ((shift + 2) // 3) + 4 : -4])
+    return forms
+
+
+def _secret_windows() -> tuple[bytes, ...]:
     global _windows_cache
     secrets = frozenset(_registered)
     if _windows_cache[0] == secrets:
         return _windows_cache[1]
-    windows: set[str] = set()
+    windows: set[bytes] = set()
     for secret in secrets:
-        folded = _fold(secret)
-        if len(folded) < _WINDOW:
-            continue
-        starts = list(range(0, len(folded) - _WINDOW + 1, _STEP))
-        starts.append(len(folded) - _WINDOW)
-        windows.update(folded[i : i + _WINDOW] for i in starts)
+        if len(_fold(secret)) < _WINDOW:
+            continue  # short values: exact matches only
+        for form in _forms(secret):
+            folded = _fold(form)
+            if len(folded) < _WINDOW:
+                continue
+            starts = [*range(0, len(folded) - _WINDOW + 1, _STEP), len(folded) - _WINDOW]
+            windows.update(folded[i : i + _WINDOW] for i in starts)
     _windows_cache = (secrets, tuple(sorted(windows)))
     return _windows_cache[1]
-
-
-def _views(text: str) -> list[str]:
-    """`text` as a redactor can reasonably see it: as is, reversed, decoded."""
-    views = [text, text[::-1]]
-    if "%" in text:
-        views.append(urllib.parse.unquote(text))
-    for run in _BASE64_RUN.findall(text):
-        views.extend(_decoded_base64(run))
-    for run in _HEX_RUN.findall(text):
-        views.append(bytes.fromhex(run).decode("latin-1"))
-    return views
-
-
-def _decoded_base64(run: str) -> list[str]:
-    decoded = []
-    padded = run.rstrip("=")
-    padded += "=" * (-len(padded) % 4)
-    for decode in (base64.b64decode, base64.urlsafe_b64decode):
-        try:
-            decoded.append(decode(padded).decode("latin-1"))
-        except (binascii.Error, ValueError):
-            continue
-    return decoded
 
 
 def redact_exception(exc: BaseException) -> None:
