@@ -9,7 +9,11 @@ from typing import Any
 
 from dispatcher.errors import BudgetExceeded, ConfigError
 
-__all__ = ["BudgetTracker", "Budgets"]
+__all__ = ["DEFAULT_MAX_TURNS", "BudgetTracker", "Budgets"]
+
+# Model requests per run when `budgets.turns` is not set: a run always stops, even with no
+# budget configured at all (docs/configuration.md; set `dispatcher.budgets.turns` to change it).
+DEFAULT_MAX_TURNS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +84,16 @@ class BudgetTracker:
         if b.tool_calls is not None and self.tool_calls >= b.tool_calls:
             raise BudgetExceeded("tool_calls", limit=b.tool_calls, spent=self.tool_calls)
         if self.deadline is not None and time.monotonic() >= self.deadline:
-            spent = round(time.monotonic() - self.started, 3)
-            raise BudgetExceeded("wall_s", limit=b.wall_s or 0.0, spent=spent)
+            raise self.wall_time_exceeded()
+
+    def seconds_left(self) -> float | None:
+        """Wall time left before the deadline (None: no wall_s budget)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def wall_time_exceeded(self) -> BudgetExceeded:
+        """The error for a run (or agent) past its wall_s deadline."""
+        spent = round(time.monotonic() - self.started, 3)
+        return BudgetExceeded("wall_s", limit=self.budgets.wall_s or 0.0, spent=spent)
 
     def check_tool_call(self) -> None:
         b = self.budgets

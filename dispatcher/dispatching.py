@@ -27,6 +27,7 @@ from dispatcher.messages import (
     ToolChoice,
     UserMessage,
 )
+from dispatcher.redaction import redact
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import RunContext
@@ -380,7 +381,8 @@ def _result(run: RunContext, outcome: RunOutcome) -> RunResult:
     ledger = run.ledger
     return RunResult(
         run_id=run.tracer.run_id,
-        answer=outcome.answer,
+        # The answer is model text: a key it repeats is redacted, as in the trace.
+        answer=redact(outcome.answer) if outcome.answer is not None else None,
         status="ok",
         cost_usd=ledger.total_cost,
         counterfactual_cost_usd=ledger.counterfactual,
