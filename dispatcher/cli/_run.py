@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from dispatcher.cassette import Cassette, load_cassette, save_cassette
+from dispatcher.cli._progress import run_with_progress
 from dispatcher.cli.app import app
 from dispatcher.dispatching import Dispatcher
 from dispatcher.errors import ConfigError, RunError, UnexpectedModelCall
@@ -64,7 +65,11 @@ def run(
         )
     dispatcher = Dispatcher(registry, runs_dir=directory)
     try:
-        result = anyio.run(functools.partial(dispatcher.run, task or spec.task, run_id=run_id))
+        text = task or spec.task
+        if live:  # real models take a while: show each decision as it happens
+            result = anyio.run(run_with_progress, dispatcher, text, run_id, console)
+        else:
+            result = anyio.run(functools.partial(dispatcher.run, text, run_id=run_id))
     except UnexpectedModelCall as exc:
         raise ConfigError(
             f"the cassette does not match this run: {exc}",
@@ -107,7 +112,7 @@ def ask(
     dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
     console = Console(stderr=as_json)
     try:
-        result = dispatcher.run_sync(task)
+        result = anyio.run(run_with_progress, dispatcher, task, None, console)
     except RunError as exc:
         console.print(f"[red]run failed:[/] {exc}")
         if exc.trace_path:
