@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import openai
-from conftest import Gateway
 from fake_upstream import FakeUpstream
+from gateway_config import Gateway
 
 from dispatcher.trace.reader import read_trace
 

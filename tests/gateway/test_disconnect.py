@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from conftest import Gateway
 from fake_upstream import FakeUpstream
+from gateway_config import Gateway
 
 from dispatcher.trace.reader import read_trace
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-from conftest import CLIENT_KEY, Gateway
 from fake_upstream import LEAKY_SECRET, FakeUpstream
+from gateway_config import CLIENT_KEY, Gateway
 
 from dispatcher import Agent, Dispatcher, Registry
 from dispatcher.gateway import create_app
@@ -208,7 +208,7 @@ def test_client_keys_give_401_in_openai_shape_and_are_never_echoed(
 def test_an_unset_client_key_variable_stops_the_start(
     tmp_path: Path, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import write_config
+    from gateway_config import write_config
 
     from dispatcher.errors import ConfigError
 

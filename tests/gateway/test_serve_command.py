@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx2
 import openai
 import pytest
-from conftest import write_config
 from fake_upstream import FakeUpstream
+from gateway_config import write_config
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
