@@ -220,3 +220,10 @@ def test_an_unset_client_key_variable_stops_the_start(
     )
     with pytest.raises(ConfigError, match="NOT_SET_ANYWHERE"):
         create_app(config)
+
+
+def test_a_body_over_the_limit_is_413(gateway: Gateway) -> None:
+    url, _ = gateway()
+    huge = json.dumps({"model": "echo", "messages": [{"role": "user", "content": "x" * 9_000_000}]})
+    response = _post(url, huge)
+    assert response.status_code == 413 and "larger than" in _error(response)["message"]
