@@ -4,6 +4,8 @@ A fake OpenAI-compatible upstream (`_fake_upstream.py`, its own process) answers
 latency (default 200 ms) with 20 streamed chunks or one JSON body. Three targets serve it:
 
 - direct: clients call the upstream itself (the baseline);
+- bare-relay: the thinnest relay on the same stack (`_bare_relay.py`: uvicorn, raw ASGI,
+  aiohttp; no routing, checks or trace), the floor any Python relay pays on this machine;
 - dispatcher: `dispatcher serve -c CONFIG` (the documented command), model = the registry's
   name for the upstream, so every request is relayed and traced (a JSONL trace per request);
 - litellm: `litellm --config ... --num_workers 1` (LiteLLM's proxy, `litellm[proxy]` from the
@@ -93,6 +95,17 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float, lo
                 return
         time.sleep(0.2)
     raise SystemExit(f"{url} was not ready after {timeout_s:.0f} s; see {log}")
+
+
+def _wait_ready_tcp(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"port {port} exited at start:\n{log.read_text()[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port} after 30 s; see {log}")
 
 
 @contextlib.contextmanager
@@ -299,6 +312,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if upstream.poll() is not None:
             raise SystemExit(up_log.read_text())
         targets = [Target("direct", f"{upstream_url}/v1", "fake", {})]
+        bare_port = _free_port()
+        bare_log = folder / "bare-relay.log"
+        bare = stack.enter_context(
+            _process(
+                [sys.executable, str(HERE / "_bare_relay.py"), str(bare_port), upstream_url],
+                bare_log,
+            )
+        )
+        _wait_ready_tcp(bare_port, bare, bare_log)
+        targets.append(
+            Target("bare-relay", f"http://127.0.0.1:{bare_port}/v1", "fake", {}, _tree(bare.pid))
+        )
         env = {**os.environ, "DISPATCHER_RUNS_DIR": str(folder / "runs")}
         # per_process: one trace file for all relayed requests; per_run: a file per request.
         for name, traces in (("dispatcher", "per_process"), ("dispatcher-per-run", "per_run")):
