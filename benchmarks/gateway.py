@@ -4,6 +4,8 @@ A fake OpenAI-compatible upstream (`_fake_upstream.py`, its own process) answers
 latency (default 200 ms) with 20 streamed chunks or one JSON body. Three targets serve it:
 
 - direct: clients call the upstream itself (the baseline);
+- bare-relay: the thinnest relay on the same stack (`_bare_relay.py`: uvicorn, raw ASGI,
+  aiohttp; no routing, checks or trace), the floor any Python relay pays on this machine;
 - dispatcher: `dispatcher serve -c CONFIG` (the documented command), model = the registry's
   name for the upstream, so every request is relayed and traced (a JSONL trace per request);
 - litellm: `litellm --config ... --num_workers 1` (LiteLLM's proxy, `litellm[proxy]` from the
@@ -95,6 +97,17 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float, lo
     raise SystemExit(f"{url} was not ready after {timeout_s:.0f} s; see {log}")
 
 
+def _wait_ready_tcp(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"port {port} exited at start:\n{log.read_text()[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port} after 30 s; see {log}")
+
+
 @contextlib.contextmanager
 def _process(
     command: Sequence[str], log: Path, env: dict[str, str] | None = None
@@ -135,14 +148,14 @@ def _tree(pid: int) -> list[int]:
 
 
 def _cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU time of these processes so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
+    """CPU time used so far by these processes, all threads (ns-precise, from schedstat)."""
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError):
-            fields = (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]).split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError, ValueError):
+                    total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 # -- load ---------------------------------------------------------------------------------
@@ -202,8 +215,8 @@ async def _load(target: Target, clients: int, duration_s: float, stream: bool) -
 # -- targets ------------------------------------------------------------------------------
 
 
-def _dispatcher_config(folder: Path, upstream: str) -> Path:
-    path = folder / "dispatcher.yaml"
+def _dispatcher_config(folder: Path, upstream: str, traces: str) -> Path:
+    path = folder / f"dispatcher-{traces}.yaml"
     path.write_text(
         "model_list:\n"
         "  - model_name: fake\n"
@@ -211,6 +224,7 @@ def _dispatcher_config(folder: Path, upstream: str) -> Path:
         "dispatcher:\n"
         "  tiers: {weak: fake, strong: fake}\n"
         "  prices: {fake: {input: 0.1, output: 0.2}}\n"
+        f"  gateway: {{traces: {traces}}}\n"
     )
     return path
 
@@ -277,7 +291,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         notes.append("litellm not found (pip install -e '.[bench]'); its rows are missing")
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gw-bench-")))
-        up_port, gw_port, ll_port = _free_port(), _free_port(), _free_port()
+        up_port, ll_port = _free_port(), _free_port()
         upstream_url = f"http://127.0.0.1:{up_port}"
         up_log = folder / "upstream.log"
         upstream = stack.enter_context(
@@ -298,28 +312,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if upstream.poll() is not None:
             raise SystemExit(up_log.read_text())
         targets = [Target("direct", f"{upstream_url}/v1", "fake", {})]
-        gw_log = folder / "gateway.log"
-        env = {**os.environ, "DISPATCHER_RUNS_DIR": str(folder / "runs")}
-        gateway = stack.enter_context(
+        bare_port = _free_port()
+        bare_log = folder / "bare-relay.log"
+        bare = stack.enter_context(
             _process(
-                [
-                    sys.executable,
-                    "-c",
-                    "from dispatcher.cli import main; main()",
-                    "serve",
-                    "-c",
-                    str(_dispatcher_config(folder, upstream_url)),
-                    "--port",
-                    str(gw_port),
-                ],
-                gw_log,
-                env,
+                [sys.executable, str(HERE / "_bare_relay.py"), str(bare_port), upstream_url],
+                bare_log,
             )
         )
-        _wait_ready(f"http://127.0.0.1:{gw_port}/readyz", gateway, 60, gw_log)
+        _wait_ready_tcp(bare_port, bare, bare_log)
         targets.append(
-            Target("dispatcher", f"http://127.0.0.1:{gw_port}/v1", "fake", {}, _tree(gateway.pid))
+            Target("bare-relay", f"http://127.0.0.1:{bare_port}/v1", "fake", {}, _tree(bare.pid))
         )
+        env = {**os.environ, "DISPATCHER_RUNS_DIR": str(folder / "runs")}
+        # per_process: one trace file for all relayed requests; per_run: a file per request.
+        for name, traces in (("dispatcher", "per_process"), ("dispatcher-per-run", "per_run")):
+            port = _free_port()
+            log = folder / f"{name}.log"
+            config = _dispatcher_config(folder, upstream_url, traces)
+            gateway = stack.enter_context(
+                _process(
+                    [
+                        sys.executable,
+                        "-c",
+                        "from dispatcher.cli import main; main()",
+                        "serve",
+                        "-c",
+                        str(config),
+                        "--port",
+                        str(port),
+                    ],
+                    log,
+                    env,
+                )
+            )
+            _wait_ready(f"http://127.0.0.1:{port}/readyz", gateway, 60, log)
+            targets.append(
+                Target(name, f"http://127.0.0.1:{port}/v1", "fake", {}, _tree(gateway.pid))
+            )
         if litellm is not None:
             ll_log = folder / "litellm.log"
             ll_env = {
@@ -365,7 +395,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if target.name == "direct":
                     direct_p50 = row["p50_ms"]
                 rows.append(row)
-        traces = len(list((folder / "runs").glob("*.jsonl")))
+        runs = folder / "runs"
+        traces = {
+            "per_run_files": len(list(runs.glob("*.jsonl"))),
+            "per_process_runs": sum(
+                path.read_bytes().count(b'"kind":"run_finished"')
+                for path in (runs / "gateway").glob("*.jsonl")
+            ),
+        }
     return {
         "machine": machine(),
         "settings": {

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dispatcher.cassette import Cassette, load_cassette, save_cassette
+from dispatcher.cli._progress import run_with_progress
 from dispatcher.cli.app import app
 from dispatcher.dispatching import Dispatcher
 from dispatcher.errors import ConfigError, ModelError, RunError, UnexpectedModelCall
@@ -105,9 +106,11 @@ def _run_example(
     dispatcher = Dispatcher(registry, runs_dir=directory, checks=checks)
     trace = directory / f"{run_id}.jsonl"
     try:
-        result: RunResult = anyio.run(
-            functools.partial(dispatcher.run, task or spec.task, run_id=run_id)
-        )
+        text = task or spec.task
+        if live:  # real models take a while: show each decision as it happens
+            result = anyio.run(run_with_progress, dispatcher, text, run_id, console)
+        else:
+            result = anyio.run(functools.partial(dispatcher.run, text, run_id=run_id))
     except UnexpectedModelCall as exc:
         if live:
             raise ConfigError(
@@ -155,7 +158,7 @@ def ask(
     dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
     try:
-        result = dispatcher.run_sync(task)
+        result = anyio.run(run_with_progress, dispatcher, task, None, console)
     except ModelError as exc:
         raise ConfigError(
             f"a model call failed: {exc}",

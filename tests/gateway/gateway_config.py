@@ -1,8 +1,4 @@
-"""What the gateway tests share besides fixtures: the registry they run and the client key.
-
-A module of its own (not conftest): several test folders have a conftest.py, and which one
-`import conftest` finds depends on the order the tests were collected in.
-"""
+"""The gateway tests' registry file and shared names (imported by tests and the conftest)."""
 
 from __future__ import annotations
 
