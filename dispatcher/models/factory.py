@@ -4,6 +4,7 @@
     openai/<model>               -> OpenAIModel (api_base optional: any compatible server)
     ollama/, ollama_chat/, hosted_vllm/, vllm/, llamacpp/, lm_studio/, openai_compatible/
                                  -> OpenAIModel against api_base (required)
+    local/<smollm2 | path.gguf>  -> LocalModel, in this process (the `local` extra; no server)
 
 Only the adapter is built: wrap it in RetryingModel / FallbackModel to add retries.
 LiteLLM spellings of adapter options are accepted (timeout, stream_timeout, max_tokens,
@@ -33,7 +34,7 @@ _OPENAI_COMPATIBLE = (
     "lm_studio",
     "openai_compatible",
 )
-KNOWN_PREFIXES = ("anthropic", "openai", *_OPENAI_COMPATIBLE)
+KNOWN_PREFIXES = ("anthropic", "openai", *_OPENAI_COMPATIBLE, "local")
 _OLLAMA = ("ollama", "ollama_chat")
 _LITELLM_ALIASES = {
     "timeout": "timeout_s",
@@ -67,6 +68,8 @@ def build_model(
             f"unknown provider prefix {prefix + '/'!r} in model {provider_model!r}",
             fix=f"use one of: {known}",
         )
+    if prefix == "local":
+        return _local_model(provider_model, model_id, api_key, api_base, options)
     adapter: type[AnthropicModel] | type[OpenAIModel]
     adapter = AnthropicModel if prefix == "anthropic" else OpenAIModel
     options = _adapter_options(adapter, provider_model, options)
@@ -80,6 +83,23 @@ def build_model(
         if prefix in _OLLAMA:
             api_base = _ollama_openai_base(api_base)
     return adapter(model_id, api_key=api_key, base_url=api_base or None, **options)
+
+
+def _local_model(
+    provider_model: str,
+    model_id: str,
+    api_key: str | None,
+    api_base: str | None,
+    options: dict[str, Any],
+) -> Model:
+    from dispatcher.models.local import LocalModel  # llama-cpp-python loads on first request
+
+    if api_base or api_key:
+        raise ConfigError(
+            f"model {provider_model!r} runs inside this process: it has no server and no key",
+            fix="remove api_base and api_key from its litellm_params",
+        )
+    return LocalModel(model_id, **_adapter_options(LocalModel, provider_model, options))
 
 
 def _adapter_options(
