@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from dispatcher.trace.tracer import use_tracer
 from dispatcher.worker import run_agent
 
 if TYPE_CHECKING:
+    from dispatcher._streaming import RunStream
     from dispatcher.routing.base import Router
 
 __all__ = ["Dispatcher"]
@@ -71,7 +72,10 @@ class Dispatcher:
         runs_dir: Path | None = None,
         budgets: Budgets | None = None,
         sinks: Sequence[TraceSink] = (),
+        checks: Sequence[Callable[[str], None]] = (),
     ) -> None:
+        """`checks` are called with the final answer before the run finishes; one that raises
+        fails the run (e.g. a replay whose cassette was not used up)."""
         settings = registry.config.settings
         self.registry = registry
         self.model_name = model or settings.dispatcher_model
@@ -82,6 +86,7 @@ class Dispatcher:
         self.runs_dir = runs_dir
         self.budgets = budgets
         self.sinks = list(sinks)
+        self.checks = list(checks)
         if self.default_route is not None and self.default_route not in registry.agents:
             raise ConfigError(
                 f"default_route {self.default_route!r} is not a registered agent",
@@ -113,8 +118,27 @@ class Dispatcher:
         result: RunResult = anyio.run(functools.partial(self.run, task, run_id=run_id))
         return result
 
-    async def run(self, task: str, *, run_id: str | None = None) -> RunResult:
-        """Route `task`, run the specialists, and return the answer with its costs and trace."""
+    def stream(self, task: str, *, run_id: str | None = None) -> RunStream:
+        """Run `task`, yielding its trace events as they happen and then its answer text.
+
+        Use as `async with dispatcher.stream(task) as events: async for item in events`.
+        """
+        from dispatcher._streaming import RunStream
+
+        return RunStream(functools.partial(self._run_into, task, run_id))
+
+    async def _run_into(
+        self, task: str, run_id: str | None, sinks: Sequence[TraceSink]
+    ) -> RunResult:
+        return await self.run(task, run_id=run_id, sinks=sinks)
+
+    async def run(
+        self, task: str, *, run_id: str | None = None, sinks: Sequence[TraceSink] = ()
+    ) -> RunResult:
+        """Route `task`, run the specialists, and return the answer with its costs and trace.
+
+        `sinks` receive this run's events besides the dispatcher's own sinks.
+        """
         if not task.strip():
             raise ConfigError("the task is empty", fix="pass the task text to run")
         async with run_session(
@@ -123,10 +147,12 @@ class Dispatcher:
             entry=DISPATCHER_AGENT,
             runs_dir=self.runs_dir,
             budgets=self.budgets,
-            sinks=self.sinks,
+            sinks=[*self.sinks, *sinks],
             run_id=run_id,
         ) as (run, outcome):
             outcome.answer = await self._dispatch(task, run, outcome)
+            for check in self.checks:
+                check(outcome.answer)
         return _result(run, outcome)
 
     # -- routing ------------------------------------------------------------------------------

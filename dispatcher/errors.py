@@ -67,6 +67,7 @@ class ConfigError(UserError):
         field: str | None = None,
         fix: str | None = None,
     ) -> None:
+        self.reason = message  # the message without location and fix, to re-raise elsewhere
         self.file = str(file) if file is not None else None
         self.entry = entry
         self.field = field

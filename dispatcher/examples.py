@@ -20,7 +20,9 @@ from typing import Any
 
 import yaml
 
+from dispatcher._did_you_mean import did_you_mean
 from dispatcher.errors import ConfigError
+from dispatcher.registry._validation import yaml_error
 from dispatcher.registry.registry import Registry
 
 __all__ = ["Example", "load_example"]
@@ -44,6 +46,8 @@ class Example:
         for plugin in self.plugins:
             _load_plugin(plugin)(registry)
         if self.workspace is not None and workspace_dir is not None:
+            # Absolute: the registry resolves relative toolkit paths against the config's folder.
+            workspace_dir = workspace_dir.resolve()
             if workspace_dir.exists():
                 shutil.rmtree(workspace_dir)
             shutil.copytree(self.workspace, workspace_dir)
@@ -53,11 +57,25 @@ class Example:
 
 
 def _load_plugin(path: Path) -> Callable[[Registry], None]:
+    if not path.is_file():
+        raise ConfigError(
+            "plugin file not found",
+            file=path,
+            field="plugins",
+            fix="check the path in example.yaml's `plugins:` (relative to the example folder)",
+        )
     spec = importlib.util.spec_from_file_location(f"dispatcher_example_{path.stem}", path)
     if spec is None or spec.loader is None:
-        raise ConfigError("cannot import plugin", file=path)
+        raise ConfigError("cannot import plugin", file=path, fix="plugins must be .py files")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise ConfigError(
+            f"the plugin has a syntax error at line {exc.lineno}: {exc.msg}",
+            file=path,
+            fix="correct the Python syntax",
+        ) from None
     register = getattr(module, "register", None)
     if not callable(register):
         raise ConfigError(
@@ -75,14 +93,20 @@ def load_example(directory: str | Path) -> Example:
             f"{root} is not an example folder (no example.yaml)",
             fix="pass a folder such as examples/sql_report",
         )
-    data = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise yaml_error(exc, spec_file, what="example file") from None
     if not isinstance(data, dict) or not isinstance(data.get("task"), str):
         raise ConfigError("example.yaml needs a `task` string", file=spec_file, field="task")
     known = {"task", "config", "cassette", "plugins", "workspace", "expect", "description"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(
-            f"unknown key {unknown[0]!r}", file=spec_file, fix=f"use: {', '.join(sorted(known))}"
+            f"unknown key {unknown[0]!r}",
+            file=spec_file,
+            field=unknown[0],
+            fix=did_you_mean(unknown[0], known) + f"use: {', '.join(sorted(known))}",
         )
     workspace = root / data["workspace"] if data.get("workspace") else None
     if workspace is not None and not workspace.is_dir():

@@ -13,7 +13,7 @@ from typing import Any
 
 from dispatcher._settings_memo import shared_settings
 from dispatcher.budgets import Budgets, BudgetTracker
-from dispatcher.errors import BudgetExceeded, RunError, describe
+from dispatcher.errors import BudgetExceeded, ConfigError, RunError, describe
 from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.models import retry_deadline
 from dispatcher.registry.registry import Registry
@@ -55,6 +55,43 @@ class RunOutcome:
     routes: list[str] = field(default_factory=list)
 
 
+def _open_trace(
+    directory: Path, run_id: str | None, write_trace: bool
+) -> tuple[str, JsonlTraceSink | None]:
+    """The run id and its own new trace file (created exclusively: never shared, never
+    appended to). An explicit id that already has a trace is refused."""
+    if not write_trace:
+        return run_id or new_run_id(), None
+    if run_id is not None:
+        _check_run_id(run_id)
+        path = directory / f"{run_id}.jsonl"
+        try:
+            return run_id, JsonlTraceSink(path, exclusive=True)
+        except FileExistsError:
+            raise ConfigError(
+                f"run id {run_id!r} already has a trace ({path}); two runs never share one",
+                field="run_id",
+                fix="omit run_id to get a fresh one, or choose an id that is not in "
+                "`dispatcher trace ls`",
+            ) from None
+    while True:  # a generated id colliding needs the same second and 32 random bits
+        run_id = new_run_id()
+        try:
+            return run_id, JsonlTraceSink(directory / f"{run_id}.jsonl", exclusive=True)
+        except FileExistsError:
+            continue
+
+
+def _check_run_id(run_id: str) -> None:
+    """A run id names a file in the runs folder: no separators, no hidden or parent names."""
+    if not run_id or "/" in run_id or "\\" in run_id or "\x00" in run_id or run_id[0] == ".":
+        raise ConfigError(
+            f"invalid run id {run_id!r}",
+            field="run_id",
+            fix="use letters, digits, '-', '_' and '.', not starting with '.'",
+        )
+
+
 @asynccontextmanager
 async def run_session(
     registry: Registry,
@@ -69,15 +106,19 @@ async def run_session(
     run_id: str | None = None,
 ) -> AsyncIterator[tuple[RunContext, RunOutcome]]:
     """Open a run: trace sinks, budget and ledger; always closes with `run_finished`."""
-    run_id = run_id or new_run_id()
     settings = registry.config.settings
     directory = runs_dir or (
         registry.config.resolve_path(settings.runs_dir) if settings.runs_dir else default_runs_dir()
     )
-    trace_path = directory / f"{run_id}.jsonl" if write_trace else None
+    run_id, trace_sink = _open_trace(directory, run_id, write_trace)
+    trace_path = trace_sink.path if trace_sink is not None else None
     all_sinks: list[TraceSink] = [*sinks, *_sink.EXTRA_SINKS]
-    if trace_path is not None:
-        all_sinks.insert(0, JsonlTraceSink(trace_path))
+    if trace_sink is not None:
+        all_sinks.insert(0, trace_sink)
+    if settings.telemetry.otel or "DISPATCHER_OTEL" in os.environ:  # otel stays unimported
+        from dispatcher.telemetry import telemetry_sinks
+
+        all_sinks += telemetry_sinks(settings.telemetry)
     tracer = Tracer(run_id, all_sinks, trace_path=trace_path)
     limits = Budgets.from_mapping(settings.budgets.model_dump(), where="dispatcher.budgets")
     try:

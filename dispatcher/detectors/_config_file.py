@@ -1,11 +1,12 @@
 """Read and write the `dispatcher: detectors:` section of a YAML config file.
 
-Writing keeps every other key of the file (the model list, other `dispatcher:` settings);
-YAML comments are not preserved by the round trip.
+Writing keeps every other key of the file (the model list, other `dispatcher:` settings) and
+its comments and key order (a ruamel.yaml round trip).
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,9 @@ def read_detector_settings(path: Path | None) -> DetectorSettings:
 
 def write_detector_settings(path: Path, settings: DetectorSettings) -> None:
     """Put `settings` under `dispatcher: detectors:` in `path`, creating the file if needed."""
-    data = _load(path) if path.is_file() else {}
-    section = data.get("dispatcher")
-    if section is None:
-        section = data["dispatcher"] = {}
-    if not isinstance(section, dict):
-        raise ConfigError("`dispatcher:` must be a mapping", file=path, field="dispatcher")
-    section["detectors"] = settings.to_mapping()
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    from dispatcher._yaml_file import edit_yaml_file, section
+
+    def put(data: MutableMapping[str, Any]) -> None:
+        section(data, "dispatcher", file=path)["detectors"] = settings.to_mapping()
+
+    edit_yaml_file(path, put)

@@ -203,8 +203,8 @@ class AnthropicModel:
         ):
             return ConfigError(
                 f"no Anthropic credentials for model {model!r}: {redact(str(exc))}",
-                fix="set ANTHROPIC_API_KEY (or pass api_key / an `os.environ/NAME` api_key "
-                "in the registry)",
+                fix="export ANTHROPIC_API_KEY, or give the model `api_key: os.environ/NAME` in "
+                "the registry file and export NAME",
             )
         return None
 

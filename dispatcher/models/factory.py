@@ -18,12 +18,13 @@ import inspect
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from dispatcher._did_you_mean import did_you_mean
 from dispatcher.errors import ConfigError
 from dispatcher.models.anthropic import AnthropicModel
 from dispatcher.models.base import Model
 from dispatcher.models.openai import OpenAIModel
 
-__all__ = ["KNOWN_PREFIXES", "build_model"]
+__all__ = ["KNOWN_PREFIXES", "build_model", "check_model_options"]
 
 _OPENAI_COMPATIBLE = (
     "ollama",
@@ -42,6 +43,8 @@ _LITELLM_ALIASES = {
     "max_tokens": "max_output_tokens",
     "extra_headers": "default_headers",
 }
+# Options whose value must be a number > 0, with an example for the fix.
+_POSITIVE_NUMBERS = {"timeout_s": 60, "stream_idle_timeout_s": 30, "max_output_tokens": 4096}
 # Router and rate-limit settings: read by whoever builds RetryPolicy / FallbackModel, if anyone.
 _ROUTER_KEYS = frozenset(
     {"rpm", "tpm", "max_parallel_requests", "weight", "order", "max_retries", "num_retries", "tags"}
@@ -56,17 +59,35 @@ def build_model(
     `options` go to the adapter's constructor (timeout_s, stream, stream_idle_timeout_s,
     http_client, max_output_tokens for Anthropic, default_headers).
     """
+    adapter, api_base, options = _checked(provider_model, api_base, options)
+    return adapter(_model_id(provider_model), api_key=api_key, base_url=api_base, **options)
+
+
+def check_model_options(provider_model: str, *, api_base: str | None, **options: Any) -> None:
+    """Raise the ConfigError `build_model` would, without building anything (config load)."""
+    _checked(provider_model, api_base, options)
+
+
+def _model_id(provider_model: str) -> str:
+    return provider_model.partition("/")[2]
+
+
+def _checked(
+    provider_model: str, api_base: str | None, options: dict[str, Any]
+) -> tuple[type[AnthropicModel] | type[OpenAIModel], str | None, dict[str, Any]]:
     prefix, sep, model_id = provider_model.partition("/")
     known = ", ".join(f"{p}/" for p in KNOWN_PREFIXES)
     if not sep or not model_id or not prefix:
         raise ConfigError(
             f"model {provider_model!r} has no provider prefix",
+            field="litellm_params.model",
             fix=f"write it as <provider>/<model>, with provider one of: {known}",
         )
     if prefix not in KNOWN_PREFIXES:
         raise ConfigError(
             f"unknown provider prefix {prefix + '/'!r} in model {provider_model!r}",
-            fix=f"use one of: {known}",
+            field="litellm_params.model",
+            fix=did_you_mean(prefix, KNOWN_PREFIXES) + f"use one of: {known}",
         )
     if prefix == "local":
         return _local_model(provider_model, model_id, api_key, api_base, options)
@@ -77,12 +98,39 @@ def build_model(
         if not api_base:
             raise ConfigError(
                 f"model {provider_model!r} runs on your own server, so it needs an api_base",
+                field="litellm_params.api_base",
                 fix="set api_base, e.g. http://127.0.0.1:11434/v1 (Ollama), "
                 "http://127.0.0.1:8000/v1 (vLLM), http://127.0.0.1:8080/v1 (llama.cpp)",
             )
         if prefix in _OLLAMA:
             api_base = _ollama_openai_base(api_base)
-    return adapter(model_id, api_key=api_key, base_url=api_base or None, **options)
+    return adapter, api_base or None, options
+
+
+def _check_value(name: str, key: str, value: Any) -> None:
+    """Numbers that must be positive, and flags that must be booleans."""
+    if name in _POSITIVE_NUMBERS and (
+        isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+    ):
+        raise ConfigError(
+            f"{key} must be a number > 0, got {value!r}",
+            field=f"litellm_params.{key}",
+            fix=f"e.g. {key}: {_POSITIVE_NUMBERS[name]}",
+        )
+    if name == "stream" and not isinstance(value, bool):
+        raise ConfigError(
+            f"stream must be true or false, got {value!r}",
+            field="litellm_params.stream",
+            fix="stream: true",
+        )
+    if key in ("num_retries", "max_retries") and (
+        isinstance(value, bool) or not isinstance(value, int) or value < 0
+    ):
+        raise ConfigError(
+            f"{key} must be a whole number >= 0, got {value!r}",
+            field=f"litellm_params.{key}",
+            fix=f"e.g. {key}: 3 (0 turns retries off)",
+        )
 
 
 def _local_model(
@@ -113,20 +161,27 @@ def _adapter_options(
     ]
     renamed: dict[str, Any] = {}
     for key, value in options.items():
+        name = _LITELLM_ALIASES.get(key, key)
+        _check_value(name, key, value)
         if key in _ROUTER_KEYS:
             continue
-        name = _LITELLM_ALIASES.get(key, key)
         if name in renamed:
             raise ConfigError(
                 f"option {name!r} is given twice for model {provider_model!r}",
+                field=f"litellm_params.{key}",
                 fix=f"keep only one of {name!r} and its LiteLLM spelling {key!r}",
             )
         renamed[name] = value
     unknown = sorted(set(renamed) - set(accepted))
     if unknown:
+        spellings = [*accepted, *_LITELLM_ALIASES, *_ROUTER_KEYS]
         raise ConfigError(
             f"unknown option(s) {', '.join(unknown)} for model {provider_model!r}",
-            fix=f"{adapter.__name__} accepts: {', '.join(accepted)}",
+            field=f"litellm_params.{unknown[0]}",
+            fix=did_you_mean(unknown[0], spellings)
+            + f"{adapter.__name__} accepts: {', '.join(accepted)} (and the LiteLLM spellings "
+            f"{', '.join(_LITELLM_ALIASES)}; router keys {', '.join(sorted(_ROUTER_KEYS))} "
+            "are accepted and ignored)",
         )
     return renamed
 

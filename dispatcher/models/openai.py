@@ -156,8 +156,9 @@ class OpenAIModel:
                 if not api_key:
                     raise ConfigError(
                         f"no API key for OpenAI model {self.model_id!r}",
-                        fix=f"set {_KEY_ENV_VAR}, pass api_key, or set api_base for an "
-                        "OpenAI-compatible server that needs no key",
+                        fix=f"export {_KEY_ENV_VAR}, or give the model `api_key: "
+                        "os.environ/NAME` in the registry file and export NAME, or set api_base "
+                        "for an OpenAI-compatible server that needs no key",
                     )
         register_secret(api_key)
         kwargs: dict[str, Any] = {}

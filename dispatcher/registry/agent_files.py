@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from dispatcher._did_you_mean import did_you_mean
 from dispatcher.agent import DEFAULT_INPUT_SCHEMA, Agent
 from dispatcher.errors import ConfigError
+from dispatcher.registry._validation import config_error, yaml_error
 
-__all__ = ["load_agent_file"]
+__all__ = ["allowed_agent_fields", "load_agent_file"]
 
-_FIELDS = {
-    "name",
-    "description",
-    "instructions",
-    "model",
-    "tier",
-    "tools",
-    "detectors",
-    "escalation",
-    "budgets",
-    "input_schema",
-    "role",
-}
+# Fields only code can set: a gate is a Python object, the source is where the agent came from.
+_CODE_ONLY = frozenset({"gate", "source"})
+
+
+def allowed_agent_fields() -> frozenset[str]:
+    """Keys an agent file may set: read from `Agent` itself, so a new field needs no list here."""
+    return frozenset(f.name for f in dataclasses.fields(Agent)) - _CODE_ONLY
 
 
 def _split_front_matter(text: str, path: Path) -> tuple[str, str]:
@@ -63,20 +62,28 @@ def load_agent_file(path: str | Path) -> Agent:
     try:
         data: Any = yaml.safe_load(header) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"front matter is not valid YAML: {exc}", file=file) from None
+        raise yaml_error(exc, file, what="agent definition") from None
     if not isinstance(data, Mapping):
-        raise ConfigError("the agent definition must be a mapping", file=file)
-    unknown = sorted(set(data) - _FIELDS)
+        raise ConfigError(
+            "the agent definition must be a mapping",
+            file=file,
+            fix="write `name: ...`, `description: ...` and the other fields as `key: value` lines",
+        )
+    allowed = allowed_agent_fields()
+    unknown = sorted(set(map(str, data)) - allowed)
     if unknown:
         raise ConfigError(
             f"unknown field {unknown[0]!r}",
             file=file,
             field=unknown[0],
-            fix=f"use any of: {', '.join(sorted(_FIELDS))}",
+            fix=did_you_mean(unknown[0], allowed)
+            + f"check its spelling or remove it; the fields are: {', '.join(sorted(allowed))}",
         )
     for required in ("name", "description"):
         if not data.get(required):
-            raise ConfigError(f"missing {required!r}", file=file, field=required, fix="add it")
+            raise ConfigError(
+                f"missing {required!r}", file=file, field=required, fix=f"add `{required}: ...`"
+            )
     tools = data.get("tools") or []
     if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
         raise ConfigError(
@@ -85,21 +92,38 @@ def load_agent_file(path: str | Path) -> Agent:
             field="tools",
             fix="e.g. [sql.run_query]",
         )
-    instructions = body or str(data.get("instructions") or "")
+    if isinstance(data.get("detectors"), str):  # `detectors: coding` names a shipped profile
+        data = {**data, "detectors": {"profile": data["detectors"]}}
+    _check_sections(data, file)
+    fields = dict(data)
+    fields.update(
+        name=str(data["name"]),
+        description=str(data["description"]),
+        instructions=body or str(data.get("instructions") or ""),
+        tools=tools,
+        input_schema=data.get("input_schema") or DEFAULT_INPUT_SCHEMA,
+    )
     try:
-        return Agent(
-            name=str(data["name"]),
-            description=str(data["description"]),
-            instructions=instructions,
-            model=data.get("model"),
-            tier=data.get("tier"),
-            tools=tools,
-            detectors=data.get("detectors"),
-            escalation=data.get("escalation"),
-            budgets=data.get("budgets"),
-            input_schema=data.get("input_schema") or DEFAULT_INPUT_SCHEMA,
-            role=data.get("role", "specialist"),
-            source=str(file),
-        )
+        return Agent(**fields, source=str(file))
     except ConfigError as exc:
-        raise ConfigError(str(exc), file=file) from None
+        raise ConfigError(exc.reason, file=file, field=exc.field, fix=exc.fix) from None
+    except TypeError as exc:  # a value of the wrong kind for a field
+        raise ConfigError(str(exc), file=file, fix="see docs/configuration.md") from None
+
+
+def _check_sections(data: Mapping[str, Any], file: Path) -> None:
+    """`detectors` and `escalation` validated by their models, with did-you-mean for typos."""
+    from dispatcher.detectors._settings import DetectorSettings
+    from dispatcher.escalation.settings import EscalationSettings
+
+    if data.get("detectors") is not None:
+        try:
+            DetectorSettings.from_mapping(data["detectors"], source=file)
+        except ConfigError as exc:
+            field = f"detectors.{exc.field}" if exc.field else "detectors"
+            raise ConfigError(exc.reason, file=file, field=field, fix=exc.fix) from None
+    if data.get("escalation") is not None:
+        try:
+            EscalationSettings.model_validate(data["escalation"])
+        except ValidationError as exc:
+            raise config_error(exc, EscalationSettings, file=file, prefix=("escalation",)) from None

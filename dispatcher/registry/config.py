@@ -11,14 +11,10 @@ from pydantic import ValidationError
 
 from dispatcher.errors import ConfigError
 from dispatcher.registry._schema import DispatcherSection, ModelListEntry, RegistryFile
+from dispatcher.registry._validation import config_error, did_you_mean, yaml_error
 from dispatcher.registry.profiles import ENV_PREFIX, ModelProfile, Price
 
 __all__ = ["RegistryConfig", "load_registry_config", "parse_registry_config"]
-
-_FIELD_FIXES = {
-    "missing": "add the field",
-    "extra_forbidden": "remove it or check its spelling",
-}
 
 
 @dataclass(frozen=True)
@@ -50,9 +46,7 @@ def load_registry_config(path: str | Path) -> RegistryConfig:
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"not valid YAML{where}: {exc}", file=file) from None
+        raise yaml_error(exc, file, what="registry file") from None
     return parse_registry_config(data, file=file, text=text)
 
 
@@ -73,6 +67,9 @@ def parse_registry_config(
     profiles = _profiles(parsed, file)
     settings = parsed.dispatcher
     _check_references(settings, profiles, file)
+    _check_sections(settings, file)
+    for index, entry in enumerate(parsed.model_list):
+        _check_litellm_params(entry, index, file)
     digest_source = text if text is not None else repr(sorted(data.items(), key=str))
     return RegistryConfig(
         profiles=profiles,
@@ -84,20 +81,60 @@ def parse_registry_config(
 
 
 def _config_error(exc: ValidationError, data: Mapping[str, Any], file: Path | None) -> ConfigError:
-    first = exc.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    entry = None
+    loc = [str(p) for p in exc.errors()[0]["loc"]]
+    entry, skip = None, 0
     if len(loc) >= 2 and loc[0] == "model_list" and loc[1].isdigit():
         index = int(loc[1])
         items = data.get("model_list") or []
         name = items[index].get("model_name") if isinstance(items[index], Mapping) else None
-        entry = f"model_list[{index}]" + (f" ({name})" if name else "")
-        loc = loc[2:]
+        entry, skip = f"model_list[{index}]" + (f" ({name})" if name else ""), 2
     elif len(loc) >= 3 and loc[0] == "dispatcher" and loc[1] in {"models", "prices", "toolkits"}:
-        entry = f"dispatcher.{loc[1]}.{loc[2]}"
-        loc = loc[3:]
-    fix = _FIELD_FIXES.get(first["type"], "see docs/configuration.md for the expected shape")
-    return ConfigError(first["msg"], file=file, entry=entry, field=".".join(loc) or None, fix=fix)
+        entry, skip = f"dispatcher.{loc[1]}.{loc[2]}", 3
+    return config_error(exc, RegistryFile, file=file, entry=entry, skip=skip)
+
+
+def _check_sections(settings: DispatcherSection, file: Path | None) -> None:
+    """The free-form sections, validated by their own models now rather than mid-run."""
+    from dispatcher.detectors._settings import DetectorSettings
+    from dispatcher.escalation.settings import EscalationSettings
+
+    try:
+        DetectorSettings.from_mapping(settings.detectors, source=file)
+    except ConfigError as exc:
+        field = f"dispatcher.detectors.{exc.field}" if exc.field else "dispatcher.detectors"
+        raise ConfigError(exc.reason, file=file, field=field, fix=exc.fix) from None
+    try:
+        EscalationSettings.model_validate(settings.escalation)
+    except ValidationError as exc:
+        raise config_error(
+            exc, EscalationSettings, file=file, prefix=("dispatcher", "escalation")
+        ) from None
+    if settings.router is not None:
+        from dispatcher.routing._factory import check_router_config
+
+        try:
+            check_router_config(settings.router)
+        except ConfigError as exc:
+            field = f"dispatcher.router.{exc.field}" if exc.field else "dispatcher.router"
+            raise ConfigError(exc.reason, file=file, field=field, fix=exc.fix) from None
+
+
+def _check_litellm_params(entry: ModelListEntry, index: int, file: Path | None) -> None:
+    """What building the model would refuse (options, values, prefix), now, at load."""
+    from dispatcher.models.factory import check_model_options
+
+    params = entry.litellm_params.model_dump()
+    options = {k: v for k, v in params.items() if k not in {"model", "api_base", "api_key"}}
+    try:
+        check_model_options(params["model"], api_base=params.get("api_base"), **options)
+    except ConfigError as exc:
+        raise ConfigError(
+            exc.reason,
+            file=file,
+            entry=f"model_list[{index}] ({entry.model_name})",
+            field=exc.field,
+            fix=exc.fix,
+        ) from None
 
 
 def _api_key_env(entry: ModelListEntry, index: int, file: Path | None) -> str | None:
@@ -201,7 +238,7 @@ def _check_references(
                 f"unknown model {name!r}",
                 file=file,
                 entry=where,
-                fix=f"use a model_name from model_list: {known}",
+                fix=did_you_mean(name, profiles) + f"use a model_name from model_list: {known}",
             )
     for tier in settings.tiers:
         if tier not in ("strong", "weak", "specialist"):

@@ -72,8 +72,13 @@ class ModelProfile:
         key = self.api_key()
         if not key:
             raise ConfigError(
-                f"model {self.name!r} needs an API key but ${self.api_key_env} is not set",
-                fix=f"export {self.api_key_env}=... or run offline without --live",
+                f"environment variable {self.api_key_env} is not set: model {self.name!r} reads "
+                f"its key from it (api_key: os.environ/{self.api_key_env}); no other variable "
+                "is used in its place",
+                entry=f"model_list ({self.name})",
+                field="litellm_params.api_key",
+                fix=f"export {self.api_key_env}=<your key>, or run offline (a cassette or "
+                "scripted models) without --live",
             )
         return key
 

@@ -7,6 +7,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from dispatcher._did_you_mean import did_you_mean
 from dispatcher.agent import Agent
 from dispatcher.errors import ConfigError
 from dispatcher.models.base import Model
@@ -31,7 +32,9 @@ def _default_model_factory(profile: ModelProfile) -> Model:
 
     adapter = build_model(
         profile.provider_model,
-        api_key=profile.api_key(),
+        # A named variable that is unset is an error here: None would let the SDK fall back
+        # to its own variable (OPENAI_API_KEY), i.e. possibly another project's key.
+        api_key=profile.require_api_key() if profile.api_key_env else None,
         api_base=profile.api_base,
         **dict(profile.options),
     )
@@ -133,7 +136,9 @@ class Registry:
             return self.agents[name]
         except KeyError:
             raise ConfigError(
-                f"unknown agent {name!r}", fix=f"registered agents: {', '.join(self.agents) or '-'}"
+                f"unknown agent {name!r}",
+                fix=did_you_mean(name, self.agents)
+                + f"registered agents: {', '.join(self.agents) or '-'}",
             ) from None
 
     def profile(self, name: str) -> ModelProfile:
@@ -142,7 +147,10 @@ class Registry:
         except KeyError:
             known = ", ".join(self.profiles) or "(none)"
             raise ConfigError(
-                f"unknown model {name!r}", fix=f"use a model_name from model_list: {known}"
+                f"unknown model {name!r}",
+                file=self.config.path,
+                fix=did_you_mean(name, self.profiles)
+                + f"use a model_name from model_list: {known}",
             ) from None
 
     def tier_profile(self, tier: str) -> ModelProfile:
@@ -193,7 +201,18 @@ class Registry:
         """One deployment from the model factory, without fallbacks, built once."""
         model = self._deployments.get(name)
         if model is None:
-            model = self.model_factory(self.profile(name))
+            try:
+                model = self.model_factory(self.profile(name))
+            except ConfigError as exc:
+                if exc.file is not None or self.config.path is None:
+                    raise
+                raise ConfigError(
+                    exc.reason,
+                    file=self.config.path,
+                    entry=exc.entry or f"model_list ({name})",
+                    field=exc.field,
+                    fix=exc.fix,
+                ) from None
             self._deployments[name] = model
         return model
 
@@ -229,14 +248,15 @@ class Registry:
                 f"toolkit {kit!r} has no tool {member!r}",
                 entry=f"agent {agent.name!r} ({agent.source})",
                 field="tools",
-                fix=f"use one of: {known}",
+                fix=did_you_mean(name, [t.name for t in tools]) + f"use one of: {known}",
             )
-        known = ", ".join([*self.tools, *(f"{k}.*" for k in self.toolkits)]) or "(none registered)"
+        names = [*self.tools, *(f"{k}.*" for k in self.toolkits)]
+        known = ", ".join(names) or "(none registered)"
         raise ConfigError(
             f"unknown tool {name!r}",
             entry=f"agent {agent.name!r} ({agent.source})",
             field="tools",
-            fix=f"register it first, or use one of: {known}",
+            fix=did_you_mean(name, names) + f"register it first, or use one of: {known}",
         )
 
     def _toolkit(self, kit: str) -> list[Tool]:
@@ -245,7 +265,15 @@ class Registry:
             for key, value in raw.items():
                 if isinstance(value, str) and key.endswith(_PATH_KEYS):
                     raw[key] = str(self.config.resolve_path(value))
-            self._toolkit_tools[kit] = list(self.toolkits[kit](raw))
+            try:
+                self._toolkit_tools[kit] = list(self.toolkits[kit](raw))
+            except ConfigError as exc:
+                if exc.file is not None or self.config.path is None:
+                    raise
+                field = f"dispatcher.toolkits.{kit}" + (f".{exc.field}" if exc.field else "")
+                raise ConfigError(
+                    exc.reason, file=self.config.path, field=field, fix=exc.fix
+                ) from None
         return self._toolkit_tools[kit]
 
     def configure_toolkit(self, kit: str, options: Mapping[str, Any]) -> None:
@@ -257,7 +285,28 @@ class Registry:
         self._toolkit_tools.pop(kit, None)
 
     def check(self) -> None:
-        """Resolve every agent's model and tools now, so mistakes surface before a run."""
+        """Resolve every agent's model and tools, the default route and the configured
+        toolkits now, so mistakes surface before a run."""
+        file = self.config.path
+        route = self.config.settings.default_route
+        if route is not None and route not in self.agents:
+            raise ConfigError(
+                f"default_route {route!r} is not a registered agent",
+                file=file,
+                field="dispatcher.default_route",
+                fix=did_you_mean(route, self.agents)
+                + f"registered agents: {', '.join(self.agents) or '-'}",
+            )
+        if self._plugins_loaded:
+            for kit in self.config.settings.toolkits:
+                if kit not in self.toolkits:
+                    raise ConfigError(
+                        f"unknown toolkit {kit!r}",
+                        file=file,
+                        field=f"dispatcher.toolkits.{kit}",
+                        fix=did_you_mean(kit, self.toolkits)
+                        + f"registered toolkits: {', '.join(self.toolkits) or '-'}",
+                    )
         for agent in self.agents.values():
             self.profile_for(agent)
             self.tools_for(agent)

@@ -6,10 +6,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dispatcher._did_you_mean import did_you_mean
 from dispatcher.errors import ConfigError
 from dispatcher.routing.base import Router, StrongWeakPair
 
-__all__ = ["ROUTER_TYPES", "build_router"]
+__all__ = ["ROUTER_TYPES", "build_router", "check_router_config"]
 
 _ENTRY = "dispatcher.router"
 _COMMON = {"type", "strong", "weak", "threshold", "margin", "name"}
@@ -183,25 +184,7 @@ def build_router(config: Mapping[str, Any], *, base_dir: str | Path | None = Non
     Relative paths (`model_path`, `state_path`) are resolved against `base_dir` when given
     (pass the config file's folder), else against the working directory.
     """
-    if not isinstance(config, Mapping):
-        raise ConfigError(
-            "the router config must be a mapping", entry=_ENTRY, fix="router: {type: ...}"
-        )
-    kind = config.get("type")
-    if kind not in _BUILDERS:
-        raise ConfigError(
-            f"unknown router type {kind!r}",
-            entry=_ENTRY,
-            field="type",
-            fix=f"use one of: {', '.join(ROUTER_TYPES)}",
-        )
-    extra = sorted(set(config) - _ALLOWED[str(kind)])
-    if extra:
-        raise ConfigError(
-            f"unknown key(s) for a {kind} router: {', '.join(extra)}",
-            entry=_ENTRY,
-            fix=f"allowed keys: {', '.join(sorted(_ALLOWED[str(kind)]))}",
-        )
+    kind = check_router_config(config)
     try:
         router = _BUILDERS[str(kind)](config, Path(base_dir) if base_dir is not None else None)
     except ImportError as exc:
@@ -214,3 +197,32 @@ def build_router(config: Mapping[str, Any], *, base_dir: str | Path | None = Non
         # The name is what traces show in the `route` event's `router` field.
         router.name = str(config["name"])
     return router
+
+
+def check_router_config(config: Any) -> str:
+    """Check the router's type and keys (cheap, no file read): the config file's load does it.
+
+    Returns the router type.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            "the router config must be a mapping", entry=_ENTRY, fix="router: {type: ...}"
+        )
+    kind = config.get("type")
+    if kind not in _BUILDERS:
+        raise ConfigError(
+            f"unknown router type {kind!r}",
+            entry=_ENTRY,
+            field="type",
+            fix=did_you_mean(str(kind), ROUTER_TYPES) + f"use one of: {', '.join(ROUTER_TYPES)}",
+        )
+    extra = sorted(set(config) - _ALLOWED[str(kind)])
+    if extra:
+        raise ConfigError(
+            f"unknown key(s) for a {kind} router: {', '.join(extra)}",
+            entry=_ENTRY,
+            field=extra[0],
+            fix=did_you_mean(extra[0], _ALLOWED[str(kind)])
+            + f"allowed keys: {', '.join(sorted(_ALLOWED[str(kind)]))}",
+        )
+    return str(kind)

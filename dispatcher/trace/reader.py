@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,19 +19,40 @@ __all__ = ["find_run", "list_runs", "read_trace"]
 def read_trace(path: Path, *, tolerate_partial_last_line: bool = True) -> list[Event]:
     """Every event of a trace file; a bad line is a DataError naming it.
 
-    A run killed mid-write may leave a truncated last line: it is skipped, not fatal.
+    A run killed mid-write leaves a last line without its newline, cut at any byte (also
+    inside a multi-byte character): it is skipped, not fatal. Every complete line must be a
+    valid event.
     """
     adapter = event_adapter()
     events: list[Event] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise DataError(f"cannot read the trace: {exc.strerror or exc}", file=path) from None
+    lines = data.split(b"\n")
+    # After the last newline: empty for a complete file, else a line the writer never finished.
+    unfinished = lines.pop()
+    numbered = list(enumerate(lines, start=1))
+    if unfinished.strip():
+        numbered.append((len(lines) + 1, unfinished))
+    for number, raw in numbered:
+        if not raw.strip():
             continue
+        torn = tolerate_partial_last_line and raw is unfinished
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if torn:
+                break
+            raise DataError(
+                f"not valid UTF-8 at byte {exc.start} of the line", file=path, line=number
+            ) from None
         try:
             events.append(adapter.validate_json(line))
         except ValidationError as exc:
-            is_last = number == len(lines)
-            if is_last and tolerate_partial_last_line and _is_truncated_json(line):
+            if torn and _is_truncated_json(line):
                 break
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -49,11 +71,20 @@ def _is_truncated_json(line: str) -> bool:
 
 
 def list_runs(runs_dir: Path | None = None) -> list[Path]:
-    """Trace files, newest first."""
+    """Trace files, newest first; entries that are not readable files are left out."""
     directory = runs_dir or default_runs_dir()
     if not directory.is_dir():
         return []
-    return sorted(directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found: list[tuple[float, Path]] = []
+    for path in directory.glob("*.jsonl"):
+        try:
+            info = path.stat()
+        except OSError:
+            continue  # a dangling link, or a file removed meanwhile
+        if stat.S_ISREG(info.st_mode):
+            found.append((info.st_mtime, path))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [path for _, path in found]
 
 
 def find_run(run: str, runs_dir: Path | None = None) -> Path:

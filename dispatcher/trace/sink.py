@@ -74,14 +74,17 @@ class JsonlTraceSink:
     machinery around it cost about 10 µs per event, more than the write itself.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, exclusive: bool = False) -> None:
+        """Open `path` for appending; with `exclusive`, FileExistsError if it already exists
+        (a run's own file: two runs never share one)."""
         self.path = path
+        mode = "x" if exclusive else "a"
         try:
-            self._file = _AppendFile(path, "a")
+            self._file = _AppendFile(path, mode)
         except FileNotFoundError:
             # The folder is created on first need only: asking every run costs an exception.
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = _AppendFile(path, "a")
+            self._file = _AppendFile(path, mode)
         self._logger: BytesLogger = _bytes_logger(self._file)
 
     def write(self, event: EventBase) -> None:

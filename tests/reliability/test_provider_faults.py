@@ -115,10 +115,10 @@ async def test_retries_stop_at_the_profiles_num_retries(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", [-1, "three", True])
 async def test_an_invalid_num_retries_is_a_config_error(bad: object) -> None:
+    # Refused when the file is loaded, before any model is built.
     async with client(Provider()) as http:
-        registry = wire_registry([CLERK], http, models={"small": {"num_retries": bad}})
         with pytest.raises(ConfigError, match="num_retries"):
-            registry.model("small")
+            wire_registry([CLERK], http, models={"small": {"num_retries": bad}})
 
 
 @pytest.mark.parametrize("level", ["run", "agent"])

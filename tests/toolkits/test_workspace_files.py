@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,81 @@ def test_root_must_exist(tmp_path: Path) -> None:
         WorkspaceToolkit(tmp_path / "missing")
     with pytest.raises(ConfigError, match="isolation"):
         WorkspaceToolkit(tmp_path, isolation="chroot")
+
+
+# -- links and special files made from inside (by a command) or planted from outside --------
+
+
+def _all_file_tools_refuse(workspace: WorkspaceToolkit, path: str) -> list[str]:
+    outputs = [
+        workspace.read_file(path),
+        workspace.write_file(path, "planted\n"),
+        workspace.patch_file(path, "a", "b"),
+    ]
+    assert all(output.is_error for output in outputs), [o.content for o in outputs]
+    return [str(output.signals["workspace_error"]) for output in outputs]
+
+
+def test_a_hard_link_to_an_outside_file_is_neither_read_nor_written(
+    workspace: WorkspaceToolkit, outside: Path
+) -> None:
+    os.link(outside, workspace.root / "hard.txt")
+    kinds = _all_file_tools_refuse(workspace, "hard.txt")
+    assert set(kinds) == {"hard_link"}
+    assert outside.read_text() == "top secret\n"
+    assert "top secret" not in workspace.read_file("hard.txt").content
+
+
+def test_a_fifo_never_blocks_a_file_tool(workspace: WorkspaceToolkit) -> None:
+    os.mkfifo(workspace.root / "pipe")
+    started = time.monotonic()
+    kinds = _all_file_tools_refuse(workspace, "pipe")
+    assert time.monotonic() - started < 2
+    assert set(kinds) <= {"not_regular", "not_found"}
+    assert "not_regular" in kinds
+
+
+def test_a_device_node_is_never_opened(workspace: WorkspaceToolkit) -> None:
+    if os.geteuid() != 0:
+        # Only root can make device nodes, so the case cannot arise for other users.
+        with pytest.raises(PermissionError):
+            os.mknod(workspace.root / "zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+        return
+    os.mknod(workspace.root / "zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))
+    kinds = _all_file_tools_refuse(workspace, "zero")
+    assert "not_regular" in kinds
+
+
+@pytest.mark.anyio
+async def test_links_made_by_a_command_do_not_fool_the_file_tools(
+    workspace: WorkspaceToolkit, outside: Path
+) -> None:
+    made = await workspace.run_command(
+        f"ln -s {outside} sym.txt; ln -s {outside.parent} symdir; mkfifo fifo; "
+        "mkdir -p sub && ln -s /etc sub/etc; ln /etc/hostname hard 2>/dev/null; true"
+    )
+    assert not made.is_error, made.content
+    assert not os.path.lexists(workspace.root / "hard")  # the jail refuses the hard link
+    for path in ("sym.txt", "symdir/secret.txt", "sub/etc/passwd", "fifo"):
+        for output in (workspace.read_file(path), workspace.write_file(path, "x")):
+            assert output.is_error, path
+            assert "top secret" not in output.content and "root:" not in output.content
+    assert outside.read_text() == "top secret\n"
+
+
+def test_a_parent_directory_swapped_for_a_symlink_is_not_followed(
+    workspace: WorkspaceToolkit, outside: Path
+) -> None:
+    # The check-then-open race: the tools open every path component with O_NOFOLLOW.
+    from dispatcher_tools.workspace._files import open_in_workspace
+
+    (workspace.root / "src").mkdir()
+    (workspace.root / "src" / "secret.txt").write_text("mine\n")
+    checked = workspace.root / "src" / "secret.txt"
+    os.rename(workspace.root / "src", workspace.root / "src.old")
+    os.symlink(outside.parent, workspace.root / "src")
+    with pytest.raises(OSError):
+        open_in_workspace(workspace.root, checked, write=False)
+    with pytest.raises(OSError):
+        open_in_workspace(workspace.root, checked, write=True)
+    assert outside.read_text() == "top secret\n"

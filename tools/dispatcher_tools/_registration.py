@@ -6,6 +6,7 @@ bad options raise `ConfigError` naming the option and the fix.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -51,6 +52,7 @@ class _WorkspaceOptions(BaseModel):
     max_output_bytes: PositiveInt = 16_000
     isolation: str = "auto"
     env: dict[str, str] = {}
+    sandbox_uid: PositiveInt = 65534
 
 
 def _parse(toolkit: str, model: type[_Options], options: Mapping[str, Any]) -> _Options:
@@ -61,7 +63,12 @@ def _parse(toolkit: str, model: type[_Options], options: Mapping[str, Any]) -> _
         option = ".".join(str(part) for part in error["loc"]) or None
         known = ", ".join(model.model_fields)
         if error["type"] == "extra_forbidden":
-            message, fix = "unknown option", f"remove it; the options are: {known}"
+            close = difflib.get_close_matches(str(option), list(model.model_fields), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            message, fix = (
+                "unknown option",
+                f"{hint}check its spelling or remove it; the options are: {known}",
+            )
         elif error["type"] == "missing":
             message, fix = "required option is missing", f"add `{option}` to the toolkit options"
         else:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "IGNORED_DIRS",
     "PatchError",
+    "UnsafeFile",
     "apply_patch",
     "fingerprint",
     "list_tree",
+    "open_in_workspace",
     "read_text",
     "write_text",
 ]
@@ -55,19 +59,94 @@ def list_tree(base: Path, root: Path, *, max_entries: int) -> tuple[list[str], i
     return entries, skipped
 
 
-def read_text(path: Path) -> str | None:
+class UnsafeFile(Exception):
+    """A workspace entry the file tools refuse; `kind` is hard_link | not_regular."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+def _check_regular(info: os.stat_result, name: str) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafeFile(
+            "not_regular",
+            f"{name!r} is not a regular file (a pipe, device, socket or directory); "
+            "the file tools only read and write regular files.",
+        )
+    if info.st_nlink > 1:
+        raise UnsafeFile(
+            "hard_link",
+            f"{name!r} has {info.st_nlink} hard links; the file tools refuse hard-linked files "
+            "(one could be a file outside the workspace). Copy it to a new file instead.",
+        )
+
+
+def open_in_workspace(root: Path, location: Path, *, write: bool) -> int:
+    """Open the regular file `location` (resolved, under `root`) without following any link.
+
+    Every component is opened relative to its parent with O_NOFOLLOW, so a directory swapped
+    for a symlink after `resolve_in` checked the path is not followed; pipes and devices are
+    never opened for real (O_NONBLOCK, then fstat), hard-linked files are refused. With
+    `write`, missing parent directories and the file are created (never truncated here).
+
+    Raises:
+        UnsafeFile: not a regular file, or hard-linked.
+        OSError: a link on the way (ELOOP/ENOTDIR), a missing file when reading...
+    """
+    parts = location.relative_to(root).parts
+    if not parts:
+        raise UnsafeFile("not_regular", "'.' is the workspace root, a directory.")
+    directory = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            if write:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o755, dir_fd=directory)
+            child = os.open(
+                part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory
+            )
+            os.close(directory)
+            directory = child
+        name = parts[-1]
+        before: os.stat_result | None
+        try:
+            before = os.stat(name, dir_fd=directory, follow_symlinks=False)
+        except FileNotFoundError:
+            if not write:
+                raise
+            before = None
+        if before is not None:
+            _check_regular(before, name)
+        mode = (os.O_RDWR | os.O_CREAT) if write else os.O_RDONLY
+        flags = mode | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(name, flags, 0o644, dir_fd=directory)
+    finally:
+        os.close(directory)
+    try:
+        opened = os.fstat(fd)
+        _check_regular(opened, name)
+        if before is not None and (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino):
+            raise UnsafeFile("not_regular", f"{name!r} was replaced while it was opened.")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_text(root: Path, path: Path) -> str | None:
     """The file's text, or None for a binary file (a NUL byte in its first 8 KiB)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as handle:
+    with os.fdopen(open_in_workspace(root, path, write=False), "rb") as handle:
         data = handle.read()
     if b"\x00" in data[:8192]:
         return None
     return data.decode(errors="replace")
 
 
-def write_text(path: Path, content: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "wb") as handle:
+def write_text(root: Path, path: Path, content: str) -> None:
+    with os.fdopen(open_in_workspace(root, path, write=True), "wb") as handle:
+        handle.truncate(0)
         handle.write(content.encode())
 
 

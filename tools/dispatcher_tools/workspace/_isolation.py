@@ -1,6 +1,11 @@
-"""Find, once per process, the strongest isolation this machine lets the sandbox use.
+"""The isolation levels a command can run under.
 
-In order of preference:
+- ``jail`` (the default, also ``auto``): bubblewrap, see ``_jail.py``. Read-only host, only the
+  workspace writable, unprivileged uid, no network, no host IPC, bounded process count. When
+  bubblewrap is missing the toolkit refuses to run commands (a ConfigError with the install line).
+
+The weaker levels below are opt-in only (``isolation: namespaces`` etc.); none of them is a
+filesystem jail: a command can read and write whatever the dispatcher's user can.
 
 - ``namespaces``: ``unshare`` with a user, network, PID and mount namespace. No network at all
   (only a down loopback), the command sees only its own processes in ``/proc`` (so not the
@@ -23,7 +28,7 @@ from pathlib import Path
 __all__ = ["GUARD_SITE_DIR", "ISOLATION_LEVELS", "Isolation", "detect_isolation"]
 
 GUARD_SITE_DIR = Path(__file__).parent / "_netguard"
-ISOLATION_LEVELS = ("namespaces", "network-namespace", "python-guard")
+ISOLATION_LEVELS = ("jail", "namespaces", "network-namespace", "python-guard")
 
 # In a PID namespace the first process is init, which ignores default-action signals such as
 # SIGXCPU; a shell as init keeps the command an ordinary process and passes on its exit status.
@@ -62,7 +67,7 @@ def _works(argv: tuple[str, ...]) -> bool:
 
 @functools.cache
 def detect_isolation() -> Isolation:
-    """Probe ``unshare`` variants once (a few ms each) and cache the first that works."""
+    """The strongest of the weaker (``unshare``) levels: probed once, a few ms each."""
     unshare = shutil.which("unshare")
     if unshare is None:
         return Isolation("python-guard")

@@ -1,16 +1,25 @@
 """Apply the sandbox's resource limits to this process, then exec the command.
 
-Run as ``python -I -S _launcher.py LIMITS_JSON ARGV...`` rather than as a ``preexec_fn``:
+Run as ``python -I -S _launcher.py OPTIONS_JSON ARGV...`` rather than as a ``preexec_fn``:
 preexec functions are unsafe when the parent has threads, and `anyio.open_process` has none.
 Limits survive exec and are inherited by every child.
+
+OPTIONS_JSON holds ``limits`` (optional) and ``die_with_parent``: then SIGKILL is delivered to
+this process (and, after exec, to the command) when its parent dies, even by SIGKILL; with
+``parent`` set, the launcher first checks that parent is still alive. In the jail the launcher
+is the PID namespace's first process, so its death ends every process of the jail.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
+import signal
 import sys
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _tasks_of_current_user() -> int:
@@ -38,9 +47,15 @@ def _set(limit: int, soft: int, hard: int | None = None) -> None:
     resource.setrlimit(limit, (soft, hard))
 
 
-def main() -> None:
-    limits = json.loads(sys.argv[1])
-    argv = sys.argv[2:]
+def _die_with_parent(parent: int | None) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        sys.exit(126)
+    if parent is not None and os.getppid() != parent:
+        sys.exit(126)  # the parent died before the signal was armed
+
+
+def _apply(limits: dict[str, int]) -> None:
     # CPU: SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
     _set(resource.RLIMIT_CPU, limits["cpu_s"], limits["cpu_s"] + 1)
     _set(resource.RLIMIT_AS, limits["memory_mb"] * 1024 * 1024)
@@ -50,6 +65,15 @@ def main() -> None:
     # limit is "what this user runs now plus max_processes", and only for non-root users.
     if os.getuid() != 0 and os.path.isdir("/proc"):
         _set(resource.RLIMIT_NPROC, _tasks_of_current_user() + limits["max_processes"])
+
+
+def main() -> None:
+    options = json.loads(sys.argv[1])
+    argv = sys.argv[2:]
+    if options.get("die_with_parent"):
+        _die_with_parent(options.get("parent"))
+    if options.get("limits"):
+        _apply(options["limits"])
     try:
         os.execvp(argv[0], argv)
     except OSError as exc:

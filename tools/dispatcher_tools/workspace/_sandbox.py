@@ -1,5 +1,5 @@
-"""Run a command in the workspace with resource limits, a wall-clock timeout, no network and
-an environment built from scratch (no inherited secrets).
+"""Run a command in the workspace jail with resource limits, a wall-clock timeout, no network
+and an environment built from scratch (no inherited secrets).
 
 The command starts in a new session, so its process group id is its pid: the timeout, a
 cancelled caller and normal completion all end with ``killpg(SIGKILL)`` for that group, so no
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,8 +27,18 @@ import anyio.to_thread
 
 from dispatcher_tools.workspace._capture import OutputCapture
 from dispatcher_tools.workspace._isolation import GUARD_SITE_DIR, Isolation, detect_isolation
+from dispatcher_tools.workspace._jail import (
+    BWRAP_INSTALL_HINT,
+    JailUnavailable,
+    hand_workspace_to,
+    jail_prefix,
+    probe_jail,
+    seccomp_fd,
+    with_seccomp,
+    workspace_uid,
+)
 
-__all__ = ["CommandResult", "Limits", "Sandbox", "sandbox_environment"]
+__all__ = ["CommandResult", "JailUnavailable", "Limits", "Sandbox", "sandbox_environment"]
 
 _LAUNCHER = Path(__file__).with_name("_launcher.py")
 _DRAIN_GRACE_S = 1.0  # after exit, how long output may still arrive from killed children
@@ -125,44 +136,85 @@ class Sandbox:
         max_output_bytes: int,
         isolation: str = "auto",
         env: Mapping[str, str] | None = None,
+        sandbox_uid: int = 65534,
     ) -> None:
         self.root = root
         self.env = dict(env or {})
         self.timeout_s = timeout_s
         self.limits = limits
         self.max_output_bytes = max_output_bytes
-        self._isolation = None if isolation == "auto" else _fixed_isolation(isolation)
+        self.uid = workspace_uid(sandbox_uid)
+        self._isolation: Isolation | None = None
+        self.uses_jail = isolation in ("auto", "jail")
+        if self.uses_jail:
+            if shutil.which("bwrap") is None:
+                raise ValueError(
+                    "commands run in a bubblewrap jail and `bwrap` is not installed; "
+                    + BWRAP_INSTALL_HINT
+                )
+        else:
+            self._isolation = _fixed_isolation(isolation)
 
     async def isolation(self) -> Isolation:
-        """The isolation in use (probed once per process on first use)."""
+        """The isolation in use; the jail is probed once per process on first use.
+
+        Raises:
+            JailUnavailable: bubblewrap cannot create the jail here (never a silent downgrade).
+        """
         if self._isolation is None:
-            self._isolation = await anyio.to_thread.run_sync(detect_isolation)
+            reason = await anyio.to_thread.run_sync(probe_jail, self.root, self.uid)
+            if reason is not None:
+                raise JailUnavailable(reason)
+            prefix = jail_prefix(self.root, uid=self.uid)
+            self._isolation = Isolation("jail", prefix)
         return self._isolation
 
     async def run(self, argv: Sequence[str], *, timeout_s: float | None = None) -> CommandResult:
-        """Run `argv` in the workspace; never raises for a failing or hanging command."""
+        """Run `argv` in the workspace; never raises for a failing or hanging command.
+
+        Raises:
+            JailUnavailable: the jail cannot start on this machine.
+        """
         isolation = await self.isolation()
+        if isolation.level == "jail" and self.uid is not None:
+            await anyio.to_thread.run_sync(hand_workspace_to, self.root, self.uid)
         timeout = self.timeout_s if timeout_s is None else timeout_s
-        limits = json.dumps(
-            {
-                "cpu_s": self.limits.cpu_s,
-                "memory_mb": self.limits.memory_mb,
-                "file_size_mb": self.limits.file_size_mb,
-                "max_processes": self.limits.max_processes,
-            }
-        )
-        command = [sys.executable, "-I", "-S", str(_LAUNCHER), limits, *isolation.prefix, *argv]
+        limits = {
+            "cpu_s": self.limits.cpu_s,
+            "memory_mb": self.limits.memory_mb,
+            "file_size_mb": self.limits.file_size_mb,
+            "max_processes": self.limits.max_processes,
+        }
+        launcher = [sys.executable, "-I", "-S", str(_LAUNCHER)]
+        seccomp: int | None = None
+        if isolation.level == "jail":
+            # Outside: bwrap dies with us (even on SIGKILL). Inside, after the uid drop: the
+            # limits (RLIMIT_NPROC then binds and counts only the jail's processes) and death
+            # with bwrap, which ends the PID namespace.
+            outer = json.dumps({"die_with_parent": True, "parent": os.getpid()})
+            inner = json.dumps({"die_with_parent": True, "limits": limits})
+            seccomp = seccomp_fd()
+            jail = with_seccomp(isolation.prefix, seccomp)
+            command = [*launcher, outer, *jail, *launcher, inner, *argv]
+        else:
+            options = json.dumps({"limits": limits})
+            command = [*launcher, options, *isolation.prefix, *argv]
         capture = OutputCapture(self.max_output_bytes)
         started = time.monotonic()
-        process = await anyio.open_process(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=self.root,
-            env=sandbox_environment(self.root, isolation, self.env),
-            start_new_session=True,
-        )
+        try:
+            process = await anyio.open_process(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                env=sandbox_environment(self.root, isolation, self.env),
+                start_new_session=True,
+                pass_fds=() if seccomp is None else (seccomp,),
+            )
+        finally:
+            if seccomp is not None:
+                os.close(seccomp)
         timed_out = False
         try:
             with anyio.move_on_after(timeout):

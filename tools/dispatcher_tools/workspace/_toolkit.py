@@ -8,6 +8,7 @@ says what to do instead, and `signals` the detectors read (`state_changed`, test
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shlex
 import sys
@@ -23,6 +24,7 @@ from dispatcher.tools.tool import Tool, ToolContext, ToolOutput
 from dispatcher_tools.workspace._capture import truncation_marker
 from dispatcher_tools.workspace._files import (
     PatchError,
+    UnsafeFile,
     apply_patch,
     fingerprint,
     list_tree,
@@ -32,7 +34,7 @@ from dispatcher_tools.workspace._files import (
 from dispatcher_tools.workspace._isolation import ISOLATION_LEVELS
 from dispatcher_tools.workspace._paths import PathRejected, display, resolve_in
 from dispatcher_tools.workspace._pytest_report import TestReport
-from dispatcher_tools.workspace._sandbox import CommandResult, Limits, Sandbox
+from dispatcher_tools.workspace._sandbox import CommandResult, JailUnavailable, Limits, Sandbox
 
 __all__ = ["WorkspaceToolkit"]
 
@@ -49,12 +51,15 @@ def _error(message: str, kind: str, **signals: object) -> ToolOutput:
 
 
 def _reports_os_errors(method: Callable[_P, ToolOutput]) -> Callable[_P, ToolOutput]:
-    """Turn an OSError (a file where a directory should be, permissions...) into a tool error."""
+    """Turn an OSError (a file where a directory should be, permissions...) or a refused special
+    file into a tool error."""
 
     @functools.wraps(method)
     def checked(*args: _P.args, **kwargs: _P.kwargs) -> ToolOutput:
         try:
             return method(*args, **kwargs)
+        except UnsafeFile as exc:
+            return _error(str(exc), exc.kind, state_changed=False)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             return _error(f"The file operation failed: {reason}.", "os_error", state_changed=False)
@@ -72,9 +77,12 @@ class WorkspaceToolkit:
         file_size_mb: Largest file a command or `write_file` may create.
         max_processes: Extra processes a non-root user may start (root is exempt).
         max_output_bytes: Output kept per call; the middle is cut with a visible marker.
-        isolation: ``auto`` (strongest available), ``namespaces``, ``network-namespace`` (at
-            least this) or ``python-guard``; an unavailable level is a ConfigError.
+        isolation: ``auto`` or ``jail`` (the bubblewrap jail; refused with the install line
+            when ``bwrap`` is missing), or, opting into a weaker sandbox that is no filesystem
+            jail, ``namespaces``, ``network-namespace`` (at least this) or ``python-guard``.
         env: Extra environment variables for commands; secret-looking names are refused.
+        sandbox_uid: When dispatcher runs as root, the uid jailed commands run as (the
+            workspace is chowned to it before each command).
     """
 
     def __init__(
@@ -89,6 +97,7 @@ class WorkspaceToolkit:
         max_output_bytes: int = 16_000,
         isolation: str = "auto",
         env: Mapping[str, str] | None = None,
+        sandbox_uid: int = 65534,
     ) -> None:
         path = Path(root).expanduser()
         if not path.is_dir():
@@ -104,6 +113,7 @@ class WorkspaceToolkit:
             "max_processes": max_processes,
             "max_output_bytes": max_output_bytes,
             "cpu_s": cpu_s or 1,
+            "sandbox_uid": sandbox_uid,
         }
         for name, value in numbers.items():
             if not value > 0:
@@ -142,9 +152,13 @@ class WorkspaceToolkit:
                 max_output_bytes=max_output_bytes,
                 isolation=isolation,
                 env=env,
+                sandbox_uid=sandbox_uid,
             )
         except ValueError as exc:
-            raise ConfigError(str(exc), field="isolation", fix="use isolation: auto") from exc
+            message, _, fix = str(exc).partition("; ")
+            raise ConfigError(
+                message, field="isolation", fix=fix or "use isolation: auto"
+            ) from None
         self._test_states: OrderedDict[str, str] = OrderedDict()
 
     def tools(self) -> list[Tool]:
@@ -230,12 +244,12 @@ class WorkspaceToolkit:
             location = resolve_in(self.root, path)
         except PathRejected as exc:
             return _error(str(exc), exc.kind)
-        if not location.is_file():
+        if not os.path.lexists(location):
             return _error(
                 f"No file {path!r} in the workspace. Use workspace.list_files to see the files.",
                 "not_found",
             )
-        text = read_text(location)
+        text = read_text(self.root, location)
         if text is None:
             return _error(f"{path!r} is a binary file; only text files can be read.", "binary")
         lines = text.splitlines(keepends=True)
@@ -275,16 +289,15 @@ class WorkspaceToolkit:
             )
         if location.is_dir():
             return _error(f"{path!r} is a directory.", "is_directory", state_changed=False)
-        existed = location.is_file()
-        previous = read_text(location) if existed else None
-        location.parent.mkdir(parents=True, exist_ok=True)
+        existed = os.path.lexists(location)
+        previous = read_text(self.root, location) if existed else None
         rel = display(self.root, location)
         if previous == content:
             return ToolOutput(
                 f"{rel} unchanged: it already has this content.",
                 signals={"state_changed": False, "path": rel},
             )
-        write_text(location, content)
+        write_text(self.root, location, content)
         what = "updated" if existed else "created"
         return ToolOutput(
             f"Wrote {size} bytes to {rel} ({what}).", signals={"state_changed": True, "path": rel}
@@ -309,7 +322,7 @@ class WorkspaceToolkit:
                 "not_found",
                 state_changed=False,
             )
-        text = read_text(location)
+        text = read_text(self.root, location)
         if text is None:
             return _error(f"{path!r} is a binary file.", "binary", state_changed=False)
         rel = display(self.root, location)
@@ -322,7 +335,7 @@ class WorkspaceToolkit:
                 f"{rel} unchanged: new_text equals old_text.",
                 signals={"state_changed": False, "path": rel},
             )
-        write_text(location, patched.text)
+        write_text(self.root, location, patched.text)
         return ToolOutput(
             f"Patched {rel} at line {patched.line}: replaced {old_text.count(chr(10)) + 1} "
             f"line(s) with {new_text.count(chr(10)) + 1}.",
@@ -338,7 +351,10 @@ class WorkspaceToolkit:
             command: A shell command line run with /bin/sh in the workspace root.
         """
         before = await anyio.to_thread.run_sync(fingerprint, self.root)
-        result = await self.sandbox.run(["/bin/sh", "-c", command])
+        try:
+            result = await self.sandbox.run(["/bin/sh", "-c", command])
+        except JailUnavailable as exc:
+            return _error(f"Commands cannot run here: {exc}", "jail_unavailable")
         after = await anyio.to_thread.run_sync(fingerprint, self.root)
         return ToolOutput(
             f"{result.status_line()}\n{result.output or '(no output)'}",
@@ -367,7 +383,10 @@ class WorkspaceToolkit:
         self._test_states.move_to_end(run_id)
         while len(self._test_states) > _REMEMBERED_RUNS:
             self._test_states.popitem(last=False)
-        report = await self.pytest(argv)
+        try:
+            report = await self.pytest(argv)
+        except JailUnavailable as exc:
+            return _error(f"Tests cannot run here: {exc}", "jail_unavailable")
         result = report.result
         summary = f"{report.passed} passed, {report.failed} failed, {report.errors} errors"
         # pytest's closing line carries the duration: drop it so identical results read alike
