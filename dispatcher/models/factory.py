@@ -36,6 +36,7 @@ _OPENAI_COMPATIBLE = (
     "openai_compatible",
 )
 KNOWN_PREFIXES = ("anthropic", "openai", *_OPENAI_COMPATIBLE, "local")
+_LOCAL = "local/"
 _OLLAMA = ("ollama", "ollama_chat")
 _LITELLM_ALIASES = {
     "timeout": "timeout_s",
@@ -59,12 +60,17 @@ def build_model(
     `options` go to the adapter's constructor (timeout_s, stream, stream_idle_timeout_s,
     http_client, max_output_tokens for Anthropic, default_headers).
     """
+    if provider_model.startswith(_LOCAL):
+        return _local_model(provider_model, api_key=api_key, api_base=api_base, options=options)
     adapter, api_base, options = _checked(provider_model, api_base, options)
     return adapter(_model_id(provider_model), api_key=api_key, base_url=api_base, **options)
 
 
 def check_model_options(provider_model: str, *, api_base: str | None, **options: Any) -> None:
     """Raise the ConfigError `build_model` would, without building anything (config load)."""
+    if provider_model.startswith(_LOCAL):
+        _local_model(provider_model, api_key=None, api_base=api_base, options=options)
+        return
     _checked(provider_model, api_base, options)
 
 
@@ -89,8 +95,6 @@ def _checked(
             field="litellm_params.model",
             fix=did_you_mean(prefix, KNOWN_PREFIXES) + f"use one of: {known}",
         )
-    if prefix == "local":
-        return _local_model(provider_model, model_id, api_key, api_base, options)
     adapter: type[AnthropicModel] | type[OpenAIModel]
     adapter = AnthropicModel if prefix == "anthropic" else OpenAIModel
     options = _adapter_options(adapter, provider_model, options)
@@ -134,18 +138,23 @@ def _check_value(name: str, key: str, value: Any) -> None:
 
 
 def _local_model(
-    provider_model: str,
-    model_id: str,
-    api_key: str | None,
-    api_base: str | None,
-    options: dict[str, Any],
+    provider_model: str, *, api_key: str | None, api_base: str | None, options: dict[str, Any]
 ) -> Model:
-    from dispatcher.models.local import LocalModel  # llama-cpp-python loads on first request
+    """The in-process model; construction is cheap (llama-cpp-python loads on first request)."""
+    from dispatcher.models.local import LocalModel
 
     if api_base or api_key:
         raise ConfigError(
             f"model {provider_model!r} runs inside this process: it has no server and no key",
+            field="litellm_params.api_base" if api_base else "litellm_params.api_key",
             fix="remove api_base and api_key from its litellm_params",
+        )
+    model_id = _model_id(provider_model)
+    if not model_id:
+        raise ConfigError(
+            f"model {provider_model!r} names no local model",
+            field="litellm_params.model",
+            fix="write local/smollm2 (the bundled SmolLM2) or local/<path to a .gguf file>",
         )
     return LocalModel(model_id, **_adapter_options(LocalModel, provider_model, options))
 

@@ -42,6 +42,7 @@ class DecodeSettings:
     max_tokens: int
     temperature: float
     seed: int
+    repeat_penalty: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ def decode(
             max_tokens=max_tokens,
             temperature=settings.temperature,
             seed=settings.seed,
+            repeat_penalty=settings.repeat_penalty,
         )
 
     phases: list[Generation] = []

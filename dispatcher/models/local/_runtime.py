@@ -68,6 +68,7 @@ class LoadedModel:
         max_tokens: int,
         temperature: float,
         seed: int,
+        repeat_penalty: float,
     ) -> Generation:
         from llama_cpp import LlamaGrammar, StoppingCriteriaList
 
@@ -93,6 +94,7 @@ class LoadedModel:
                 max_tokens=min(max_tokens, self.n_ctx - len(tokens) - 1),
                 temperature=temperature,
                 seed=seed,
+                repeat_penalty=repeat_penalty,
                 grammar=LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
                 stopping_criteria=StoppingCriteriaList([note_first_token]),
             )
