@@ -156,7 +156,11 @@ def _local_model(
             field="litellm_params.model",
             fix="write local/smollm2 (the bundled SmolLM2) or local/<path to a .gguf file>",
         )
-    return LocalModel(model_id, **_adapter_options(LocalModel, provider_model, options))
+    from dispatcher.models.local._options import check_local_options
+
+    accepted = _adapter_options(LocalModel, provider_model, options)
+    check_local_options(accepted)
+    return LocalModel(model_id, **accepted)
 
 
 def _adapter_options(
