@@ -66,7 +66,8 @@ def read_decision(text: str, tool_calls: Sequence[Any], modes: Sequence[str]) ->
     raw, source = _raw(text, tool_calls)
     if isinstance(raw, Mapping):
         said = raw.get("guidance")
-        guidance = said.strip() if isinstance(said, str) and said.strip() else None
+        # Kept as sent (recorded runs replay the exact text); only a blank one is replaced.
+        guidance = said if isinstance(said, str) and said.strip() else None
         mode = _mode(raw.get("mode"))
         if mode is not None and mode in modes:
             problem = (
