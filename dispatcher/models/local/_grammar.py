@@ -4,7 +4,7 @@ The JSON-Schema-to-GBNF converter is llama-cpp-python's own (imported on first u
 ``{"name": <one of the tools>, "arguments": <that tool's parameters>}``: the name comes first,
 so the arguments are decoded against the schema of the tool the model picked. Free text is
 never put under a grammar: llama.cpp checks every vocabulary entry against the grammar at each
-step, which made a free-text rule ~30x slower than plain decoding here.
+step, which made a free-text rule about ten times slower than plain decoding here.
 """
 
 from __future__ import annotations
