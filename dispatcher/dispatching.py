@@ -145,8 +145,8 @@ class Dispatcher:
         """
         if not task.strip():
             raise ConfigError("the task is empty", fix="pass the task text to run")
-        if self.spend_cap is not None:
-            self.spend_cap.check()
+        if self.spend_cap is not None:  # a network call with Redis: off the event loop
+            await anyio.to_thread.run_sync(self.spend_cap.check)
         async with run_session(
             self.registry,
             task,
@@ -161,7 +161,7 @@ class Dispatcher:
                 check(outcome.answer)
         result = _result(run, outcome)
         if self.spend_cap is not None:
-            self.spend_cap.charge(result.cost_usd)
+            await anyio.to_thread.run_sync(self.spend_cap.charge, result.cost_usd)
         return result
 
     # -- routing ------------------------------------------------------------------------------
