@@ -1,4 +1,5 @@
-"""State shared by processes: bandit statistics, budgets that span runs, cooldowns.
+"""State shared by processes: bandit statistics, budgets that span runs, cooldowns and
+rate limits.
 
 `open_state_store("redis://...")` gives a Redis-backed store (the optional extra `redis`);
 anything else, or no URL, gives this process's own `LocalStateStore`. Redis is imported only
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from dispatcher.errors import ConfigError
 from dispatcher.state._budget import DailySpendCap
+from dispatcher.state._rate_limit import RateLimit
 from dispatcher.state._store import LocalStateStore, StateStore
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DailySpendCap",
     "LocalStateStore",
+    "RateLimit",
     "RedisStateStore",
     "StateFallbackWarning",
     "StateStore",

@@ -128,3 +128,14 @@ def _context(prompt: str):  # type: ignore[no-untyped-def]
 def test_results_are_json_floats(tmp_path: Path, redis_server: RedisServer) -> None:
     totals = RedisStateStore(redis_server.url).add_floats("r", {"a": 0.1, "b": -2})
     assert json.loads(json.dumps(totals)) == {"a": 0.1, "b": -2.0}
+
+
+def test_a_rate_limit_is_one_allowance_for_every_process(redis_server: RedisServer) -> None:
+    from dispatcher.state import RateLimit
+
+    one = RateLimit(RedisStateStore(redis_server.url), 3, 3600)
+    other = RateLimit(RedisStateStore(redis_server.url), 3, 3600)
+    granted = [one.allow("openai"), other.allow("openai"), one.allow("openai")]
+    assert granted == [True, True, True]
+    assert not other.allow("openai")
+    assert one.allow("anthropic")  # per key
