@@ -40,6 +40,7 @@ from dispatcher.worker import run_agent
 if TYPE_CHECKING:
     from dispatcher._streaming import RunStream
     from dispatcher.routing.base import Router
+    from dispatcher.state import DailySpendCap
 
 __all__ = ["Dispatcher"]
 
@@ -74,6 +75,7 @@ class Dispatcher:
         budgets: Budgets | None = None,
         sinks: Sequence[TraceSink] = (),
         checks: Sequence[Callable[[str], None]] = (),
+        spend_cap: DailySpendCap | None = None,
     ) -> None:
         """`checks` are called with the final answer before the run finishes; one that raises
         fails the run (e.g. a replay whose cassette was not used up)."""
@@ -88,6 +90,7 @@ class Dispatcher:
         self.budgets = budgets
         self.sinks = list(sinks)
         self.checks = list(checks)
+        self.spend_cap = spend_cap  # a budget across runs (and processes, with Redis state)
         if self.default_route is not None and self.default_route not in registry.agents:
             raise ConfigError(
                 f"default_route {self.default_route!r} is not a registered agent",
@@ -110,6 +113,7 @@ class Dispatcher:
             options["router"] = build_router(
                 registry.config.settings.router, base_dir=registry.config.base_dir
             )
+        _use_shared_state(registry, options)
         return cls(registry, **options)
 
     # -- entry points ------------------------------------------------------------------------
@@ -142,6 +146,8 @@ class Dispatcher:
         """
         if not task.strip():
             raise ConfigError("the task is empty", fix="pass the task text to run")
+        if self.spend_cap is not None:  # a network call with Redis: off the event loop
+            await anyio.to_thread.run_sync(self.spend_cap.check)
         async with run_session(
             self.registry,
             task,
@@ -154,7 +160,10 @@ class Dispatcher:
             outcome.answer = await self._dispatch(task, run, outcome)
             for check in self.checks:
                 check(outcome.answer)
-        return _result(run, outcome)
+        result = _result(run, outcome)
+        if self.spend_cap is not None:
+            await anyio.to_thread.run_sync(self.spend_cap.charge, result.cost_usd)
+        return result
 
     # -- routing ------------------------------------------------------------------------------
 
@@ -391,3 +400,20 @@ def _result(run: RunContext, outcome: RunOutcome) -> RunResult:
         escalations=run.escalations,
         events=run.tracer.events,
     )
+
+
+def _use_shared_state(registry: Registry, options: dict[str, Any]) -> None:
+    """`dispatcher: state:` and `spend_cap:`: the router learns through the store (when it
+    can), and runs draw on the shared daily allowance."""
+    settings = registry.config.settings
+    if settings.state is None and settings.spend_cap is None:
+        return
+    from dispatcher.state import DailySpendCap, open_state_store
+
+    store = open_state_store(settings.state)
+    use_store = getattr(options.get("router"), "use_store", None)
+    if callable(use_store):
+        use_store(store)
+    if settings.spend_cap is not None and options.get("spend_cap") is None:
+        cap = settings.spend_cap
+        options["spend_cap"] = DailySpendCap(store, cap.usd_per_day, key=cap.key)

@@ -86,6 +86,13 @@ class GatewaySpec(_Strict):
         return keys
 
 
+class SpendCapSpec(_Strict):
+    """`dispatcher: spend_cap:`: a USD cap per UTC day, counted in the `state:` store."""
+
+    usd_per_day: float = Field(gt=0)
+    key: str = "default"
+
+
 class DispatcherSection(_Strict):
     tiers: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceSpec] = Field(default_factory=dict)
@@ -105,6 +112,9 @@ class DispatcherSection(_Strict):
     fallback_cooldown_s: float = Field(default=60.0, ge=0)
     telemetry: TelemetrySpec = Field(default_factory=TelemetrySpec)
     gateway: GatewaySpec = Field(default_factory=GatewaySpec)
+    # Shared state (docs/scaling.md): redis://HOST:PORT/DB, or local (this process only).
+    state: str | None = Field(default=None, pattern=r"^(local|redis://|rediss://|unix://)")
+    spend_cap: SpendCapSpec | None = None
 
 
 class RegistryFile(_Strict):
