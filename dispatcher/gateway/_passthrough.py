@@ -137,10 +137,10 @@ async def relay(
             run.budget.check()
             check_real_request_allowed(upstream.model_id)
             if request.stream:
-                response = await _relay_stream(
+                response, held = await _relay_stream(
                     reply, client, profile, upstream, payload, headers, drop_usage
                 )
-                last = b"data: [DONE]\n\n"
+                last = held + b"data: [DONE]\n\n"
             else:
                 response, last = await _relay_json(client, profile, upstream, payload)
             run.record_model_call(agent=_AGENT, profile=profile, response=response, parent_id=None)
@@ -195,12 +195,14 @@ async def _relay_stream(
     payload: bytes,
     headers: Mapping[str, str],
     drop_usage: bool,
-) -> ModelResponse:
+) -> tuple[ModelResponse, bytes]:
+    """Relay the events as they come; returns the trace's response and the held-back tail."""
     started = time.perf_counter()
     ttft_ms: float | None = None
     usage: Mapping[str, Any] = {}
     done = False
     pending = b""
+    held: list[bytes] = []
     async with client.post(
         upstream.url,
         data=payload,
@@ -226,14 +228,16 @@ async def _relay_stream(
                     if drop_usage:
                         continue
                 out.append(event + b"\n\n")
-            if out:
+            if done:  # the stream's last read: it goes out with [DONE], one write, not two
+                held.extend(out)
+            elif out:
                 await reply.write(b"".join(out))
     if not done:
         raise ModelConnectionError(
             "the upstream stream ended before [DONE] (connection dropped?)",
             model=profile.provider_model,
         )
-    return ModelResponse(
+    response = ModelResponse(
         text="",
         usage=_usage(usage),
         model=profile.provider_model,
@@ -241,6 +245,7 @@ async def _relay_stream(
         ttft_ms=ttft_ms,
         request_id=answer.headers.get("x-request-id"),
     )
+    return response, b"".join(held)
 
 
 def _event_usage(event: bytes) -> Mapping[str, Any]:
