@@ -227,3 +227,15 @@ def test_a_body_over_the_limit_is_413(gateway: Gateway) -> None:
     huge = json.dumps({"model": "echo", "messages": [{"role": "user", "content": "x" * 9_000_000}]})
     response = _post(url, huge)
     assert response.status_code == 413 and "larger than" in _error(response)["message"]
+
+
+def test_a_silent_upstream_past_its_timeout_is_504(gateway: Gateway) -> None:
+    url, client = gateway()
+    response = _post(url, json.dumps({"model": "hang-briefly", "messages": HELLO}))
+    assert response.status_code == 504 and _error(response)["type"] == "upstream_timeout"
+    trace = list(read_trace(_runs()[-1]))
+    assert trace[-1].status == "error"  # type: ignore[attr-defined]
+    # On a stream already started, the same failure is OpenAI's in-stream error event.
+    stream = client.chat.completions.create(model="hang-briefly", messages=HELLO, stream=True)
+    with pytest.raises(openai.APIError, match="timed out"):
+        list(stream)
