@@ -44,11 +44,17 @@ class _ScriptedWorkflowRunner:
             await anyio.sleep(latency)
 
         self._dispatcher = DispatcherRouterWorkload(trace_dir, steps=tools, hook=wait).dispatcher
+        self._cpu_started = time.process_time()
 
     async def __call__(self, task: Any) -> dict[str, Any]:
         from dispatcher.batch import result_line
 
-        return result_line(task.id, await self._dispatcher.run(task.task))
+        line = result_line(task.id, await self._dispatcher.run(task.task))
+        # Which process ran it and the CPU that process has used on runs so far: the
+        # machine is shared, so the CPU each worker actually got is reported with the speed.
+        line["pid"] = os.getpid()
+        line["worker_cpu_s"] = time.process_time() - self._cpu_started
+        return line
 
 
 def _start_ray(workers: int) -> Any:
@@ -91,6 +97,11 @@ def measure(
         if ray is not None:
             ray.shutdown()
         traces = sum(1 for _ in (root / "traces").glob("*.jsonl"))
+        worker_cpu: dict[int, float] = {}
+        for text in out.read_text().splitlines():
+            line = json.loads(text)
+            pid = line["pid"]
+            worker_cpu[pid] = max(worker_cpu.get(pid, 0.0), line["worker_cpu_s"])
     # Ray itself starts before the clock (a cluster is started once, not per batch); its
     # worker processes start inside it, as they do for every `dispatcher batch`.
     return {
@@ -102,4 +113,9 @@ def measure(
         "traces": traces,
         "wall_s": round(wall, 2),
         "throughput_per_s": round(size / wall, 1),
+        "worker_cpu_s": round(sum(worker_cpu.values()), 2),
+        # Cores the workers actually got (CPU / wall): on an idle 2-core machine up to 1 per
+        # worker; other users' load shows up here.
+        "cores_used": round(sum(worker_cpu.values()) / wall, 2),
+        "workflows_per_cpu_s": round(size / max(sum(worker_cpu.values()), 1e-9), 1),
     }

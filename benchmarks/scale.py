@@ -235,10 +235,18 @@ def main() -> None:
             " per worker process)"
         )
         engine_rows = [
-            [label, e.get("wall_s", "-"), e.get("throughput_per_s", "-"), e.get("failed", "-")]
+            [
+                label,
+                e.get("wall_s", "-"),
+                e.get("throughput_per_s", "-"),
+                e.get("cores_used", "-"),
+                e.get("workflows_per_cpu_s", "-"),
+                e.get("failed", "-"),
+            ]
             for label, e in out["engines"].items()
         ]
-        print_table(["engine", "wall s", "workflows/s", "failed"], engine_rows)
+        headers = ["engine", "wall s", "workflows/s", "cores used", "wf/CPU s", "failed"]
+        print_table(headers, engine_rows)
         print(f"ray_speedup_2 (2 workers over 1): {out.get('ray_speedup_2')}")
     print(f"\nmachine: {json.dumps(out['machine'])}")
 

@@ -101,8 +101,8 @@ def run_ray(
                 part = queue.popleft()
                 pending[actors[index].run_chunk.remote(part)] = (index, part)
 
-        for index in range(workers):
-            for _ in range(per_actor):
+        for _ in range(per_actor):  # round by round, so a small batch is spread evenly
+            for index in range(workers):
                 submit(index)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

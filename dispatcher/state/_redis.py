@@ -89,7 +89,7 @@ class RedisStateStore:
         try:
             return remote()
         except self._errors as exc:
-            self._down_since = time.monotonic()
+            # Warn first: with the warning turned into an error, every call raises instead.
             warnings.warn(
                 f"Redis at {self._safe_url()} is unreachable ({exc}); this process uses its "
                 f"own local state (not shared with other processes) and retries in "
@@ -97,6 +97,7 @@ class RedisStateStore:
                 StateFallbackWarning,
                 stacklevel=3,
             )
+            self._down_since = time.monotonic()
             return local()
 
     def _safe_url(self) -> str:

@@ -139,3 +139,13 @@ def test_a_rate_limit_is_one_allowance_for_every_process(redis_server: RedisServ
     assert granted == [True, True, True]
     assert not other.allow("openai")
     assert one.allow("anthropic")  # per key
+
+
+def test_the_fallback_warning_can_be_made_an_error_for_every_call() -> None:
+    store = RedisStateStore(f"redis://127.0.0.1:{free_port()}/0", retry_s=3600)
+    cap = DailySpendCap(store, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StateFallbackWarning)
+        for _ in range(2):  # not only the first call: spending stops while Redis is down
+            with pytest.raises(StateFallbackWarning):
+                cap.check()
