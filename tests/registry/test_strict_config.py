@@ -250,3 +250,11 @@ def test_agent_budgets_are_validated(tmp_path: Path, budgets: str, expected: str
     with pytest.raises(ConfigError) as raised:
         load_agent_file(agent)
     assert expected in str(raised.value) and str(agent) in str(raised.value)
+
+
+def test_router_routes_must_name_agents(tmp_path: Path) -> None:
+    agent = tmp_path / "clerk.md"
+    agent.write_text("---\nname: clerk\ndescription: d\n---\nhi\n")
+    text = BASE + "  agents: [clerk.md]\n  router: {type: semantic, routes: {clerck: [hello]}}\n"
+    error = _error(tmp_path, text)
+    assert "clerck" in str(error) and "did you mean 'clerk'" in (error.fix or "")
