@@ -8,7 +8,7 @@ numbers to publish).
     python benchmarks/run_all.py [--quick] [--only overhead scale] [--out FILE]
 
 The benchmarks (see README.md): overhead.py, live_runs.py, scale.py, routing_latency.py,
-import_time.py. The router quality benchmark lives in benchmarks/routers/.
+import_time.py, otel_overhead.py. The router quality benchmark lives in benchmarks/routers/.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "scale": ([], ["--sizes", "100", "1000"]),
     "routing_latency": ([], ["--queries", "30", "--dispatcher-runs", "30"]),
     "import_time": ([], ["--repeats", "3"]),
+    "otel_overhead": ([], ["--quick"]),
 }
 
 

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dispatcher._streaming import RunStream, TextDelta
     from dispatcher.agent import Agent
     from dispatcher.budgets import Budgets
     from dispatcher.detectors.base import Detector, Step, Verdict
@@ -75,7 +76,9 @@ __all__ = [
     "Registry",
     "RunError",
     "RunResult",
+    "RunStream",
     "Step",
+    "TextDelta",
     "Tool",
     "ToolCall",
     "ToolContext",
@@ -118,7 +121,9 @@ _EXPORTS: dict[str, str] = {
     "Registry": "dispatcher.registry.registry",
     "RunError": "dispatcher.errors",
     "RunResult": "dispatcher.runner",
+    "RunStream": "dispatcher._streaming",
     "Step": "dispatcher.detectors.base",
+    "TextDelta": "dispatcher._streaming",
     "Tool": "dispatcher.tools.tool",
     "ToolCall": "dispatcher.messages",
     "ToolContext": "dispatcher.tools.tool",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,9 @@ from dispatcher.trace.tracer import use_tracer
 from dispatcher.worker import run_agent
 
 if TYPE_CHECKING:
+    from dispatcher._streaming import RunStream
     from dispatcher.routing.base import Router
+    from dispatcher.state import DailySpendCap
 
 __all__ = ["Dispatcher"]
 
@@ -72,7 +74,11 @@ class Dispatcher:
         runs_dir: Path | None = None,
         budgets: Budgets | None = None,
         sinks: Sequence[TraceSink] = (),
+        checks: Sequence[Callable[[str], None]] = (),
+        spend_cap: DailySpendCap | None = None,
     ) -> None:
+        """`checks` are called with the final answer before the run finishes; one that raises
+        fails the run (e.g. a replay whose cassette was not used up)."""
         settings = registry.config.settings
         self.registry = registry
         self.model_name = model or settings.dispatcher_model
@@ -83,6 +89,8 @@ class Dispatcher:
         self.runs_dir = runs_dir
         self.budgets = budgets
         self.sinks = list(sinks)
+        self.checks = list(checks)
+        self.spend_cap = spend_cap  # a budget across runs (and processes, with Redis state)
         if self.default_route is not None and self.default_route not in registry.agents:
             raise ConfigError(
                 f"default_route {self.default_route!r} is not a registered agent",
@@ -105,6 +113,7 @@ class Dispatcher:
             options["router"] = build_router(
                 registry.config.settings.router, base_dir=registry.config.base_dir
             )
+        _use_shared_state(registry, options)
         return cls(registry, **options)
 
     # -- entry points ------------------------------------------------------------------------
@@ -114,21 +123,47 @@ class Dispatcher:
         result: RunResult = anyio.run(functools.partial(self.run, task, run_id=run_id))
         return result
 
-    async def run(self, task: str, *, run_id: str | None = None) -> RunResult:
-        """Route `task`, run the specialists, and return the answer with its costs and trace."""
+    def stream(self, task: str, *, run_id: str | None = None) -> RunStream:
+        """Run `task`, yielding its trace events as they happen and then its answer text.
+
+        Use as `async with dispatcher.stream(task) as events: async for item in events`.
+        """
+        from dispatcher._streaming import RunStream
+
+        return RunStream(functools.partial(self._run_into, task, run_id))
+
+    async def _run_into(
+        self, task: str, run_id: str | None, sinks: Sequence[TraceSink]
+    ) -> RunResult:
+        return await self.run(task, run_id=run_id, sinks=sinks)
+
+    async def run(
+        self, task: str, *, run_id: str | None = None, sinks: Sequence[TraceSink] = ()
+    ) -> RunResult:
+        """Route `task`, run the specialists, and return the answer with its costs and trace.
+
+        `sinks` receive this run's events besides the dispatcher's own sinks.
+        """
         if not task.strip():
             raise ConfigError("the task is empty", fix="pass the task text to run")
+        if self.spend_cap is not None:  # a network call with Redis: off the event loop
+            await anyio.to_thread.run_sync(self.spend_cap.check)
         async with run_session(
             self.registry,
             task,
             entry=DISPATCHER_AGENT,
             runs_dir=self.runs_dir,
             budgets=self.budgets,
-            sinks=self.sinks,
+            sinks=[*self.sinks, *sinks],
             run_id=run_id,
         ) as (run, outcome):
             outcome.answer = await self._dispatch(task, run, outcome)
-        return _result(run, outcome)
+            for check in self.checks:
+                check(outcome.answer)
+        result = _result(run, outcome)
+        if self.spend_cap is not None:
+            await anyio.to_thread.run_sync(self.spend_cap.charge, result.cost_usd)
+        return result
 
     # -- routing ------------------------------------------------------------------------------
 
@@ -365,3 +400,20 @@ def _result(run: RunContext, outcome: RunOutcome) -> RunResult:
         escalations=run.escalations,
         events=run.tracer.events,
     )
+
+
+def _use_shared_state(registry: Registry, options: dict[str, Any]) -> None:
+    """`dispatcher: state:` and `spend_cap:`: the router learns through the store (when it
+    can), and runs draw on the shared daily allowance."""
+    settings = registry.config.settings
+    if settings.state is None and settings.spend_cap is None:
+        return
+    from dispatcher.state import DailySpendCap, open_state_store
+
+    store = open_state_store(settings.state)
+    use_store = getattr(options.get("router"), "use_store", None)
+    if callable(use_store):
+        use_store(store)
+    if settings.spend_cap is not None and options.get("spend_cap") is None:
+        cap = settings.spend_cap
+        options["spend_cap"] = DailySpendCap(store, cap.usd_per_day, key=cap.key)

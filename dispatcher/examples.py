@@ -7,6 +7,9 @@
     cassette: cassette.yaml        # recorded/scripted model turns (default: cassette.yaml)
     plugins: [my_tools.py]         # optional: modules whose register(registry) is called
     workspace: project             # optional: copied to a fresh folder for the workspace toolkit
+    expect: {answer_contains: [...]}   # optional: facts the example's tests check
+
+The user documentation of the format is docs/examples.md.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Example:
         for plugin in self.plugins:
             _load_plugin(plugin)(registry)
         if self.workspace is not None and workspace_dir is not None:
+            # Absolute: the registry resolves relative toolkit paths against the config's folder.
+            workspace_dir = workspace_dir.resolve()
             if workspace_dir.exists():
                 shutil.rmtree(workspace_dir)
             shutil.copytree(self.workspace, workspace_dir)

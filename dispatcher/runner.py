@@ -141,6 +141,10 @@ async def run_session(
     all_sinks: list[TraceSink] = [*sinks, *_sink.EXTRA_SINKS]
     if trace_sink is not None:
         all_sinks.insert(0, trace_sink)
+    if settings.telemetry.otel or "DISPATCHER_OTEL" in os.environ:  # otel stays unimported
+        from dispatcher.telemetry import telemetry_sinks
+
+        all_sinks += telemetry_sinks(settings.telemetry)
     tracer = Tracer(run_id, all_sinks, trace_path=trace_path)
     limits = Budgets.from_mapping(settings.budgets.model_dump(), where="dispatcher.budgets")
     limits = limits.merged(budgets)

@@ -15,7 +15,7 @@ from dispatcher._settings_memo import shared_settings
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.detectors.base import Detector, Step, Verdict
-from dispatcher.errors import BudgetExceeded, EscalationRefused, describe
+from dispatcher.errors import BudgetExceeded, EscalationRefused, RunError, describe
 from dispatcher.escalation.episode import EscalationOutcome, Escalator
 from dispatcher.escalation.request import (
     ESCALATE_TOOL_NAME,
@@ -69,7 +69,8 @@ def _detector_settings(agent: Agent, run: RunContext) -> DetectorSettings:
     from dispatcher.detectors import DetectorSettings, merge
 
     def build() -> DetectorSettings:
-        settings = DetectorSettings.from_mapping(run.detector_defaults)
+        # Agents that name no profile get the `default` one: safe for agents of any kind.
+        settings = DetectorSettings.from_mapping(run.detector_defaults, default_profile="default")
         if agent.detectors:
             settings = merge(settings, DetectorSettings.from_mapping(agent.detectors))
         return settings
@@ -125,6 +126,7 @@ class _Loop:
         self.detector_settings = _detector_settings(agent, run) if role == "worker" else None
         self.detectors: list[Detector] = self._new_detectors()
         self.detector_firings = 0
+        self.finish_reviewed = False
         self.refusals = 0
         self.escalator = (
             Escalator(self, escalation) if escalation is not None and escalation.enabled else None
@@ -137,6 +139,7 @@ class _Loop:
         self.turns = 0
         self.cost_usd = 0.0
         self.metadata = {"agent": agent.name, "role": role}
+        self.last_check: Step | None = None
 
     # -- main loop ---------------------------------------------------------------------------
 
@@ -247,6 +250,8 @@ class _Loop:
             )
             self.messages.append(execution.message)
             self.steps.append(execution.step)
+            if CHECK_SIGNAL in execution.step.signals:
+                self.last_check = execution.step
             outcome = await self._watch()
             if outcome is not None and outcome.final_answer is not None:
                 return self._taken_over(outcome)
@@ -374,7 +379,38 @@ class _Loop:
             self._reset_detectors()
         return outcome
 
+    async def _review_finish(self, text: str) -> EscalationOutcome | None:
+        """Send a finish a detector flags (no passing test after the last edit) to review."""
+        checks = [getattr(d, "at_finish", None) for d in self.detectors]
+        verdicts = [check(self.steps) for check in checks if check is not None]
+        verdict = next((v for v in verdicts if v is not None), None)
+        if verdict is None or self.finish_reviewed:
+            return None
+        self.finish_reviewed = True  # once per run: the worker may finish after the advice
+        if self.escalator is None:
+            self._record_verdict(verdict, "record")
+            return None
+        self._record_verdict(verdict, "escalate")
+        request = EscalationRequest(
+            reason=f"{verdict.detector} detector: {verdict.verdict}",
+            question="The worker wants to finish with this answer. Is the change right, or "
+            "what must it check or fix first?",
+            evidence=f"{_evidence_summary(verdict)}\nanswer: {text[:1000]}",
+        )
+        return await self.escalator.escalate(
+            "detector", request, detector_evidence=dict(verdict.evidence)
+        )
+
     async def _on_final_answer(self, text: str) -> AgentResult | None:
+        review = await self._review_finish(text)
+        if review is not None and review.final_answer is not None:
+            return self._taken_over(review)
+        if review is not None and not review.refused and review.message:
+            self.messages.append(
+                UserMessage(f"[dispatcher] review before finishing: {review.message}")
+            )
+            return None
+        self._check_not_contradicted()
         gate = self.agent.gate
         if gate is None or self.role != "worker":
             return self._result(text)
@@ -389,7 +425,7 @@ class _Loop:
             data=dict(result.evidence),
         )
         if self.escalator is None:
-            return self._result(text)
+            raise _gate_failed(self.agent.name, gate.name, result.reason)
         request = EscalationRequest(
             reason=f"validation gate {gate.name} failed: {result.reason}",
             question="The answer failed validation. How should the worker fix it?",
@@ -399,9 +435,19 @@ class _Loop:
         if outcome.final_answer is not None:
             return self._taken_over(outcome)
         if outcome.refused:
-            return self._result(text)
+            raise _gate_failed(self.agent.name, gate.name, result.reason)
         self.messages.append(UserMessage(f"[dispatcher] {result.reason}\n{outcome.message}"))
         return None
+
+    def _check_not_contradicted(self) -> None:
+        """An answer given while the agent's latest check (test run) fails is never `ok`."""
+        check = self.last_check
+        if check is not None and check.error:
+            raise RunError(
+                f"agent {self.agent.name} answered while its latest check failed: {check.tool} "
+                f"reported {check.observation[:200]!r}; an answer that its own tool results "
+                "contradict cannot finish the run"
+            )
 
     async def _on_own_budget(self, exc: BudgetExceeded) -> AgentResult | None:
         """The agent's own budget ran out: hand the task to the overwatch if allowed."""
@@ -497,3 +543,11 @@ async def run_overwatch(
         escalation=None,
     )
     return await loop.run()
+
+
+# A tool result carrying this signal is a check (a test run): its verdict bounds the answer.
+CHECK_SIGNAL = "tests_failed"
+
+
+def _gate_failed(agent: str, gate: str, reason: str) -> RunError:
+    return RunError(f"the answer of agent {agent} failed its validation gate {gate}: {reason}")

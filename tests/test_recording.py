@@ -53,3 +53,33 @@ def test_record_then_replay_gives_the_same_trace(tmp_path: Path) -> None:
         model.assert_complete()
     assert second.answer == first.answer == "It is 42."
     assert _normalized(second.events) == _normalized(first.events)
+
+
+def test_a_recorded_cassette_never_holds_a_key_from_the_environment(tmp_path: Path) -> None:
+    from dispatcher.redaction import register_secret
+
+    secret = "sk-live-0123456789abcdefSECRET"
+    register_secret(secret)
+
+    @tool
+    def leaky() -> str:
+        """Return the configuration."""
+        return f"OPENAI_API_KEY={secret}"
+
+    agent = Agent(name="math", description="Does arithmetic.", tools=[leaky], tier="weak")
+    turns = [
+        tool_calls(("math", {"task": "show config"}), agent="dispatcher"),
+        tool_calls(("leaky", {}), agent="math"),
+        reply("done", agent="math"),
+        reply("done", agent="dispatcher"),
+    ]
+    live, _, _ = registry([agent], small=turns)
+    cassette = Cassette()
+    models = {name: live.model(name) for name in ("small", "strong")}
+    live.use_models({n: RecordingModel(m, n, cassette) for n, m in models.items()})
+    Dispatcher(live, runs_dir=tmp_path).run_sync("show config")
+    path = tmp_path / "cassette.yaml"
+    save_cassette(cassette, path)
+    text = path.read_text()
+    assert "OPENAI_API_KEY=" in text  # the tool result was recorded ...
+    assert secret not in text  # ... without the key

@@ -34,9 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: sha
 
 from _common import cpu_model
 
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[3]
-    / "shared/data/trajectories/taubench_gpt4o_airline/gpt-4o-airline.json"
+_TAU = "shared/data/trajectories/taubench_gpt4o_airline/gpt-4o-airline.json"
+# ../shared beside the repository (CI's layout), else the nearest folder up that has it.
+DEFAULT_DATA = next(
+    (p / _TAU for p in Path(__file__).resolve().parents[2:] if (p / _TAU).is_file()),
+    Path(__file__).resolve().parents[3] / _TAU,
 )
 STEPS = (5, 10, 20)
 

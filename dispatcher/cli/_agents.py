@@ -14,6 +14,9 @@ from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError
 from dispatcher.registry.registry import Registry
 
+# Built-in specialists that are registered only when their toolkit is configured.
+_TOOLKIT_AGENTS = (("sql_analyst", "sql"), ("coder", "workspace"))
+
 agents_app = typer.Typer(help="Registered specialist agents.", no_args_is_help=True)
 app.add_typer(agents_app, name="agents")
 
@@ -58,6 +61,7 @@ def ls(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    console = Console()
     table = Table("name", "tier / model", "tools", "description")
     table.columns[0].no_wrap = True
     table.columns[2].no_wrap = True
@@ -69,4 +73,12 @@ def ls(
             "\n".join(row["tools"]) or "-",
             row["description"],
         )
-    Console().print(table)
+    console.print(table)
+    missing = [(name, kit) for name, kit in _TOOLKIT_AGENTS if name not in registry.agents]
+    if missing:
+        listed = " and ".join(f"`{name}` (needs `toolkits.{kit}`)" for name, kit in missing)
+        console.print(
+            f"The built-in {listed} appear when the registry file configures those toolkits: "
+            "pass it with -c, e.g. `dispatcher agents ls -c examples/sql_report/dispatcher.yaml`.",
+            markup=False,
+        )

@@ -34,7 +34,19 @@ FormatOption = Annotated[
     typer.Option("--format", help="jsonl | openai | swe | trace (detected when omitted)."),
 ]
 StepsOption = Annotated[
-    str, typer.Option("--steps", help="Comma-separated step counts K for auc@K.")
+    str, typer.Option("--steps", help="Comma-separated step counts K for auc@K, e.g. 5,10,20,40.")
+]
+LabelsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--labels",
+        help="Outcomes kept apart from the runs: JSONL of {instance_id|id, resolved|success}, "
+        "a SWE-bench harness report, or a results_summary.json. Every run needs a label.",
+    ),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option("--profile", help="Shipped detector profile: coding, sql, tool_use, default."),
 ]
 
 
@@ -51,16 +63,49 @@ def _steps(text: str) -> list[int]:
     return steps
 
 
-def _load(data: Path, format: str | None) -> list[Any]:
-    from dispatcher.trajectories import FORMATS, check_both_outcomes, load_trajectories
+def _load(data: Path, format: str | None, labels: Path | None = None) -> list[Any]:
+    from dispatcher.trajectories import (
+        FORMATS,
+        check_both_outcomes,
+        load_trajectories,
+        read_labels,
+    )
 
     if format is not None and format not in FORMATS:
         raise ConfigError(
             f"unknown format {format!r}", field="--format", fix=f"use one of {', '.join(FORMATS)}"
         )
-    runs = load_trajectories(data, format)  # type: ignore[arg-type]
+    outcomes = read_labels(labels) if labels is not None else None
+    runs = load_trajectories(
+        data,
+        format,  # type: ignore[arg-type]
+        labels=outcomes,
+        labels_source=labels,
+    )
     check_both_outcomes(runs, data)
     return runs
+
+
+def _settings(config: Path | None, profile: str | None) -> Any:
+    """The config's detector settings, on top of `profile` when one is named."""
+    from dispatcher.detectors import DetectorSettings, merge
+    from dispatcher.detectors._config_file import read_detector_settings
+    from dispatcher.detectors._profiles import PROFILES
+
+    if profile is None:
+        return read_detector_settings(config)
+    if profile not in PROFILES:
+        raise ConfigError(
+            f"unknown detector profile {profile!r}",
+            field="--profile",
+            fix=f"use one of: {', '.join(PROFILES)}",
+        )
+    base = DetectorSettings.from_mapping({"profile": profile})
+    if config is None:
+        return base
+    own = read_detector_settings(config).model_dump(exclude_unset=True)
+    own.pop("profile", None)
+    return merge(base, own)
 
 
 def _cell(value: Any, percent: bool = False) -> str:
@@ -100,14 +145,34 @@ def eval_command(
         Path | None,
         typer.Option("--config", help="YAML config whose `dispatcher: detectors:` to use."),
     ] = None,
+    labels: LabelsOption = None,
+    profile: ProfileOption = None,
+    runs_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--runs-out",
+            help="Write one JSONL line per run: id, success, first_alarm_step, detector.",
+        ),
+    ] = None,
 ) -> None:
     """Replay labelled runs through the configured detectors and report how well they work."""
-    from dispatcher.detectors._config_file import read_detector_settings
     from dispatcher.detectors._evaluation import evaluate
 
     ks = _steps(steps)
-    settings = read_detector_settings(config)
-    report = evaluate(_load(data, format), settings, ks)
+    settings = _settings(config, profile)
+    per_run: list[dict[str, Any]] | None = [] if runs_out is not None else None
+    report = evaluate(_load(data, format, labels), settings, ks, runs_out=per_run)
+    if runs_out is not None and per_run is not None:
+        try:
+            with runs_out.open("w", encoding="utf-8") as out:
+                for line in per_run:
+                    out.write(json.dumps(line) + "\n")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write --runs-out file: {exc.strerror}",
+                file=runs_out,
+                fix="give a path in a writable folder",
+            ) from None
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -121,11 +186,24 @@ def eval_command(
     rows = {**report["detectors"], "combined": report["combined"]}
     console.print(_metrics_table("Detectors (configured settings)", rows, ks))
     console.print(_metrics_table("Baselines", report["baselines"], ks))
+    policy = report["profile"]
+    console.print(
+        f"profile {policy['name']}: alarms on {_cell(policy['false_alarm_rate'], True)} of "
+        f"successful and {_cell(policy['recall'], True)} of failed runs (median step "
+        f"{_cell(policy['median_first_step'])}); combined-score alarm step at 5% / 10% false "
+        f"alarms: {_cell(policy['alarm_step@fpr5'])} / {_cell(policy['alarm_step@fpr10'])}"
+    )
     if "escalation" in report:
+        view = report["escalation"]
+        console.print(
+            f"escalating at the first alarm: rescued {view['rescued']} of {view['rescuable']} "
+            f"rescuable failed runs, {view['wasted']} wasted escalations, "
+            f"{_cell(view['successes_escalated'], True)} of successful runs escalated"
+        )
         table = Table(title="Escalating at the first alarm (runs with strong_success)")
         for column in ("detector", "rate", "rescued", "wasted", "unneeded", "futile", "missed"):
             table.add_column(column, justify="left" if column == "detector" else "right")
-        for name, view in report["escalation"].items():
+        for name, view in report["escalation_by_detector"].items():
             if view is not None:
                 table.add_row(
                     name,
@@ -163,10 +241,20 @@ def calibrate_command(
     seed: Annotated[int, typer.Option("--seed")] = 0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Do not write the config.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    labels: LabelsOption = None,
+    profile: ProfileOption = None,
+    group_by: Annotated[
+        str,
+        typer.Option(
+            "--group-by",
+            help="CV groups: 'group' (task/instance), or 'repository' (SWE-bench "
+            "owner__repo-N instance ids grouped by repository).",
+        ),
+    ] = "group",
 ) -> None:
     """Fit detector thresholds and the combined score; print grouped-CV metrics; save them."""
     from dispatcher.detectors._calibration import calibrate
-    from dispatcher.detectors._config_file import read_detector_settings, write_detector_settings
+    from dispatcher.detectors._config_file import write_detector_settings
 
     if not 0.0 < max_false_alarms < 1.0:
         raise ConfigError(
@@ -175,10 +263,19 @@ def calibrate_command(
         )
     if folds < 2 or repeats < 1:
         raise ConfigError("--folds must be at least 2 and --repeats at least 1")
-    base = read_detector_settings(config if config.is_file() else None)
+    if group_by not in ("group", "repository"):
+        raise ConfigError(
+            f"unknown --group-by {group_by!r}", fix="use --group-by group or --group-by repository"
+        )
+    base = _settings(config if config.is_file() else None, profile)
     chosen = [f.strip() for f in features.split(",") if f.strip()] if features else None
+    if chosen is None and profile is not None and base.combined.enabled:
+        chosen = list(base.combined.weights)  # the profile's own features
+    runs = _load(data, format, labels)
+    if group_by == "repository":
+        runs = _by_repository(runs)
     result = calibrate(
-        _load(data, format),
+        runs,
         base,
         max_false_alarms=max_false_alarms,
         steps=_steps(steps),
@@ -203,6 +300,13 @@ def calibrate_command(
     _print_calibration(result, _steps(steps), max_false_alarms)
     if not dry_run:
         Console().print(f"wrote dispatcher.detectors to {config}")
+
+
+def _by_repository(runs: list[Any]) -> list[Any]:
+    """Runs regrouped by repository: SWE-bench ids are ``owner__repo-number``."""
+    from dataclasses import replace
+
+    return [replace(r, group=r.group.rsplit("-", 1)[0]) for r in runs]
 
 
 def _print_calibration(result: Any, ks: list[int], budget: float) -> None:

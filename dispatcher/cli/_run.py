@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from dispatcher.cassette import Cassette, load_cassette, save_cassette
+from dispatcher.cli._progress import run_with_progress
 from dispatcher.cli.app import app
 from dispatcher.dispatching import Dispatcher
-from dispatcher.errors import ConfigError, RunError, UnexpectedModelCall
-from dispatcher.examples import load_example
-from dispatcher.recording import RecordingModel, replay_factory
+from dispatcher.errors import ConfigError, ModelError, RunError, UnexpectedModelCall
+from dispatcher.examples import Example, load_example
+from dispatcher.recording import RecordingModel, check_replay_complete, replay_factory
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
 from dispatcher.runner import RunResult, new_run_id
-from dispatcher.testing import ScriptedModel
 from dispatcher.trace.events import EscalationEvent, RouteEvent
 from dispatcher.trace.sink import default_runs_dir
 
@@ -33,63 +36,111 @@ def run(
         typer.Option("--live", help="Call the real models of the config instead of the cassette."),
     ] = False,
     record: Annotated[
-        Path | None, typer.Option(help="With --live: save the model turns to this cassette.")
+        Path | None,
+        typer.Option(
+            help="Save the model turns, with the requests they answered, to this cassette "
+            "(live, or a replay: this adds request records to a hand-written script)."
+        ),
     ] = None,
+    lenient: Annotated[
+        bool,
+        typer.Option(
+            "--lenient",
+            help="Replay turns that have no recorded request and tool calls to unknown tools "
+            "(for drafting a hand-written script); recorded requests are still checked.",
+        ),
+    ] = False,
     task: Annotated[str | None, typer.Option(help="Override the example's task.")] = None,
     runs_dir: Annotated[
         Path | None, typer.Option(envvar="DISPATCHER_RUNS_DIR", help="Where to write the trace.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Run an example: prints the answer, the route, every escalation and the cost."""
-    if record is not None and not live:
-        raise ConfigError("--record needs --live", fix="add --live, or drop --record")
+    """Run an example: prints the answer, the route, every escalation and the cost.
+
+    Offline (the default) the model turns are replayed from the example's cassette, strictly:
+    a request that differs from its recording fails the run.
+    """
     spec = load_example(example)
-    directory = runs_dir or default_runs_dir()
+    directory = (runs_dir or default_runs_dir()).resolve()
     run_id = new_run_id()
-    registry = spec.build_registry(workspace_dir=directory / f"{run_id}.workspace")
-    console = Console(stderr=as_json)
+    workspace = directory / f"{run_id}.workspace"
+    console = Console(stderr=as_json, highlight=False, soft_wrap=True)
+    try:
+        result = _run_example(
+            spec, run_id, directory, workspace, console, live, record, lenient, task
+        )
+    except BaseException:
+        # A failed run's workspace copy is of no use to anyone; a finished one shows the work.
+        shutil.rmtree(workspace, ignore_errors=True)
+        raise
+    _report(result, console, as_json)
+
+
+def _run_example(
+    spec: Example,
+    run_id: str,
+    directory: Path,
+    workspace: Path,
+    console: Console,
+    live: bool,
+    record: Path | None,
+    lenient: bool,
+    task: str | None,
+) -> RunResult:
+    registry = spec.build_registry(workspace_dir=workspace)
     cassette = Cassette()
-    scripted: dict[str, ScriptedModel] = {}
+    checks: list[Callable[[str], None]] = []
     if live:
         console.print("[bold]models: live[/] (real provider calls; keys from the environment)")
-        if record is not None:
-            _record_into(registry, cassette)
     else:
-        scripted, factory = replay_factory(load_cassette(spec.cassette))
+        scripted, factory = replay_factory(load_cassette(spec.cassette), strict=not lenient)
         registry.use_models(factory)
+        checks.append(lambda _answer: check_replay_complete(scripted))
         console.print(
-            f"[bold yellow]models: scripted[/] — replaying the recorded/scripted turns in "
-            f"{spec.cassette} (no model is called; use --live for real models)"
+            "[bold yellow]models: scripted[/] — replaying the recorded/scripted turns in "
+            f"{escape(str(spec.cassette))} (no model is called; use --live for real models)"
         )
-    dispatcher = Dispatcher(registry, runs_dir=directory)
+    if record is not None:
+        _record_into(registry, cassette)
+    dispatcher = Dispatcher(registry, runs_dir=directory, checks=checks)
+    trace = directory / f"{run_id}.jsonl"
     try:
-        result = anyio.run(functools.partial(dispatcher.run, task or spec.task, run_id=run_id))
+        text = task or spec.task
+        if live:  # real models take a while: show each decision as it happens
+            result = anyio.run(run_with_progress, dispatcher, text, run_id, console)
+        else:
+            result = anyio.run(functools.partial(dispatcher.run, text, run_id=run_id))
     except UnexpectedModelCall as exc:
+        if live:
+            raise ConfigError(
+                f"a model call was refused: {exc}", fix="allow real model calls, or drop --live"
+            ) from None
         raise ConfigError(
-            f"the cassette does not match this run: {exc}",
+            f"the cassette does not match this run: {exc} (trace: {trace})",
             file=spec.cassette,
-            fix="re-record it with --live --record, or fix the scripted turns",
+            fix="if the run should go this way, record the cassette again (`--live --record "
+            "FILE`, or `--lenient --record FILE` for a hand-written script); otherwise undo "
+            "what changed (task, config, tools) or fix the cassette entry named above",
+        ) from None
+    except ModelError as exc:
+        raise ConfigError(
+            f"a model call failed: {exc} (trace: {trace})",
+            file=spec.config,
+            fix="check the model names, api_base and keys in the config, or run without --live",
         ) from None
     except RunError as exc:
-        console.print(f"[red]run failed:[/] {exc}")
-        if exc.trace_path:
-            console.print(f"trace: {exc.trace_path}  (dispatcher trace show {exc.trace_path.stem})")
+        console.print(f"[red]run failed:[/] {escape(str(exc))}")
+        console.print(f"trace: {trace}  (dispatcher trace show {run_id})", markup=False)
         raise typer.Exit(1) from None
     finally:
         if record is not None:
             save_cassette(cassette, record)
             console.print(
-                f"recorded {sum(len(t) for t in cassette.models.values())} turns to {record}"
+                f"recorded {sum(len(t) for t in cassette.models.values())} turns to {record}",
+                markup=False,
             )
-    for model in scripted.values():
-        if model.remaining:
-            raise ConfigError(
-                f"{model.remaining} scripted turn(s) of {model.model_id} were never used",
-                file=spec.cassette,
-                fix="the run took a different path than recorded: re-record or fix the cassette",
-            )
-    _report(result, console, as_json)
+    return result
 
 
 @app.command("ask")
@@ -105,22 +156,30 @@ def ask(
 ) -> None:
     """Run one task live with the models and agents of a registry file."""
     dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
-    console = Console(stderr=as_json)
+    console = Console(stderr=as_json, highlight=False, soft_wrap=True)
     try:
-        result = dispatcher.run_sync(task)
+        result = anyio.run(run_with_progress, dispatcher, task, None, console)
+    except ModelError as exc:
+        raise ConfigError(
+            f"a model call failed: {exc}",
+            file=config,
+            fix="check the model names, api_base and keys in the config",
+        ) from None
     except RunError as exc:
-        console.print(f"[red]run failed:[/] {exc}")
+        console.print(f"[red]run failed:[/] {escape(str(exc))}")
         if exc.trace_path:
-            console.print(f"trace: {exc.trace_path}")
+            console.print(f"trace: {exc.trace_path}", markup=False)
         raise typer.Exit(1) from None
     _report(result, console, as_json)
 
 
 def _record_into(registry: Registry, cassette: Cassette) -> None:
-    live_factory = registry.model_factory
+    inner_factory = registry.model_factory
 
     def recording(profile: ModelProfile) -> RecordingModel:
-        return RecordingModel(live_factory(profile), profile.name, cassette)
+        return RecordingModel(
+            inner_factory(profile), profile.name, cassette, provider_model=profile.provider_model
+        )
 
     registry.use_models(recording)
 
@@ -152,15 +211,17 @@ def _report(result: RunResult, console: Console, as_json: bool) -> None:
         typer.echo(json.dumps(payload, indent=2))
         return
     console.rule("answer")
-    console.print(result.answer or "(no answer)")
+    # Verbatim: the answer is model output, not rich markup, and is never re-wrapped.
+    console.file.flush()
+    typer.echo(result.answer if result.answer is not None else "(no answer)")
     console.rule("route")
     for route in routes:
-        console.print(f"[magenta]{route.router}[/] → {route.chosen}")
+        console.print(f"[magenta]{escape(route.router)}[/] → {escape(str(route.chosen))}")
     console.rule(f"escalations ({len(escalations)})")
     for episode in escalations:
         price = "unpriced" if episode.cost_usd is None else f"${episode.cost_usd:.4f}"
         console.print(
-            f"[yellow]{episode.trigger}[/] in {episode.agent}: {episode.reason} → "
+            f"[yellow]{episode.trigger}[/] in {escape(episode.agent)}: {escape(episode.reason)} → "
             f"{episode.mode or '-'} ({episode.outcome}, {price})"
         )
     console.rule("cost")
@@ -172,4 +233,6 @@ def _report(result: RunResult, console: Console, as_json: bool) -> None:
             line += f" ({cost / strong:.0%} of the all-strong cost)"
     console.print(line)
     if result.trace_path:
-        console.print(f"trace: {result.trace_path}  (dispatcher trace show {result.run_id})")
+        console.print(
+            f"trace: {result.trace_path}  (dispatcher trace show {result.run_id})", markup=False
+        )

@@ -10,12 +10,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dispatcher.cli.app import app
-from dispatcher.errors import DataError
+from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import (
     AgentStarted,
     EscalationEvent,
+    Event,
     RunFinished,
     RunStarted,
     event_adapter,
@@ -55,16 +57,17 @@ def ls(
         try:
             events = read_trace(path)
         except (DataError, OSError) as exc:
-            # One corrupt file must not hide the other runs: list it with its problem.
+            # One damaged file must not hide the other runs: list it with its problem.
             rows.append(_unreadable_row(path, exc))
             continue
         started = next((e for e in events if isinstance(e, RunStarted)), None)
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
+        status = finished.status if finished else "incomplete"
         rows.append(
             {
                 "run_id": path.stem,
                 "started": started.ts if started else None,
-                "status": finished.status if finished else "incomplete",
+                "status": status,
                 "cost_usd": finished.cost_usd if finished else None,
                 "counterfactual_cost_usd": finished.counterfactual_cost_usd if finished else None,
                 "escalations": finished.escalations if finished else None,
@@ -79,16 +82,32 @@ def ls(
         typer.echo("no runs yet (run `dispatcher run examples/sql_report`)")
         return
     table = Table("run", "status", "cost", "all-strong", "esc.", "task")
-    for row in rows:
-        table.add_row(
+    cells = [
+        [
             row["run_id"],
             str(row["status"]),
             _usd(row["cost_usd"]),
             _usd(row["counterfactual_cost_usd"]),
             str(row["escalations"] if row["escalations"] is not None else "-"),
             str(row["task"]),
-        )
-    Console().print(table)
+        ]
+        for row in rows
+    ]
+    # Run ids are what `trace show` takes: the fixed columns keep their width, the task is cut
+    # to what is left of the terminal (borders and padding: 3 characters a column, plus 1).
+    console = Console()
+    fixed = [
+        max(len(str(c.header)), *(len(r[i]) for r in cells))
+        for i, c in enumerate(table.columns[:5])
+    ]
+    room = max(3, console.width - sum(fixed) - 3 * len(table.columns) - 1)
+    for column in table.columns:
+        column.no_wrap = True
+    for row_cells in cells:
+        task_text = row_cells[5]
+        row_cells[5] = task_text if len(task_text) <= room else task_text[: room - 1] + "…"
+        table.add_row(*row_cells)
+    console.print(table)
 
 
 def _unreadable_row(path: Path, exc: Exception) -> dict[str, Any]:
@@ -113,13 +132,19 @@ def show(
     ] = False,
 ) -> None:
     """Show one run as a tree: agents, model calls, tools, detectors, escalation episodes."""
-    path = find_run(run, runs_dir)
-    events = read_trace(path)
+    path = _find(run, runs_dir)
+    events = _read(path)
     if as_json:
         adapter = event_adapter()
         typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
         return
-    Console().print(render_run(events))
+    console = Console()
+    console.print(render_run(events))
+    finished = next((e for e in events if isinstance(e, RunFinished)), None)
+    if finished is not None and finished.error:
+        kind = finished.error.get("type", "error")
+        message = finished.error.get("message", "")
+        console.print(Text.assemble((f"{kind}: ", "bold red"), str(message)))
 
 
 @trace_app.command("stats")
@@ -131,7 +156,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Summarize runs: escalation rate by trigger, cost against the all-strong counterfactual."""
-    paths = [find_run(r, runs_dir) for r in runs] if runs else list_runs(runs_dir)
+    paths = [_find(r, runs_dir) for r in runs] if runs else list_runs(runs_dir)
     by_trigger: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
@@ -193,3 +218,31 @@ def stats(
 
 def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
+
+
+def _find(run: str, runs_dir: Path | None) -> Path:
+    try:
+        return find_run(run, runs_dir)
+    except DataError as exc:
+        raise ConfigError(
+            str(exc),
+            fix="`dispatcher trace ls` lists the runs; pass a run id, `latest`, a .jsonl path, "
+            "or --runs-dir for traces written elsewhere",
+        ) from None
+
+
+def _read(path: Path) -> list[Event]:
+    try:
+        return read_trace(path)
+    except DataError as exc:
+        raise ConfigError(
+            f"cannot read the trace: {exc}",
+            fix="pass a trace written by dispatcher (one JSON event a line); "
+            "`dispatcher trace schema` prints the event schema",
+        ) from None
+
+
+# `trace export` and `trace html` live in their own module.
+from dispatcher.cli._trace_export import register as _register_exports  # noqa: E402
+
+_register_exports(trace_app)

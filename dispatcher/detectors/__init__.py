@@ -9,6 +9,7 @@ from dispatcher.detectors._actions import format_action
 from dispatcher.detectors._build import DETECTOR_NAMES, build_detectors
 from dispatcher.detectors._combined import CombinedDetector
 from dispatcher.detectors._features import FEATURE_NAMES
+from dispatcher.detectors._finish import FinishReviewDetector
 from dispatcher.detectors._loop import (
     AlternationDetector,
     FailingRepeatDetector,
@@ -16,6 +17,7 @@ from dispatcher.detectors._loop import (
     NavigationDetector,
     RepeatDetector,
 )
+from dispatcher.detectors._profiles import PROFILE_NAMES, PROFILES
 from dispatcher.detectors._settings import (
     CombinedSettings,
     DetectorSettings,
@@ -29,12 +31,15 @@ from dispatcher.detectors.base import Detector, Step, Verdict
 __all__ = [
     "DETECTOR_NAMES",
     "FEATURE_NAMES",
+    "PROFILES",
+    "PROFILE_NAMES",
     "AlternationDetector",
     "CombinedDetector",
     "CombinedSettings",
     "Detector",
     "DetectorSettings",
     "FailingRepeatDetector",
+    "FinishReviewDetector",
     "LoopSettings",
     "MonologueDetector",
     "NavigationDetector",

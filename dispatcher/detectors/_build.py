@@ -5,6 +5,7 @@ from __future__ import annotations
 from dispatcher.detectors._combined import CombinedDetector
 from dispatcher.detectors._counting import CountingDetector
 from dispatcher.detectors._digest import RunDigest
+from dispatcher.detectors._finish import FinishReviewDetector
 from dispatcher.detectors._loop import (
     AlternationDetector,
     FailingRepeatDetector,
@@ -26,6 +27,7 @@ DETECTOR_NAMES = (
     "loop.navigation",
     "stall",
     "stall.tests",
+    "review.finish",
     "combined",
 )
 
@@ -63,6 +65,8 @@ def build_detectors(
         detectors.append(StallDetector(stall.patience, digest, min_new_tokens=stall.min_new_tokens))
     if (stall.enabled and stall.test_runs is not None) or include_disabled:
         detectors.append(TestProgressDetector(stall.test_runs or 3, digest))
+    if settings.finish_review or include_disabled:
+        detectors.append(FinishReviewDetector(digest))
     if settings.combined.enabled or include_disabled:
         counters = {d.name: d for d in detectors if isinstance(d, CountingDetector)}
         detectors.append(

@@ -251,6 +251,7 @@ def calibrate(
         "weights": {name: round(w, 6) for name, w in final.weights.items()},
         "bias": round(final.bias, 6),
         "threshold": round(final.threshold, 6),
+        "enabled": True,  # fitted to be used, also where the base profile had it off
     }
     settings = merge(base, {**patch, "combined": patch_combined})
     # 3. Grouped cross-validation of both.

@@ -1,11 +1,12 @@
 """Read and write the `dispatcher: detectors:` section of a YAML config file.
 
-Writing keeps every other key of the file (the model list, other `dispatcher:` settings);
-YAML comments are not preserved by the round trip.
+Writing keeps every other key of the file (the model list, other `dispatcher:` settings) and
+its comments and key order (a ruamel.yaml round trip).
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -32,24 +33,24 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def read_detector_settings(path: Path | None) -> DetectorSettings:
-    """`dispatcher.detectors` of the file (defaults when absent, or when `path` is None)."""
+    """`dispatcher.detectors` of the file, on the `default` profile unless it names one."""
     if path is None:
-        return DetectorSettings()
+        return DetectorSettings.from_mapping(None, default_profile="default")
     if not path.is_file():
         raise ConfigError("no such config file", file=path, fix="check the --config path")
     section = _load(path).get("dispatcher") or {}
     if not isinstance(section, dict):
         raise ConfigError("`dispatcher:` must be a mapping", file=path, field="dispatcher")
-    return DetectorSettings.from_mapping(section.get("detectors"), source=path)
+    return DetectorSettings.from_mapping(
+        section.get("detectors"), source=path, default_profile="default"
+    )
 
 
 def write_detector_settings(path: Path, settings: DetectorSettings) -> None:
     """Put `settings` under `dispatcher: detectors:` in `path`, creating the file if needed."""
-    data = _load(path) if path.is_file() else {}
-    section = data.get("dispatcher")
-    if section is None:
-        section = data["dispatcher"] = {}
-    if not isinstance(section, dict):
-        raise ConfigError("`dispatcher:` must be a mapping", file=path, field="dispatcher")
-    section["detectors"] = settings.to_mapping()
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    from dispatcher._yaml_file import edit_yaml_file, section
+
+    def put(data: MutableMapping[str, Any]) -> None:
+        section(data, "dispatcher", file=path)["detectors"] = settings.to_mapping()
+
+    edit_yaml_file(path, put)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dispatcher.detectors._actions import ActionClassifier
+from dispatcher.detectors._coding import CodingFacts, coding_facts, count_hedges
 from dispatcher.detectors.base import Step
 
 __all__ = ["REGRET_PHRASES", "RunDigest", "StepDigest", "tokens_of"]
@@ -70,6 +71,8 @@ class StepDigest:
     text_chars: int
     state_changed: bool | None
     signals: Mapping[str, Any]
+    coding: CodingFacts
+    hedges: int
 
     @property
     def outcome_key(self) -> tuple[int, int]:
@@ -136,12 +139,13 @@ class RunDigest:
         text = step.text[:_TEXT_CHARS]
         state_changed = step.signals.get("state_changed") if step.signals else None
         exit_code = step.signals.get("exit_code") if step.signals else None
+        # A non-zero exit code is a failure even where the log marked none (logs that show
+        # failures only as return codes).
+        error = step.error or (type(exit_code) is int and exit_code != 0)
         return StepDigest(
             action_key=_key(step.action),
             observation_key=_key(step.observation),
-            # A non-zero exit code is a failure even where the log marked none (logs that show
-            # failures only as return codes).
-            error=step.error or (type(exit_code) is int and exit_code != 0),
+            error=error,
             navigation=navigation,
             escalation=escalation,
             text_turn=text_turn,
@@ -154,4 +158,6 @@ class RunDigest:
             text_chars=len(step.text),
             state_changed=state_changed if isinstance(state_changed, bool) else None,
             signals=step.signals,
+            coding=coding_facts(step, error),
+            hedges=count_hedges(text),
         )

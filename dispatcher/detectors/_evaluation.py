@@ -10,9 +10,17 @@ detectors:
 - ``false_alarm_rate``: share of successful runs on which the configured detector fired;
 - ``median_first_step``: median 1-based step of its first verdict on the failed runs it caught.
 
-With ``strong_success`` on runs, the escalation view treats each first verdict as an
-escalation to the strong model: rescued (failed run the strong model solves), unneeded (the
-run succeeded anyway), futile (the strong model fails too), missed rescues, and the rate.
+The ``profile`` section is the policy the worker runs: an alarm is the first verdict of any
+detector the settings switch on. It reports that policy's false alarms and recall, and the
+accuracy-vs-earliness trade-off of its combined score: the median step at which failed runs
+alarm when the threshold is set for at most 5% and 10% false alarms (``alarm_step@fpr5``,
+``alarm_step@fpr10``; the threshold is set on these same runs, so this is a curve point).
+
+With ``strong_success`` on runs, ``escalation`` treats the policy's first alarm as an
+escalation to the strong model: ``rescuable`` failed runs whose task the strong model solved,
+``rescued`` those the policy escalated, ``wasted`` escalations that could not help (the run
+succeeded anyway, or the strong model fails too), ``successes_escalated`` the share of
+successful runs escalated. ``escalation_by_detector`` breaks it down per detector.
 """
 
 from __future__ import annotations
@@ -20,13 +28,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dispatcher.detectors._build import DETECTOR_NAMES
+from dispatcher.detectors._build import DETECTOR_NAMES, build_detectors
 from dispatcher.detectors._metrics import auc, median, threshold_for_false_alarms
+from dispatcher.detectors._profiles import PROFILES
 from dispatcher.detectors._replay import BASELINES, Replay, replay, state_at
 from dispatcher.detectors._settings import DetectorSettings
 from dispatcher.trajectories import Trajectory
 
-__all__ = ["DEFAULT_STEPS", "escalation_view", "evaluate", "metrics_for"]
+__all__ = [
+    "DEFAULT_STEPS",
+    "escalation_view",
+    "evaluate",
+    "metrics_for",
+    "policy_alarms",
+    "policy_escalation",
+]
 
 DEFAULT_STEPS = (5, 10, 20)
 FALSE_ALARM_BUDGET = 0.05
@@ -96,13 +112,116 @@ def escalation_view(name: str, replays: Sequence[Replay]) -> dict[str, Any] | No
     }
 
 
+def policy_alarms(
+    replays: Sequence[Replay], enabled: Sequence[str]
+) -> list[tuple[int | None, str | None]]:
+    """Per run: the first step at which any enabled detector fired, and which one."""
+    order = [name for name in DETECTOR_NAMES if name in enabled]
+    out: list[tuple[int | None, str | None]] = []
+    for r in replays:
+        best: tuple[int | None, str | None] = (None, None)
+        for name in order:
+            step = r.first_alarm.get(name)
+            if step is not None and (best[0] is None or step < best[0]):
+                best = (step, name)
+        out.append(best)
+    return out
+
+
+def policy_escalation(
+    replays: Sequence[Replay], alarms: Sequence[tuple[int | None, str | None]]
+) -> dict[str, Any] | None:
+    """Escalating at the policy's first alarm: rescued, wasted, successes escalated."""
+    known = [
+        (r, a[0]) for r, a in zip(replays, alarms, strict=True) if r.run.strong_success is not None
+    ]
+    if not known:
+        return None
+    rescuable = [(r, a) for r, a in known if not r.run.success and r.run.strong_success]
+    successes = [a for r, a in known if r.run.success]
+    wasted = sum(
+        1 for r, a in known if a is not None and (r.run.success or not r.run.strong_success)
+    )
+    return {
+        "runs": len(known),
+        "rescuable": len(rescuable),
+        "rescued": sum(1 for _, a in rescuable if a is not None),
+        "wasted": wasted,
+        "successes_escalated": _round(
+            sum(1 for a in successes if a is not None) / len(successes) if successes else None
+        ),
+    }
+
+
+def _alarm_step_at(replays: Sequence[Replay], rate: float, min_steps: int) -> float | None:
+    """Median first step of failed runs' combined-score alarms at a `rate` FA threshold."""
+    passed = [r.scores["combined"][min_steps:] for r in replays if r.run.success]
+    threshold = threshold_for_false_alarms([max(s) if s else 0.0 for s in passed], rate)
+    firsts = []
+    for r in replays:
+        if r.run.success:
+            continue
+        series = r.scores["combined"]
+        hit = next((i for i in range(min_steps, len(series)) if series[i] >= threshold), None)
+        if hit is not None:
+            firsts.append(hit)
+    return median(firsts)
+
+
+def _profile_view(
+    settings: DetectorSettings,
+    replays: Sequence[Replay],
+    alarms: Sequence[tuple[int | None, str | None]],
+    enabled: Sequence[str],
+) -> dict[str, Any]:
+    failed = [a for r, (a, _) in zip(replays, alarms, strict=True) if not r.run.success]
+    passed = [a for r, (a, _) in zip(replays, alarms, strict=True) if r.run.success]
+    min_steps = settings.combined.min_steps
+    scored = settings.combined.enabled  # a profile without the combined score has no curve
+    return {
+        "name": settings.profile or "custom",
+        "detectors": list(enabled),
+        "false_alarm_rate": _round(
+            sum(a is not None for a in passed) / len(passed) if passed else None
+        ),
+        "recall": _round(sum(a is not None for a in failed) / len(failed) if failed else None),
+        "median_first_step": median([a for a in failed if a is not None]),
+        "alarm_step@fpr5": _alarm_step_at(replays, 0.05, min_steps) if scored else None,
+        "alarm_step@fpr10": _alarm_step_at(replays, 0.10, min_steps) if scored else None,
+    }
+
+
+def _shipped_profile(runs: Sequence[Trajectory], name: str) -> dict[str, Any]:
+    settings = DetectorSettings.from_mapping({"profile": name})
+    replays = [replay(run, settings) for run in runs]
+    enabled = [d.name for d in build_detectors(settings)]
+    view = _profile_view(settings, replays, policy_alarms(replays, enabled), enabled)
+    view.pop("name")
+    return view
+
+
 def evaluate(
     runs: Sequence[Trajectory],
     settings: DetectorSettings,
     steps: Sequence[int] = DEFAULT_STEPS,
+    *,
+    runs_out: list[dict[str, Any]] | None = None,
+    all_profiles: bool = True,
 ) -> dict[str, Any]:
-    """The report `dispatcher detectors eval --json` prints."""
+    """The report `dispatcher detectors eval --json` prints.
+
+    `runs_out`, when given, receives one ``{"id", "success", "first_alarm_step", "detector"}``
+    per run: the policy's first alarm. `all_profiles` adds ``profiles``: the same policy view
+    for every shipped profile, so one command shows the whole trade-off.
+    """
     replays = [replay(run, settings) for run in runs]
+    enabled = [d.name for d in build_detectors(settings)]
+    alarms = policy_alarms(replays, enabled)
+    if runs_out is not None:
+        runs_out.extend(
+            {"id": r.run.id, "success": r.run.success, "first_alarm_step": a, "detector": d}
+            for r, (a, d) in zip(replays, alarms, strict=True)
+        )
     rules = [name for name in DETECTOR_NAMES if name != "combined"]
     report: dict[str, Any] = {
         "detectors": {name: metrics_for(name, replays, steps) for name in rules},
@@ -115,8 +234,14 @@ def evaluate(
             "groups": len({r.group for r in runs}),
             "median_steps": median([len(r.steps) for r in runs]),
         },
+        "profile": _profile_view(settings, replays, alarms, enabled),
     }
-    views = {name: escalation_view(name, replays) for name in (*rules, "combined")}
-    if any(view is not None for view in views.values()):
-        report["escalation"] = views
+    if all_profiles:
+        report["profiles"] = {name: _shipped_profile(runs, name) for name in PROFILES}
+    escalation = policy_escalation(replays, alarms)
+    if escalation is not None:
+        report["escalation"] = escalation
+        report["escalation_by_detector"] = {
+            name: escalation_view(name, replays) for name in (*rules, "combined")
+        }
     return report

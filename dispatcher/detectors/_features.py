@@ -39,6 +39,10 @@ FEATURE_DOCS: dict[str, str] = {
     "regret": "log(1 + apology, regret or confusion phrases in the agent's text)",
     "escalation_tool": "1 once a hand-off tool (escalate, transfer to a human) was called",
     "text_turns": "share of steps that were text only (no tool call)",
+    "hedging": "log(1 + uncertainty words in the agent's text: however, but, wait, might...)",
+    "edits_since_test": "log(1 + edits since the last test run)",
+    "files_touched": "log(1 + distinct files edited)",
+    "test_fail_streak": "log(1 + test runs in a row that failed, up to now)",
     "loop": "peak loop-pattern count over its default threshold (0..3)",
     "stall": "peak stall streak over the default patience (0..3)",
 }
@@ -79,7 +83,10 @@ class RunFeatures:
 
     __slots__ = (
         "_action_novelty",
+        "_edits_since_test",
         "_errors",
+        "_files",
+        "_hedges",
         "_max_streak",
         "_observation_chars",
         "_observation_novelty",
@@ -88,6 +95,7 @@ class RunFeatures:
         "_seen_actions",
         "_steps",
         "_streak",
+        "_test_fail_streak",
         "_text_chars",
         "_text_turns",
         "_window",
@@ -110,6 +118,10 @@ class RunFeatures:
         self._observation_chars = 0
         self._text_chars = 0
         self._regret = 0
+        self._hedges = 0
+        self._edits_since_test = 0
+        self._test_fail_streak = 0
+        self._files: set[str] = set()
         self.escalated = False
 
     def add(self, step: StepDigest) -> None:
@@ -138,6 +150,15 @@ class RunFeatures:
         self._observation_chars += step.observation_chars
         self._text_chars += step.text_chars
         self._regret += step.regret
+        self._hedges += step.hedges
+        coding = step.coding
+        if coding.edit:
+            self._edits_since_test += 1
+            if len(self._files) < 256:
+                self._files.update(coding.files)
+        elif coding.test_run:
+            self._edits_since_test = 0
+            self._test_fail_streak = 0 if coding.test_passed else self._test_fail_streak + 1
         self.escalated = self.escalated or step.escalation
 
     def vector(self, loop: float, stall: float, failing_repeats: int) -> dict[str, float]:
@@ -158,6 +179,10 @@ class RunFeatures:
             "text_tokens": math.log1p(self._text_chars / 4),
             "regret": math.log1p(self._regret),
             "escalation_tool": 1.0 if self.escalated else 0.0,
+            "hedging": math.log1p(self._hedges),
+            "edits_since_test": math.log1p(self._edits_since_test),
+            "files_touched": math.log1p(len(self._files)),
+            "test_fail_streak": math.log1p(self._test_fail_streak),
             "text_turns": self._text_turns / (n + 1),
             "loop": min(loop, _CAP),
             "stall": min(stall / STALL_SCALE, _CAP),

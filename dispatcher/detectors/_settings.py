@@ -100,18 +100,42 @@ class CombinedSettings(_Settings):
 
 
 class DetectorSettings(_Settings):
-    """Everything the loop, stall and combined detectors of one agent need."""
+    """Everything the loop, stall, finish-review and combined detectors of one agent need.
 
+    `profile` names a shipped profile (`coding`, `sql`, `tool_use`, `default`; see
+    `dispatcher.detectors.PROFILES`): its settings are the base, keys given beside it win.
+    """
+
+    profile: str | None = Field(
+        default=None, description="a shipped detector profile: coding, sql, tool_use, default"
+    )
     enabled: bool = True
+    finish_review: bool = Field(
+        default=False,
+        description="escalate for review when the run finishes without a passing test "
+        "run after its last edit",
+    )
     loop: LoopSettings = Field(default_factory=lambda: LoopSettings())
     stall: StallSettings = Field(default_factory=lambda: StallSettings())
     combined: CombinedSettings = Field(default_factory=lambda: CombinedSettings())
 
     @classmethod
     def from_mapping(
-        cls, mapping: Mapping[str, Any] | None, *, source: str | Path | None = None
+        cls,
+        mapping: Mapping[str, Any] | str | None,
+        *,
+        source: str | Path | None = None,
+        default_profile: str | None = None,
     ) -> DetectorSettings:
-        """Validate a `detectors:` mapping; mistakes raise ConfigError naming field and fix."""
+        """Validate a `detectors:` mapping; mistakes raise ConfigError naming field and fix.
+
+        `default_profile` is the base when the mapping names no profile (the worker and the
+        CLI use ``default``: the profile that is safe for agents of any kind).
+        """
+        if isinstance(mapping, str):  # `detectors: coding` names a profile
+            mapping = {"profile": mapping}
+        if default_profile is not None and (mapping is None or mapping.get("profile") is None):
+            mapping = {**(mapping or {}), "profile": default_profile}
         if mapping is None:
             return cls()
         if not isinstance(mapping, Mapping):
@@ -121,8 +145,11 @@ class DetectorSettings(_Settings):
                 field="detectors",
                 fix="write e.g. `detectors: {loop: {repeats: 4}, stall: {patience: 6}}`",
             )
+        data = dict(mapping)
+        if data.get("profile") is not None:
+            data = _deep_merge(_profile_mapping(data["profile"], source), data)
         try:
-            return cls.model_validate(dict(mapping))
+            return cls.model_validate(data)
         except ValidationError as exc:
             raise _config_error(exc, source) from None
 
@@ -137,14 +164,35 @@ def merge(
     """`base` with every field that `override` sets explicitly replaced (nested, per field).
 
     `weights` is replaced as a whole: a combined model is only meaningful with its own bias.
+    An override that names a `profile` starts from that profile instead of `base` (an agent
+    that says `profile: coding` gets the coding detectors whatever the registry's defaults).
     """
     if override is None:
         return base
     if isinstance(override, DetectorSettings):
         patch = override.model_dump(exclude_unset=True)
+    elif isinstance(override, str):
+        patch = {"profile": override}
     else:
         patch = dict(override)
+    if patch.get("profile") is not None:
+        return DetectorSettings.from_mapping(patch)
     return DetectorSettings.from_mapping(_deep_merge(base.model_dump(), patch))
+
+
+def _profile_mapping(name: Any, source: str | Path | None) -> dict[str, Any]:
+    from dispatcher.detectors._profiles import PROFILES
+
+    if not isinstance(name, str) or name not in PROFILES:
+        close = difflib.get_close_matches(str(name), list(PROFILES), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"unknown detector profile {name!r}",
+            file=source,
+            field="detectors.profile",
+            fix=f"{hint}use one of: {', '.join(PROFILES)}",
+        )
+    return PROFILES[name]
 
 
 def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

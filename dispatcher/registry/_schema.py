@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
@@ -59,6 +59,40 @@ class BudgetSpec(_Strict):
     tool_calls: int | None = Field(default=None, gt=0)
 
 
+class TelemetrySpec(_Strict):
+    """`dispatcher: telemetry:` (see docs/observability.md)."""
+
+    otel: bool = False  # OpenTelemetry GenAI spans through the global TracerProvider
+    capture_content: bool = False  # prompts, outputs and tool arguments on spans: opt-in
+
+
+class GatewaySpec(_Strict):
+    """`dispatcher serve` settings: client keys name environment variables, never hold keys."""
+
+    api_keys: list[str] = Field(default_factory=list)
+    # per_run: a trace file per relayed request; per_process: one file per gateway process
+    traces: Literal["per_run", "per_process"] = "per_run"
+
+    @field_validator("api_keys")
+    @classmethod
+    def _env_references_only(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not key.startswith("os.environ/") or len(key) == len("os.environ/"):
+                # Never echo the entry: it may be a real key pasted into the file.
+                raise ValueError(
+                    "each api_keys entry must be os.environ/NAME (the key lives in that "
+                    "environment variable, never in the file)"
+                )
+        return keys
+
+
+class SpendCapSpec(_Strict):
+    """`dispatcher: spend_cap:`: a USD cap per UTC day, counted in the `state:` store."""
+
+    usd_per_day: float = Field(gt=0)
+    key: str = "default"
+
+
 class DispatcherSection(_Strict):
     tiers: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceSpec] = Field(default_factory=dict)
@@ -76,6 +110,11 @@ class DispatcherSection(_Strict):
     # model name -> backups tried in order when it fails (or its context is too small)
     fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     fallback_cooldown_s: float = Field(default=60.0, ge=0)
+    telemetry: TelemetrySpec = Field(default_factory=TelemetrySpec)
+    gateway: GatewaySpec = Field(default_factory=GatewaySpec)
+    # Shared state (docs/scaling.md): redis://HOST:PORT/DB, or local (this process only).
+    state: str | None = Field(default=None, pattern=r"^(local|redis://|rediss://|unix://)")
+    spend_cap: SpendCapSpec | None = None
 
 
 class RegistryFile(_Strict):

@@ -92,6 +92,8 @@ def load_agent_file(path: str | Path) -> Agent:
             field="tools",
             fix="e.g. [sql.run_query]",
         )
+    if isinstance(data.get("detectors"), str):  # `detectors: coding` names a shipped profile
+        data = {**data, "detectors": {"profile": data["detectors"]}}
     _check_sections(data, file)
     fields = dict(data)
     fields.update(

@@ -111,12 +111,21 @@ def run_calibration(
     threshold = threshold_for_strong_share(deployed, share)
     # What the threshold is expected to achieve on new prompts, estimated out of fold.
     result = summarise(unseen, s, w, threshold_for_strong_share(unseen, share), target)
+    # The threshold written is the deployed model's; the out-of-fold one only estimates what
+    # it achieves, under its own name so that no one reads two different "thresholds".
+    estimate = result.to_json()
+    estimate["out_of_fold_threshold"] = estimate.pop("threshold")
     section["threshold"] = float(threshold)
     section["calibration"] = {
-        **result.to_json(),
+        **estimate,
         "data": str(dataset.source),
         "strong_model": strong,
         "weak_model": weak,
     }
     write_router_config(config_path, section)
-    return {**result.to_json(), "config": str(config_path), "router": section}
+    return {
+        **estimate,
+        "threshold": section["threshold"],
+        "config": str(config_path),
+        "router": section,
+    }

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -22,6 +23,9 @@ from dispatcher.errors import ConfigError, DataError
 from dispatcher.routing._features import FEATURE_NAMES, text_features
 from dispatcher.routing._state import read_json_state, write_json_state
 from dispatcher.routing.base import RouteContext, RouteDecision
+
+if TYPE_CHECKING:
+    from dispatcher.state import StateStore
 
 __all__ = ["BanditFeatures", "LinUCBRouter", "replay"]
 
@@ -140,6 +144,42 @@ class LinUCBRouter:
             self._load(self.state_path)
         for arm in arms:
             self._arms.setdefault(arm, _Arm(self.features.dim, ridge))
+        self._store: StateStore | None = None
+        self._store_read_at = 0.0
+        self.store_refresh_s = 1.0
+
+    def use_store(self, store: StateStore, *, refresh_s: float = 1.0) -> None:
+        """Learn through a shared `StateStore` (e.g. Redis): every update is added to the
+        store atomically, and decisions use the store's totals, re-read every `refresh_s`.
+        The store keeps the sums of updates; the ridge prior stays this router's setting."""
+        self._store, self.store_refresh_s = store, refresh_s
+        self._read_store()
+
+    def _store_key(self, arm: str) -> str:
+        return f"bandit:{self.name}:{self.features.name}:{self.features.dim}:{arm}"
+
+    def _set_from_store(self, arm: str, totals: Mapping[str, float]) -> None:
+        dim, current = self.features.dim, self._arm(arm)
+        current.a = np.eye(dim) * self.ridge
+        current.b = np.zeros(dim)
+        for field_name, value in totals.items():
+            kind, _, place = field_name.partition(":")
+            if kind == "A":
+                row, col = place.split(",")
+                current.a[int(row), int(col)] += value
+            elif kind == "b":
+                current.b[int(place)] = value
+        current.pulls = int(totals.get("pulls", 0))
+        current.changed()
+
+    def _read_store(self) -> None:
+        store = self._store
+        if store is None:
+            return
+        with self._lock:
+            for arm in list(self._arms):
+                self._set_from_store(arm, store.read_floats(self._store_key(arm)))
+            self._store_read_at = time.monotonic()
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -155,6 +195,9 @@ class LinUCBRouter:
 
     def __call__(self, context: RouteContext) -> RouteDecision:
         x = self.features([context.prompt])[0]
+        stale = time.monotonic() - self._store_read_at > self.store_refresh_s
+        if self._store is not None and stale:
+            self._read_store()
         names = [c for c in context.candidates] or list(self._arms)
         if not names:
             return RouteDecision(self.name, None, None, None, "no arms and no candidates")
@@ -179,7 +222,13 @@ class LinUCBRouter:
         reward = float(quality) - self.cost_weight * float(cost)
         x = self.features([prompt])[0]
         with self._lock:
-            self._arm(arm).add(x, reward)
+            if self._store is not None:
+                deltas = {f"A:{i},{j}": float(v) for (i, j), v in np.ndenumerate(np.outer(x, x))}
+                deltas.update({f"b:{i}": float(v) for i, v in enumerate(reward * x)})
+                deltas["pulls"] = 1.0
+                self._set_from_store(arm, self._store.add_floats(self._store_key(arm), deltas))
+            else:
+                self._arm(arm).add(x, reward)
             if self.state_path is not None:
                 write_json_state(self.state_path, self._state())
         return reward

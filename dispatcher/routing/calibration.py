@@ -11,9 +11,7 @@ threshold will be fitted to over-confident training scores.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,40 +129,24 @@ def summarise(
 def write_router_config(path: str | Path, router: Mapping[str, Any]) -> dict[str, Any]:
     """Merge `router` into ``dispatcher: router:`` of a YAML file, keeping every other key.
 
-    The file is created if missing. Comments are not preserved (PyYAML drops them).
+    The file is created if missing; its comments, key order and quoting are kept.
     """
-    import yaml
+    from dispatcher._yaml_file import edit_yaml_file, section
 
     file = Path(path)
-    data: Any = {}
-    if file.exists():
-        try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(
-                f"not valid YAML: {exc}", file=file, fix="fix the YAML syntax"
-            ) from exc
-    if not isinstance(data, dict):
-        raise ConfigError("the top level must be a mapping", file=file, fix="use key: value pairs")
-    section = data.setdefault("dispatcher", {})
-    if section is None:
-        section = data["dispatcher"] = {}
-    if not isinstance(section, dict):
-        raise ConfigError("'dispatcher' must be a mapping", file=file, entry="dispatcher")
-    current = section.get("router")
-    merged = dict(current) if isinstance(current, dict) else {}
-    if merged.get("type") not in (None, router.get("type")):
-        # A different router type's options would not apply to the new one.
-        merged = {}
-    merged.update(router)
-    section["router"] = merged
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(data, handle, sort_keys=False, allow_unicode=True)
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    merged: dict[str, Any] = {}
+
+    def merge(data: MutableMapping[str, Any]) -> None:
+        settings = section(data, "dispatcher", file=file)
+        current = settings.get("router")
+        if not isinstance(current, MutableMapping) or current.get("type") not in (
+            None,
+            router.get("type"),
+        ):
+            # A different router type's options would not apply to the new one.
+            current = settings["router"] = {}
+        current.update(router)  # in place: comments on the kept keys stay
+        merged.update(current)
+
+    edit_yaml_file(file, merge)
     return merged

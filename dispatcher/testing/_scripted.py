@@ -94,22 +94,43 @@ class ScriptedModel:
     """Replies with scripted turns in order; errors on an unexpected or unconsumed call.
 
     A turn with `agent` set is only given to requests from that agent, so concurrent agents
-    sharing one model replay deterministically.
+    sharing one model replay deterministically. A turn's `request`, when recorded, is checked
+    against the request it answers. `strict=True` (cassette replays) also requires every turn
+    to carry its `request` and every scripted tool call to name a tool that was offered.
+
+    Args:
+        name: the model's name in the cassette, used to name entries in errors.
+        provider_model: the model the request is meant for, compared with `request.model`.
     """
 
-    def __init__(self, turns: Sequence[TurnLike], *, model_id: str = "scripted") -> None:
+    def __init__(
+        self,
+        turns: Sequence[TurnLike],
+        *,
+        model_id: str = "scripted",
+        name: str | None = None,
+        strict: bool = False,
+        provider_model: str | None = None,
+    ) -> None:
         self.model_id = model_id
+        self.name = name or model_id
+        self.strict = strict
+        self.provider_model = provider_model
         self._turns = [_as_turn(t) for t in turns]
         self._used = [False] * len(self._turns)
         self.requests: list[ModelRequest] = []
 
+    def entry(self, index: int) -> str:
+        """Where a turn is in the cassette, e.g. ``models.small[3]``."""
+        return f"models.{self.name}[{index}]"
+
     async def request(self, request: ModelRequest) -> ModelResponse:
         self.requests.append(request)
-        agent = request.metadata.get("agent")
-        for index, turn in enumerate(self._turns):
-            if self._used[index] or (turn.agent is not None and turn.agent != agent):
-                continue
+        index = self._pick(request)
+        if index is not None:
+            turn = self._turns[index]
             self._used[index] = True
+            self._check(index, turn, request)
             return ModelResponse(
                 text=turn.text,
                 tool_calls=turn.tool_calls,
@@ -117,11 +138,65 @@ class ScriptedModel:
                 finish_reason=turn.finish_reason or ("tool_calls" if turn.tool_calls else "stop"),  # type: ignore[arg-type]
                 model=self.model_id,
             )
+        agent = request.metadata.get("agent")
         raise UnexpectedModelCall(
             f"scripted model {self.model_id!r} has no turn left for this call "
-            f"({_describe(request)}); {self.remaining} turn(s) unconsumed for other agents",
+            f"(models.{self.name} has no entry left for agent {agent or '?'}: "
+            f"{_describe(request)}); {self.remaining} turn(s) unconsumed for other agents",
             model=self.model_id,
         )
+
+    def _pick(self, request: ModelRequest) -> int | None:
+        """The next unused turn for the request's agent; among those, the first whose recorded
+        request matches (concurrent runs of one agent may ask in either order)."""
+        agent = request.metadata.get("agent")
+        candidates = [
+            i
+            for i, turn in enumerate(self._turns)
+            if not self._used[i] and (turn.agent is None or turn.agent == agent)
+        ]
+        for index in candidates:
+            recorded = self._turns[index].request
+            if recorded is not None and not recorded.differences(request, self.provider_model):
+                return index
+        return candidates[0] if candidates else None
+
+    def _check(self, index: int, turn: CassetteTurn, request: ModelRequest) -> None:
+        where = f"cassette entry {self.entry(index)} (agent {turn.agent or '?'})"
+        if turn.request is None:
+            if self.strict:
+                raise UnexpectedModelCall(
+                    f"{where} has no `request` record, so the replay cannot check what was "
+                    "sent; strict replays need one on every turn",
+                    model=self.model_id,
+                )
+        else:
+            found = turn.request.differences(request, self.provider_model)
+            if found:
+                raise UnexpectedModelCall(
+                    f"{where}: the request differs from the recording: " + "; ".join(found),
+                    model=self.model_id,
+                )
+        if self.strict:
+            offered = {t.name for t in request.tools}
+            unknown = [c.name for c in turn.tool_calls if c.name not in offered]
+            if unknown:
+                raise UnexpectedModelCall(
+                    f"{where} calls unknown tool {unknown[0]!r}; the tools offered were: "
+                    f"{', '.join(sorted(offered)) or '(none)'}",
+                    model=self.model_id,
+                )
+
+    def check_complete(self) -> None:
+        """Raise `UnexpectedModelCall` naming the cassette entries that were never requested."""
+        left = [i for i, used in enumerate(self._used) if not used]
+        if left:
+            entries = ", ".join(self.entry(i) for i in left[:5])
+            raise UnexpectedModelCall(
+                f"{len(left)} scripted turn(s) were never requested: {entries}"
+                + (" …" if len(left) > 5 else ""),
+                model=self.model_id,
+            )
 
     @property
     def remaining(self) -> int:

@@ -1,5 +1,6 @@
 """Labelled agent runs for evaluating and calibrating detectors: the format and importers."""
 
+from dispatcher.trajectories._labels_file import apply_labels, read_labels
 from dispatcher.trajectories._load import (
     FORMATS,
     TrajectoryFormat,
@@ -17,9 +18,11 @@ __all__ = [
     "FORMATS",
     "Trajectory",
     "TrajectoryFormat",
+    "apply_labels",
     "check_both_outcomes",
     "detect_format",
     "load_trajectories",
+    "read_labels",
     "run_to_json",
     "write_trajectories",
 ]

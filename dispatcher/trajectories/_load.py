@@ -18,6 +18,8 @@ from typing import Any, Literal, get_args
 
 from dispatcher.detectors._observed_signals import with_observed_signals
 from dispatcher.errors import DataError
+from dispatcher.trajectories._labels import record_group, record_id
+from dispatcher.trajectories._labels_file import apply_labels
 from dispatcher.trajectories._model import Trajectory, parse_run
 from dispatcher.trajectories._openai import import_openai_record
 from dispatcher.trajectories._swe import (
@@ -75,6 +77,23 @@ def _records(path: Path) -> Iterator[tuple[int | None, Any]]:
             ) from None
 
 
+def _swe_files(path: Path) -> list[Path]:
+    """The run files of a folder of SWE-agent/mini-swe-agent logs (one run per file)."""
+    return sorted(
+        p for p in path.iterdir() if p.is_file() and p.name.endswith((".traj.json", ".traj"))
+    )
+
+
+def _folder_records(path: Path) -> Iterator[tuple[Path, int | None, Any]]:
+    """Records of every run file in a folder; the instance id defaults to the file name."""
+    for file in _swe_files(path):
+        for line, record in _records(file):
+            if isinstance(record, Mapping) and record.get("instance_id") is None:
+                name = file.name.removesuffix(".json").removesuffix(".traj")
+                record = {**record, "instance_id": name}
+            yield file, line, record
+
+
 def _record_format(record: Any) -> TrajectoryFormat | None:
     if not isinstance(record, Mapping):
         return None
@@ -91,9 +110,9 @@ def _record_format(record: Any) -> TrajectoryFormat | None:
 
 
 def detect_format(path: Path) -> TrajectoryFormat:
-    """The format of a file (a folder is a folder of traces)."""
+    """The format of a file; a folder holds traces, or `*.traj.json` logs (swe)."""
     if path.is_dir():
-        return "trace"
+        return "swe" if _swe_files(path) else "trace"
     for _, record in _records(path):
         found = _record_format(record)
         if found is None:
@@ -105,8 +124,18 @@ def detect_format(path: Path) -> TrajectoryFormat:
     raise DataError("the file is empty", file=path)
 
 
-def load_trajectories(path: Path, format: TrajectoryFormat | None = None) -> list[Trajectory]:
-    """Every run in `path`; malformed input raises DataError naming the file and line."""
+def load_trajectories(
+    path: Path,
+    format: TrajectoryFormat | None = None,
+    *,
+    labels: Mapping[str, bool] | None = None,
+    labels_source: Path | None = None,
+) -> list[Trajectory]:
+    """Every run in `path`; malformed input raises DataError naming the file and line.
+
+    With `labels` (run or instance id -> success, see `read_labels`) the outcomes come from
+    there, not from the runs, and a run without a label is an error naming it.
+    """
     if not path.exists():
         raise DataError("no such file or folder", file=path)
     kind = format or detect_format(path)
@@ -116,12 +145,28 @@ def load_trajectories(path: Path, format: TrajectoryFormat | None = None) -> lis
         runs = import_traces(path)
     else:
         runs = []
-        for position, (line, record) in enumerate(_records(path)):
+        if path.is_dir():
+            records: Iterator[tuple[Path, int | None, Any]] = _folder_records(path)
+        else:
+            records = ((path, line, record) for line, record in _records(path))
+        for position, (file, line, record) in enumerate(records):
             where = line if line is not None else position + 1
-            runs.append(_with_observed_signals(_import(kind, record, position, path, where)))
+            if labels is not None and isinstance(record, Mapping):
+                record = _with_label(record, position, labels)
+            runs.append(_with_observed_signals(_import(kind, record, position, file, where)))
     if not runs:
         raise DataError("no runs found", file=path)
-    return _unique_ids(runs)
+    runs = _unique_ids(runs)
+    if labels is not None:
+        runs = apply_labels(runs, labels, labels_source or path)
+    return runs
+
+
+def _with_label(record: Mapping[str, Any], position: int, labels: Mapping[str, bool]) -> Any:
+    """The record with its outcome from `labels` (a placeholder when missing: reported later)."""
+    run_id = record_id(record, position)
+    label = labels.get(run_id, labels.get(record_group(record, run_id)))
+    return {**record, "success": bool(label)}
 
 
 def _with_observed_signals(run: Trajectory) -> Trajectory:

@@ -60,9 +60,15 @@ def test_eval_reports_escalations_when_strong_success_is_known(tmp_path: Path) -
     data = tmp_path / "strong.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = runner.invoke(app, ["detectors", "eval", "--data", str(data), "--json"])
-    view = json.loads(result.output)["escalation"]["loop.failing"]
+    report = json.loads(result.output)
+    view = report["escalation_by_detector"]["loop.failing"]
     assert view["runs"] == 40
     assert view["rescued"] + view["futile"] + view["unneeded"] == view["escalations"]
+    policy = report["escalation"]
+    assert set(policy) == {"runs", "rescuable", "rescued", "wasted", "successes_escalated"}
+    failed_rescuable = sum(1 for i, r in enumerate(rows) if not r["success"] and i % 3 != 0)
+    assert policy["rescuable"] == failed_rescuable
+    assert policy["rescued"] <= policy["rescuable"]
 
 
 def test_eval_reads_every_supported_format() -> None:
@@ -103,7 +109,7 @@ def test_calibrate_writes_the_config_and_keeps_other_keys(tmp_path: Path) -> Non
     assert written["model_list"] == [{"model_name": "small"}]
     assert written["dispatcher"]["overwatch"] == "strong"
     detectors = written["dispatcher"]["detectors"]
-    assert set(detectors) == {"enabled", "loop", "stall", "combined"}
+    assert set(detectors) == {"profile", "enabled", "finish_review", "loop", "stall", "combined"}
     cv = json.loads(result.output)["cv"]
     assert cv["auc@20"]["mean"] > 0.8
     again = runner.invoke(
@@ -136,3 +142,25 @@ def test_user_mistakes_are_one_line_errors(
         _main(monkeypatch, "detectors", "eval", "--data", str(data), "--config", str(config)) == 2
     )
     assert "did you mean 'repeats'" in capsys.readouterr().err
+
+
+def test_calibrate_keeps_the_config_files_comments_and_order(tmp_path: Path) -> None:
+    data = _dataset(tmp_path / "runs.jsonl")
+    config = tmp_path / "dispatcher.yaml"
+    config.write_text(
+        "# registry of the team\n"
+        "dispatcher:\n"
+        "  overwatch: strong   # the big one\n"
+        "  budgets: {usd: 0.5}\n"
+        "model_list:\n"
+        "  - model_name: small\n"
+    )
+    result = runner.invoke(
+        app,
+        ["detectors", "calibrate", "--data", str(data), "--config", str(config), "--repeats", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    text = config.read_text()
+    assert "# registry of the team" in text and "# the big one" in text
+    assert text.index("dispatcher:") < text.index("model_list:")
+    assert text.index("overwatch") < text.index("budgets") < text.index("detectors")

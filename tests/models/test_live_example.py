@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 from wire_payloads import openai_completion
@@ -133,3 +134,20 @@ def test_ask_runs_a_task_live_from_a_registry_file(wire_server: WireServer, tmp_
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["answer"] == "You can return items within 30 days."
+
+
+def test_a_provider_error_in_a_live_run_is_a_clear_error_not_a_traceback(
+    wire_server: WireServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli_runner import run_cli
+
+    folder = _example_against(wire_server, tmp_path)
+    for command in (
+        ["run", str(folder), "--live", "--runs-dir", str(tmp_path / "runs")],
+        ["ask", "hello", "-c", str(folder / "dispatcher.yaml")],
+    ):
+        wire_server.enqueue(Reply.json({"error": {"message": "invalid model"}}, status=404))
+        result = run_cli(command, capsys)
+        assert result.exit_code == 2, result.stdout + result.stderr
+        assert result.stderr.startswith("error:") and "fix:" in result.stderr
+        assert "Traceback" not in result.stderr + result.stdout

@@ -92,6 +92,11 @@ def _needed_paths() -> list[Path]:
         str(_HOST_PACKAGE_DIR),
         *sys.path,
     }
+    # A venv's interpreter reads pyvenv.cfg beside its bin/: without it the jailed `python`
+    # would be the base interpreter, with the base interpreter's packages.
+    venv_root = Path(sys.executable).parent.parent
+    if (venv_root / "pyvenv.cfg").is_file():
+        candidates.add(str(venv_root))
     private = [Path(p) for p in _PRIVATE_DIRS]
     paths = {Path(os.path.realpath(p)) for p in candidates if p and os.path.isdir(p)}
     # A script's directory on sys.path may be /tmp itself, or /: never re-expose those.

@@ -1,0 +1,115 @@
+"""A run as a stream: its trace events as they happen, then its answer as text.
+
+`Dispatcher.stream(task)` returns a `RunStream`. The run goes on in a task of its own; a sink
+on the run's tracer hands every event to the consumer. Leaving the `async with` block early
+cancels the run, whose trace then ends with `run_finished` status `cancelled`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from dispatcher.errors import ConfigError
+from dispatcher.runner import RunResult
+from dispatcher.trace.events import EventBase
+from dispatcher.trace.sink import TraceSink
+
+__all__ = ["RunStream", "StreamItem", "TextDelta"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the run's answer text."""
+
+    text: str
+
+
+StreamItem = TextDelta | EventBase
+# The run itself, given the extra sinks it must write its events to.
+RunWork = Callable[[Sequence[TraceSink]], Awaitable[RunResult]]
+
+
+class _ForwardingSink:
+    """Hands each event to the stream's consumer; never blocks the run (unbounded buffer)."""
+
+    def __init__(self, send: MemoryObjectSendStream[StreamItem]) -> None:
+        self._send = send
+
+    def write(self, event: EventBase) -> None:
+        # A consumer that has gone is cancelling the run: its last events go to the file only.
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._send.send_nowait(event)
+
+    def close(self) -> None:
+        return None
+
+
+class RunStream:
+    """Use as `async with dispatcher.stream(task) as events: async for item in events: ...`.
+
+    Items are trace events (`EventBase`) and `TextDelta`s. After the last item, `result`
+    holds the `RunResult`; a failed run raises its error from the iteration instead.
+    """
+
+    def __init__(self, work: RunWork) -> None:
+        self._work = work
+        self._group: TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[StreamItem] | None = None
+        self._error: BaseException | None = None
+        self.result: RunResult | None = None
+
+    async def __aenter__(self) -> RunStream:
+        send, self._receive = anyio.create_memory_object_stream[StreamItem](math.inf)
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self._drive, send)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        assert self._group is not None and self._receive is not None
+        # A consumer that stops early cancels the run; a finished run is not affected.
+        self._group.cancel_scope.cancel()
+        self._receive.close()
+        # The run task keeps its errors for the consumer, so the group has none of its own:
+        # the consumer's exception, if any, propagates as itself, not inside a group.
+        await self._group.__aexit__(None, None, None)
+        return None
+
+    async def _drive(self, send: MemoryObjectSendStream[StreamItem]) -> None:
+        with send:
+            try:
+                self.result = await self._work([_ForwardingSink(send)])
+            except Exception as exc:
+                self._error = exc  # raised to the consumer after the events it produced
+                return
+            if self.result.answer:
+                await send.send(TextDelta(self.result.answer))
+
+    def __aiter__(self) -> RunStream:
+        return self
+
+    async def __anext__(self) -> StreamItem:
+        if self._receive is None:
+            raise ConfigError(
+                "a run stream is read inside `async with`",
+                fix="write `async with dispatcher.stream(task) as events: async for e in events`",
+            )
+        try:
+            return await self._receive.receive()
+        except anyio.EndOfStream:
+            if self._error is not None:
+                raise self._error from None
+            raise StopAsyncIteration from None

@@ -1,0 +1,90 @@
+"""`dispatcher trace export` (OTLP JSON) and `dispatcher trace html` (a self-contained page)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dispatcher.errors import ConfigError
+from dispatcher.trace.reader import find_run, read_trace
+
+__all__ = ["register"]
+
+_FORMATS = ("otlp-json",)
+
+RunArg = Annotated[str, typer.Argument(help="Run id, id prefix, `latest`, or a .jsonl path.")]
+OutputOpt = Annotated[Path, typer.Option("-o", "--output", help="File to write.")]
+RunsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir",
+        envvar="DISPATCHER_RUNS_DIR",
+        help="Folder of run traces (default .dispatcher/runs).",
+    ),
+]
+
+
+def _write(output: Path, text: str) -> None:
+    if output.is_dir():
+        raise ConfigError(
+            f"{output} is a folder", fix="pass a file name, e.g. -o run.html or -o spans.json"
+        )
+    if not output.parent.is_dir():
+        raise ConfigError(
+            f"the folder {output.parent} does not exist",
+            fix="create it first, or write the file somewhere else with -o",
+        )
+    output.write_text(text, encoding="utf-8")
+
+
+def export(
+    run: RunArg,
+    output: OutputOpt,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: otlp-json.")
+    ] = "otlp-json",
+    content: Annotated[
+        bool,
+        typer.Option(
+            "--content/--no-content",
+            help="Include prompts, outputs and tool arguments (off: metadata only).",
+        ),
+    ] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Export a past run as OpenTelemetry GenAI spans (OTLP JSON, for Jaeger, Phoenix, ...)."""
+    if format not in _FORMATS:
+        raise ConfigError(
+            f"unknown export format {format!r}", fix=f"use --format {' or '.join(_FORMATS)}"
+        )
+    events = read_trace(find_run(run, runs_dir))
+    try:
+        from dispatcher.telemetry._otlp_json import export_otlp_json
+    except ImportError:
+        from dispatcher.telemetry import INSTALL_HINT
+
+        raise ConfigError(
+            "the OTLP export needs OpenTelemetry, which is not installed", fix=INSTALL_HINT
+        ) from None
+    document = export_otlp_json(events, capture_content=content)
+    _write(output, json.dumps(document, indent=1) + "\n")
+    spans = sum(len(s["spans"]) for r in document["resourceSpans"] for s in r["scopeSpans"])
+    typer.echo(f"wrote {spans} spans to {output}")
+
+
+def html(run: RunArg, output: OutputOpt, runs_dir: RunsDir = None) -> None:
+    """Write one run as a single HTML file (no network): timeline, escalations, costs."""
+    from dispatcher.trace._html import render_html
+
+    events = read_trace(find_run(run, runs_dir))
+    _write(output, render_html(events))
+    typer.echo(f"wrote {output} (open it in a browser)")
+
+
+def register(trace_app: typer.Typer) -> None:
+    """Add the commands to `dispatcher trace`."""
+    trace_app.command("export")(export)
+    trace_app.command("html")(html)

@@ -1,0 +1,280 @@
+"""Registry models served directly: the client's request goes to the upstream as sent (only
+`model` is replaced), and the upstream's bytes come back as they arrive.
+
+OpenAI-compatible upstreams only (openai/, vllm/, ollama/, ...): relaying the wire format
+untouched keeps every field, tool calls included, and costs almost nothing per chunk. Each
+request is still a run with a trace: `run_started`, `model_call` (tokens and cost from the
+upstream's usage) and `run_finished`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dispatcher.errors import ModelConnectionError, StreamStalledError
+from dispatcher.gateway._asgi import SSE, Reply
+from dispatcher.gateway._errors import gateway_error
+from dispatcher.gateway._wire import ChatRequest
+from dispatcher.messages import ModelResponse, Usage
+from dispatcher.models._guard import check_real_request_allowed
+from dispatcher.models._provider_errors import mentions_context_overflow, provider_error
+from dispatcher.registry.profiles import ModelProfile
+from dispatcher.registry.registry import Registry
+from dispatcher.runner import new_run_id, run_session
+from dispatcher.trace.sink import TraceSink
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["Upstream", "relay", "upstream_for"]
+
+_OPENAI_URL = "https://api.openai.com/v1"
+# Sent to servers that need no key (the same placeholder the OpenAI adapter sends).
+_PLACEHOLDER_KEY = "not-needed"
+# The usage-only chunk that `stream_options.include_usage` adds at the end of a stream.
+_USAGE_ONLY = re.compile(rb'"choices"\s*:\s*\[\s*\]')
+_AGENT = "gateway"
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where a registry model's Chat Completions requests go."""
+
+    url: str
+    model_id: str
+    api_key_env: str | None
+
+    def headers(self, profile: ModelProfile) -> dict[str, str]:
+        key = profile.api_key() or _PLACEHOLDER_KEY
+        return {"authorization": f"Bearer {key}", "content-type": "application/json"}
+
+
+def upstream_for(profile: ModelProfile) -> Upstream | None:
+    """The upstream of an OpenAI-compatible profile; None for other wire APIs (Anthropic)."""
+    from dispatcher.models.factory import _OPENAI_COMPATIBLE, _ollama_openai_base
+
+    prefix, _, model_id = profile.provider_model.partition("/")
+    if prefix == "openai":
+        base = profile.api_base or _OPENAI_URL
+    elif prefix in _OPENAI_COMPATIBLE and profile.api_base:
+        base = profile.api_base
+        if prefix in ("ollama", "ollama_chat"):
+            base = _ollama_openai_base(base)
+    else:
+        return None
+    return Upstream(base.rstrip("/") + "/chat/completions", model_id, profile.api_key_env)
+
+
+def _last_user_text(request: ChatRequest) -> str:
+    for message in reversed(request.messages):
+        if message.role == "user":
+            content = message.content
+            if isinstance(content, str):
+                return content
+            return " ".join(str(p.get("text", "")) for p in content or () if isinstance(p, dict))
+    return ""
+
+
+async def relay(
+    reply: Reply,
+    *,
+    registry: Registry,
+    client: aiohttp.ClientSession,
+    profile: ModelProfile,
+    upstream: Upstream,
+    request: ChatRequest,
+    body: dict[str, Any],
+    trace_log: TraceSink | None,
+) -> None:
+    """Answer one request from the upstream, tracing it as a run; errors in OpenAI's shape.
+
+    With `trace_log`, the run's events go there instead of to a file of their own.
+    """
+    run_id = new_run_id()
+    headers = {
+        "x-dispatcher-run-id": run_id,
+        "x-dispatcher-route": f"{profile.tier or 'direct'}/{profile.name}",
+        "x-dispatcher-escalations": "0",
+    }
+    body["model"] = upstream.model_id
+    drop_usage = False
+    if request.stream and not request.include_usage:
+        # Asked for anyway: the trace needs the token counts; the client does not get them.
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        drop_usage = True
+    payload = json.dumps(body).encode()
+    try:
+        async with run_session(
+            registry,
+            _last_user_text(request),
+            entry=f"model/{profile.name}",
+            run_id=run_id,
+            write_trace=trace_log is None,
+            sinks=() if trace_log is None else (trace_log,),
+        ) as (run, outcome):
+            run.budget.check()
+            check_real_request_allowed(upstream.model_id)
+            if request.stream:
+                response = await _relay_stream(
+                    reply, client, profile, upstream, payload, headers, drop_usage
+                )
+                last = b"data: [DONE]\n\n"
+            else:
+                response, last = await _relay_json(client, profile, upstream, payload)
+            run.record_model_call(agent=_AGENT, profile=profile, response=response, parent_id=None)
+            outcome.answer = response.text
+    except Exception as exc:
+        await reply.error(gateway_error(_transport_error(exc, profile), passthrough=True), headers)
+        return
+    # The last bytes go out after `run_finished`: a client holding its answer finds the trace
+    # complete.
+    if request.stream:
+        await reply.finish(last)
+    else:
+        await reply.json(200, last, headers)
+
+
+async def _relay_json(
+    client: aiohttp.ClientSession, profile: ModelProfile, upstream: Upstream, payload: bytes
+) -> tuple[ModelResponse, bytes]:
+    """The upstream's answer (read for the trace) and its bytes, to be relayed as they are."""
+    started = time.perf_counter()
+    async with client.post(
+        upstream.url, data=payload, headers=upstream.headers(profile)
+    ) as answer:
+        data = await answer.read()
+    if answer.status >= 400:
+        raise _upstream_error(answer.status, data, answer.headers, profile)
+    try:
+        parsed = json.loads(data)
+        message = parsed["choices"][0]["message"]
+        text = message.get("content") or ""
+        usage = parsed.get("usage") or {}
+    except (ValueError, LookupError, TypeError, AttributeError):
+        text, usage = "", {}  # relayed as sent; the trace just lacks what it could not read
+    response = ModelResponse(
+        text=text,
+        usage=_usage(usage),
+        model=profile.provider_model,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        request_id=answer.headers.get("x-request-id"),
+    )
+    return response, data
+
+
+async def _relay_stream(
+    reply: Reply,
+    client: aiohttp.ClientSession,
+    profile: ModelProfile,
+    upstream: Upstream,
+    payload: bytes,
+    headers: Mapping[str, str],
+    drop_usage: bool,
+) -> ModelResponse:
+    started = time.perf_counter()
+    ttft_ms: float | None = None
+    usage: Mapping[str, Any] = {}
+    done = False
+    pending = b""
+    async with client.post(
+        upstream.url, data=payload, headers=upstream.headers(profile)
+    ) as answer:
+        if answer.status >= 400:
+            data = await answer.read()
+            raise _upstream_error(answer.status, data, answer.headers, profile)
+        await reply.start(200, headers, SSE)
+        async for raw in answer.content.iter_any():
+            if ttft_ms is None:
+                ttft_ms = (time.perf_counter() - started) * 1000
+            pending += raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw
+            *events, pending = pending.split(b"\n\n")
+            out = []
+            for event in events:
+                if event.startswith(b"data:") and event[5:].strip() == b"[DONE]":
+                    done = True  # sent by the caller once the run is traced
+                    continue
+                if b'"usage"' in event and _USAGE_ONLY.search(event):
+                    usage = _event_usage(event)
+                    if drop_usage:
+                        continue
+                out.append(event + b"\n\n")
+            if out:
+                await reply.write(b"".join(out))
+    if not done:
+        raise ModelConnectionError(
+            "the upstream stream ended before [DONE] (connection dropped?)",
+            model=profile.provider_model,
+        )
+    return ModelResponse(
+        text="",
+        usage=_usage(usage),
+        model=profile.provider_model,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        ttft_ms=ttft_ms,
+        request_id=answer.headers.get("x-request-id"),
+    )
+
+
+def _event_usage(event: bytes) -> Mapping[str, Any]:
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            try:
+                usage = json.loads(line[5:]).get("usage")
+            except (ValueError, AttributeError):
+                return {}
+            return usage if isinstance(usage, dict) else {}
+    return {}
+
+
+def _usage(usage: Mapping[str, Any]) -> Usage:
+    def count(name: str) -> int:
+        value = usage.get(name)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return Usage(
+        count("prompt_tokens"),
+        count("completion_tokens"),
+        cached if isinstance(cached, int) and cached >= 0 else 0,
+    )
+
+
+def _upstream_error(
+    status: int, data: bytes, headers: Mapping[str, str], profile: ModelProfile
+) -> Exception:
+    detail = f"upstream answered HTTP {status}"
+    try:
+        error = json.loads(data).get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            detail = error["message"]
+        elif isinstance(error, str):
+            detail = error
+    except (ValueError, AttributeError):
+        pass
+    return provider_error(
+        detail[:2000],
+        status=status,
+        model=profile.name,
+        request_id=headers.get("x-request-id"),
+        headers=headers,
+        context_overflow=status in (400, 413) and mentions_context_overflow([detail]),
+    )
+
+
+def _transport_error(exc: Exception, profile: ModelProfile) -> Exception:
+    """aiohttp failures as dispatcher errors (their text never carries our headers)."""
+    import aiohttp
+
+    if isinstance(exc, TimeoutError):
+        return StreamStalledError(f"{type(exc).__name__} from {profile.name}", model=profile.name)
+    if isinstance(exc, aiohttp.ClientError):
+        return ModelConnectionError(
+            f"{type(exc).__name__} talking to {profile.name}", model=profile.name
+        )
+    return exc

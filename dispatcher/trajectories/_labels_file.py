@@ -1,0 +1,126 @@
+"""Outcomes kept apart from the runs, as every SWE-bench harness writes them (`--labels FILE`).
+
+Accepted files:
+
+- JSONL, one ``{"instance_id"|"id": ..., "resolved"|"success": true|false}`` a line (also a
+  JSON list of such objects, ``reward`` 1/0 works too);
+- a SWE-bench harness report: ``{"resolved_ids": [...], "unresolved_ids": [...], ...}``
+  (``completed_ids``/``error_ids``/``empty_patch_ids`` not resolved count as failed), the
+  per-instance form ``{"<instance_id>": {"resolved": true}, ...}``, or the older lists by
+  status ``{"resolved": [...], "applied": [...], ...}`` (ids not in ``resolved`` failed);
+- a ``results_summary.json``: ``{"instances": [{"instance_id", "resolved"}, ...]}``.
+
+A run is matched by its id, else by its group (the instance id of SWE-bench runs).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from dispatcher.errors import DataError
+from dispatcher.trajectories._labels import record_label
+from dispatcher.trajectories._model import Trajectory
+
+__all__ = ["apply_labels", "read_labels"]
+
+_ID_KEYS = ("instance_id", "id", "task_id")
+_FAILED_LISTS = ("unresolved_ids", "error_ids", "empty_patch_ids", "incomplete_ids")
+_FIX = (
+    'write one {"instance_id": "...", "resolved": true|false} per line, or pass a SWE-bench '
+    "harness report / results_summary.json"
+)
+
+
+def read_labels(path: Path) -> dict[str, bool]:
+    """Run or instance id -> success, from any of the accepted label files."""
+    if not path.is_file():
+        raise DataError("no such labels file", file=path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        whole: Any = json.loads(text)
+    except json.JSONDecodeError:
+        whole = None
+        records: list[tuple[int, Any]] = []
+        for number, row in enumerate(text.splitlines(), start=1):
+            if not row.strip():
+                continue
+            try:
+                records.append((number, json.loads(row)))
+            except json.JSONDecodeError as exc:
+                raise DataError(
+                    f"not valid JSON ({exc.msg}); {_FIX}", file=path, line=number
+                ) from None
+    if isinstance(whole, Mapping):
+        if isinstance(whole.get("instances"), list):
+            records = [(0, item) for item in whole["instances"]]
+        elif isinstance(whole.get("resolved_ids"), list):
+            return _from_report(whole)
+        elif isinstance(whole.get("resolved"), list):  # older harness: lists by status
+            return _from_status_lists(whole)
+        elif whole and all(isinstance(v, Mapping) for v in whole.values()):
+            records = [(0, {"instance_id": key, **value}) for key, value in whole.items()]
+        else:
+            records = [(1, whole)]
+    elif isinstance(whole, list):
+        records = list(enumerate(whole, start=1))
+    labels: dict[str, bool] = {}
+    for line, record in records:
+        if not isinstance(record, Mapping):
+            raise DataError(f"expected a JSON object; {_FIX}", file=path, line=line or None)
+        key = next((str(record[k]) for k in _ID_KEYS if record.get(k) is not None), None)
+        if key is None:
+            raise DataError(
+                'a label needs "instance_id" or "id"; ' + _FIX, file=path, line=line or None
+            )
+        labels[key] = record_label(record, path, line)
+    if not labels:
+        raise DataError(f"no labels found; {_FIX}", file=path)
+    return labels
+
+
+def _from_report(report: Mapping[str, Any]) -> dict[str, bool]:
+    labels = {str(i): False for key in _FAILED_LISTS for i in report.get(key) or []}
+    for key in ("completed_ids", "submitted_ids"):
+        for i in report.get(key) or []:
+            labels.setdefault(str(i), False)
+    labels.update({str(i): True for i in report["resolved_ids"]})
+    return labels
+
+
+def _from_status_lists(report: Mapping[str, Any]) -> dict[str, bool]:
+    labels = {
+        str(i): False
+        for key, ids in report.items()
+        if key != "resolved" and isinstance(ids, list)
+        for i in ids
+    }
+    labels.update({str(i): True for i in report["resolved"]})
+    return labels
+
+
+def apply_labels(
+    runs: Sequence[Trajectory], labels: Mapping[str, bool], source: Path
+) -> list[Trajectory]:
+    """Each run with its outcome from `labels`; runs without one are an error naming them."""
+    out: list[Trajectory] = []
+    missing: list[str] = []
+    for run in runs:
+        label = labels.get(run.id, labels.get(run.group))
+        if label is None:
+            missing.append(run.id)
+            continue
+        out.append(replace(run, success=label))
+    if missing:
+        shown = ", ".join(missing[:10]) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        raise DataError(
+            f"{len(missing)} run(s) have no label: {shown}; add them to the labels file "
+            "(or leave those runs out of --data)",
+            file=source,
+        )
+    return out

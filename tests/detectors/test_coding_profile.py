@@ -1,0 +1,142 @@
+"""Coding signals, the finish review, profiles, and labels kept apart from the runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from detector_runs import step
+
+from dispatcher.detectors import DetectorSettings, build_detectors, merge
+from dispatcher.detectors._coding import coding_facts
+from dispatcher.detectors._finish import FinishReviewDetector
+from dispatcher.detectors._profiles import PROFILES
+from dispatcher.errors import ConfigError, DataError
+from dispatcher.trajectories import load_trajectories, read_labels
+
+
+def _bash(index: int, command: str, output: str = "", *, code: int = 0, changed: bool = False):
+    signals: dict[str, object] = {"exit_code": code}
+    if changed:
+        signals["state_changed"] = True
+    return step(index, "bash", {"command": command}, output, error=code != 0, signals=signals)
+
+
+def test_coding_facts_tell_tests_edits_cleanup_and_finish_apart() -> None:
+    test = coding_facts(_bash(0, "python -m pytest tests/test_x.py", code=1), True)
+    assert test.test_run and test.test_passed is False and not test.edit
+    repro = coding_facts(_bash(1, "python reproduce_issue.py"), False)
+    assert repro.test_run and repro.test_passed is True
+    edit = coding_facts(_bash(2, "sed -i 's/a/b/' pkg/models.py", changed=True), False)
+    assert edit.edit and edit.files == ("pkg/models.py",)
+    cleanup = coding_facts(_bash(3, "rm reproduce_issue.py", changed=True), False)
+    assert not cleanup.edit
+    scratch = coding_facts(_bash(4, "cat <<'EOF' > test_fix.py\nx\nEOF", changed=True), False)
+    assert not scratch.edit
+    finish = coding_facts(_bash(5, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT && git diff"), False)
+    assert finish.finish and not finish.test_run
+    live = step(7, "workspace_run_command", {"command": "python -m pytest -q"}, "", error=True)
+    assert coding_facts(live, True).test_passed is False
+    write = step(8, "workspace.write_file", {"path": "a.py", "content": "pytest"}, "")
+    assert not coding_facts(write, False).test_run  # a file's content is not a command
+    counts = step(6, "workspace.run_tests", {}, "", signals={"tests_failed": 0, "tests_passed": 3})
+    assert coding_facts(counts, False).test_passed is True
+
+
+def test_finish_review_fires_on_a_finish_after_an_unchecked_edit() -> None:
+    steps = [
+        _bash(0, "python -m pytest", code=1),
+        _bash(1, "sed -i 's/a/b/' pkg/models.py", changed=True),
+        _bash(2, "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"),
+    ]
+    detector = FinishReviewDetector()
+    verdicts = [detector(steps[: i + 1]) for i in range(len(steps))]
+    assert verdicts[:2] == [None, None]
+    assert verdicts[2] is not None and verdicts[2].detector == "review.finish"
+    assert verdicts[2].evidence["files"] == ["pkg/models.py"]
+    assert verdicts[2].evidence["last_test_passed"] is False
+
+
+def test_finish_review_is_quiet_when_a_test_passed_after_the_last_edit() -> None:
+    steps = [
+        _bash(0, "sed -i 's/a/b/' pkg/models.py", changed=True),
+        _bash(1, "python -m pytest"),
+        _bash(2, "rm reproduce_issue.py", changed=True),
+    ]
+    assert FinishReviewDetector().at_finish(steps) is None
+    assert FinishReviewDetector().at_finish(steps[:1]) is not None
+    assert FinishReviewDetector().at_finish([]) is None  # nothing edited: nothing to review
+
+
+def test_profiles_are_selectable_by_name_and_overridable() -> None:
+    coding = DetectorSettings.from_mapping({"profile": "coding"})
+    assert coding.finish_review and coding.loop.navigation_streak == 30
+    assert DetectorSettings.from_mapping("coding") == coding
+    tuned = DetectorSettings.from_mapping({"profile": "coding", "stall": {"patience": 9}})
+    assert tuned.stall.patience == 9 and tuned.stall.test_runs == coding.stall.test_runs
+    assert "review.finish" in [d.name for d in build_detectors(coding)]
+    assert "review.finish" not in [d.name for d in build_detectors(DetectorSettings())]
+    assert set(PROFILES) == {"default", "coding", "sql", "tool_use"}
+
+
+def test_an_agent_naming_a_profile_starts_from_it_not_from_the_registry() -> None:
+    registry = DetectorSettings.from_mapping({"stall": {"patience": 3}})
+    agent = merge(registry, {"profile": "sql"})
+    assert agent.profile == "sql" and agent.stall.patience == PROFILES["sql"]["stall"]["patience"]
+    assert merge(registry, {"loop": {"repeats": 5}}).stall.patience == 3
+
+
+def test_an_unknown_profile_names_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as info:
+        DetectorSettings.from_mapping({"profile": "codng"})
+    assert "coding" in str(info.value)
+
+
+def _mini_swe(instance: str, submit: bool = True) -> dict[str, object]:
+    turns: list[dict[str, str]] = [{"role": "user", "content": "fix the bug"}]
+    for command in ["ls", "sed -i 's/a/b/' x.py"] + (
+        ["echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"] if submit else []
+    ):
+        turns.append({"role": "assistant", "content": f"THOUGHT: go\n\n```bash\n{command}\n```"})
+        turns.append({"role": "user", "content": "<returncode>0</returncode>\n<output>\n</output>"})
+    return {"instance_id": instance, "messages": turns}
+
+
+def test_labels_come_from_a_separate_file_in_every_accepted_form(tmp_path: Path) -> None:
+    folder = tmp_path / "trajs"
+    folder.mkdir()
+    for name in ("a__b-1", "a__b-2"):
+        record = _mini_swe(name)
+        del record["instance_id"]  # the file name is the instance id
+        (folder / f"{name}.traj.json").write_text(json.dumps(record))
+    jsonl = tmp_path / "labels.jsonl"
+    jsonl.write_text(
+        '{"instance_id": "a__b-1", "resolved": true}\n{"id": "a__b-2", "success": 0}\n'
+    )
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"resolved_ids": ["a__b-1"], "unresolved_ids": ["a__b-2"]}))
+    summary = tmp_path / "results_summary.json"
+    summary.write_text(
+        json.dumps({"instances": [{"instance_id": "a__b-1", "resolved": True},
+                                  {"instance_id": "a__b-2", "resolved": False}]})
+    )  # fmt: skip
+    older = tmp_path / "results.json"
+    older.write_text(json.dumps({"resolved": ["a__b-1"], "applied": ["a__b-1", "a__b-2"]}))
+    per_instance = tmp_path / "per_instance.json"
+    per_instance.write_text(
+        json.dumps({"a__b-1": {"resolved": True}, "a__b-2": {"resolved": False}})
+    )
+    for labels in (jsonl, report, summary, older, per_instance):
+        runs = load_trajectories(folder, labels=read_labels(labels))
+        assert {r.id: r.success for r in runs} == {"a__b-1": True, "a__b-2": False}
+
+
+def test_a_run_without_a_label_is_an_error_naming_it(tmp_path: Path) -> None:
+    data = tmp_path / "runs.jsonl"
+    data.write_text("".join(json.dumps(_mini_swe(n)) + "\n" for n in ("x-1", "x-2")))
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"instance_id": "x-1", "resolved": true}\n')
+    with pytest.raises(DataError) as info:
+        load_trajectories(data, labels=read_labels(labels))
+    assert "x-2" in str(info.value) and "x-1" not in str(info.value).split("label:")[1]

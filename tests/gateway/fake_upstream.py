@@ -1,0 +1,174 @@
+"""An OpenAI-compatible upstream on 127.0.0.1 whose behaviour is chosen by the model id.
+
+    echo          answers "echo: <last user text>" (streamed word by word when asked)
+    tools         answers with a call of the first tool the request offers
+    status-NNN    fails with HTTP NNN and an OpenAI error body that mentions a secret
+    hang          never answers (streams one chunk first); records when the caller goes away
+    dispatcher-*  plays the dispatcher LLM: delegates to the first specialist, then repeats
+                  the specialist's result as the final answer; workers get "answer: <task>"
+
+Every request is recorded. Served by uvicorn in a thread (`ServerThread`), as is the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+LEAKY_SECRET = "sk-proj-upstreamSecretValue0123456789"
+
+
+class ServerThread:
+    """Runs an ASGI app on an ephemeral 127.0.0.1 port until `stop()`."""
+
+    def __init__(self, app: Any) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.005)
+        return self
+
+    @property
+    def base_url(self) -> str:
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class FakeUpstream:
+    """The scripted upstream; `requests` and `gone` (requests whose caller left) are shared."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.hanging = threading.Event()
+        self.gone = threading.Event()
+        self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
+
+    async def chat(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        self.headers.append(dict(request.headers))
+        model: str = body["model"]
+        if model.startswith("status-"):
+            status = int(model.removeprefix("status-"))
+            error = {"message": f"upstream refused (key {LEAKY_SECRET})", "type": "test_error"}
+            headers = {"retry-after": "7"} if status == 429 else {}
+            return JSONResponse({"error": error}, status_code=status, headers=headers)
+        if model == "hang":
+            return await self._hang(request, body)
+        message = self._answer(model, body)
+        if body.get("stream"):
+            return StreamingResponse(
+                self._chunks(model, message, body), media_type="text/event-stream"
+            )
+        return JSONResponse(_completion(model, message))
+
+    def _answer(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        messages = body["messages"]
+        last_user = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        tools = body.get("tools") or []
+        system = messages[0]["content"] if messages[0]["role"] == "system" else ""
+        if model == "tools" and tools:
+            return _tool_call(tools[0]["function"]["name"], {"city": "Paris"})
+        if model.startswith("dispatcher") and system.startswith("You are a dispatcher"):
+            if messages[-1]["role"] == "tool":
+                return {"role": "assistant", "content": messages[-1]["content"]}
+            names = [tool["function"]["name"] for tool in tools]
+            chosen = "helper" if "helper" in names else names[0]
+            return _tool_call(chosen, {"task": last_user})
+        if model.startswith("dispatcher"):
+            return {"role": "assistant", "content": f"answer: {last_user}"}
+        return {"role": "assistant", "content": f"echo: {last_user}"}
+
+    async def _chunks(self, model: str, message: dict[str, Any], body: dict[str, Any]) -> Any:
+        words = (message.get("content") or "").split(" ")
+        for index, word in enumerate(words):
+            text = word if index == 0 else " " + word
+            yield _sse(_chunk(model, {"content": text}))
+        yield _sse(_chunk(model, {}, finish="stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            yield _sse({**_chunk(model, None), "usage": _USAGE})
+        yield b"data: [DONE]\n\n"
+
+    async def _hang(self, request: Request, body: dict[str, Any]) -> Response:
+        self.hanging.set()
+        if body.get("stream"):
+
+            async def one_then_nothing() -> Any:
+                try:
+                    yield _sse(_chunk("hang", {"role": "assistant", "content": "first"}))
+                    await anyio.sleep_forever()
+                finally:
+                    self.gone.set()
+
+            return StreamingResponse(one_then_nothing(), media_type="text/event-stream")
+        # The body is read: the next ASGI message is the caller going away.
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        self.gone.set()
+        return Response(status_code=499)
+
+
+_USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+
+
+def _tool_call(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+    }
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+
+def _completion(model: str, message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-upstream",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": _USAGE,
+    }
+
+
+def _chunk(model: str, delta: dict[str, Any] | None, finish: str | None = None) -> dict[str, Any]:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    return {
+        "id": "chatcmpl-upstream",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": model,
+        "choices": choices,
+    }
+
+
+def _sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"

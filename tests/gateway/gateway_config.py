@@ -1,0 +1,65 @@
+"""The gateway tests' registry file and shared names (imported by tests and the conftest)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openai
+import yaml
+
+HELPER = """---
+name: helper
+description: Answers any question.
+tier: weak
+---
+You answer questions.
+"""
+
+SLOWPOKE = """---
+name: slowpoke
+description: Takes forever.
+model: hang
+---
+You never finish.
+"""
+
+CLIENT_KEY = "gw-client-key-0123456789"
+
+
+def write_config(
+    folder: Path, upstream_url: str, dispatcher: dict[str, Any] | None = None
+) -> Path:
+    """A registry whose models all live on the fake upstream."""
+    base = f"{upstream_url}/v1"
+
+    def model(name: str, provider_model: str) -> dict[str, Any]:
+        params = {"model": provider_model, "api_base": base, "num_retries": 0}
+        return {"model_name": name, "litellm_params": params}
+
+    (folder / "helper.md").write_text(HELPER)
+    (folder / "slowpoke.md").write_text(SLOWPOKE)
+    config = {
+        "model_list": [
+            model("brain", "openai/dispatcher-brain"),
+            model("echo", "openai/echo"),
+            model("tools", "openai/tools"),
+            model("hang", "openai/hang"),
+            *(model(f"s{code}", f"openai/status-{code}") for code in (400, 401, 429, 500, 503)),
+            {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-x"}},
+        ],
+        "dispatcher": {
+            "tiers": {"weak": "brain", "strong": "brain"},
+            "dispatcher_model": "brain",
+            "prices": {"brain": {"input": 1.0, "output": 2.0}},
+            "agents": ["helper.md", "slowpoke.md"],
+            **(dispatcher or {}),
+        },
+    }
+    path = folder / "dispatcher.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+Gateway = Callable[..., tuple[str, openai.OpenAI]]

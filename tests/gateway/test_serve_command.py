@@ -1,0 +1,110 @@
+"""The documented start command, `dispatcher serve -c CONFIG --port PORT`, end to end."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import openai
+import pytest
+from fake_upstream import FakeUpstream
+from gateway_config import write_config
+
+HELLO = [{"role": "user", "content": "hello there"}]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from dispatcher.cli import main; main()", *args]
+
+
+@pytest.fixture
+def served(tmp_path: Path, upstream: FakeUpstream) -> Iterator[str]:
+    config = write_config(tmp_path, upstream.base_url)  # type: ignore[attr-defined]
+    port = _free_port()
+    env = {**os.environ, "DISPATCHER_RUNS_DIR": str(tmp_path / "runs")}
+    process = subprocess.Popen(
+        _command("serve", "-c", str(config), "--host", "127.0.0.1", "--port", str(port)),
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:  # wait for the server to answer, bounded
+            try:
+                if httpx2.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the gateway did not become ready"
+            time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_documented_command_serves_the_openai_sdk(served: str) -> None:
+    client = openai.OpenAI(base_url=f"{served}/v1", api_key="none", max_retries=0)
+    assert "dispatcher/auto" in [model.id for model in client.models.list()]
+    raw = client.chat.completions.with_raw_response.create(model="dispatcher/auto", messages=HELLO)
+    assert raw.parse().choices[0].message.content == "answer: hello there"
+    assert raw.headers["x-dispatcher-route"] == "weak/brain"
+    with client.chat.completions.with_streaming_response.create(
+        model="dispatcher/auto", messages=HELLO, stream=True
+    ) as response:
+        assert response.headers["x-dispatcher-route"] == "weak/brain"
+        chunks = list(response.parse())
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == (
+        "answer: hello there"
+    )
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path: Path, upstream: FakeUpstream) -> None:
+    config = write_config(tmp_path, upstream.base_url)  # type: ignore[attr-defined]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            _command("serve", "-c", str(config), "--port", str(port)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert "error: cannot listen on" in done.stderr and "fix:" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_config_is_a_clear_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        _command("serve", "-c", str(tmp_path / "nope.yaml")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dispatcher.errors import ConfigError
+    from dispatcher.gateway import create_app
+
+    monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'dispatcher\[gateway\]'"):
+        create_app("unused.yaml")
