@@ -146,11 +146,19 @@ def redact_exception(exc: BaseException) -> None:
         notes = getattr(current, "__notes__", None)
         if isinstance(notes, list):
             notes[:] = [redact(note) if isinstance(note, str) else note for note in notes]
+        for name, value in list(getattr(current, "__dict__", {}).items()):
+            if isinstance(value, str):  # e.g. an SDK error's `message`
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(current, name, redact(value))
         for name in ("strerror", "filename", "filename2", "msg", "reason"):
             value = getattr(current, name, None)
             if isinstance(value, str):
                 with contextlib.suppress(AttributeError, TypeError):
                     setattr(current, name, redact(value))
+        if current.__suppress_context__ and current.__cause__ is None:
+            # `raise ... from None`: a traceback hides this context, but code could still
+            # reach it (an SDK error keeps its request, headers included): drop it.
+            current.__context__ = None
         pending += [current.__cause__, current.__context__]
 
 

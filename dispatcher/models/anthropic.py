@@ -105,8 +105,12 @@ class AnthropicModel:
             mapped = self._map_error(exc)
             if mapped is None:
                 raise
-            # from None: the SDK error's text may echo a key; `mapped` is redacted.
-            raise mapped from None
+        else:
+            mapped = None
+        if mapped is not None:
+            # Raised outside the handler: no __cause__ and no hidden __context__ either, since
+            # the SDK's error (its text, its request's headers) may hold the key.
+            raise mapped
         latency_ms = _ms_since(started)
         return convert(
             lambda: response_from_message(message, latency_ms=latency_ms),

@@ -177,3 +177,30 @@ def test_an_error_out_of_a_run_is_redacted_with_its_chain(tmp_path: Path, canary
     printed = "".join(traceback.format_exception(caught.value))
     assert canary not in printed and "[REDACTED]" in printed
     assert canary not in (tmp_path / next(tmp_path.glob("*.jsonl")).name).read_text()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_provider_error_keeps_no_sdk_exception_that_could_hold_the_key(
+    canary: str, kind: str
+) -> None:
+    import httpx2
+
+    from dispatcher.errors import ProviderError
+    from dispatcher.models import AnthropicModel, OpenAIModel
+    from dispatcher.testing import block_real_models
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        body = {"error": {"message": f"Incorrect API key provided: {canary}", "type": "auth"}}
+        return httpx2.Response(401, json=body)
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    model = (
+        OpenAIModel("m", api_key=canary, base_url="http://p.test/v1", http_client=http)
+        if kind == "openai"
+        else AnthropicModel("m", api_key=canary, base_url="http://p.test", http_client=http)
+    )
+    with block_real_models(False), pytest.raises(ProviderError) as caught:
+        await model.request(ModelRequest(messages=()))
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert canary not in "".join(traceback.format_exception(caught.value))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from reliability_harness import kinds, scripted_registry
 
@@ -176,3 +177,27 @@ async def test_a_blocking_sync_tool_is_bounded_by_its_timeout_and_never_stalls_t
         if threading.active_count() <= threads_before + 1:
             break
         await anyio.sleep(0.01)
+
+
+async def test_wall_s_cuts_a_silent_request_through_the_real_sdk(tmp_path: Path) -> None:
+    """A server that accepts the request and never answers (no bytes, no stream)."""
+    from reliability_harness import completion, wire_registry
+
+    from dispatcher.testing import block_real_models
+
+    answered = [completion("", ("d1", "looker", {"task": "look"}))]
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        if answered:
+            return answered.pop(0)
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    started = time.monotonic()
+    with block_real_models(False):
+        async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler)) as http:
+            registry = wire_registry([LOOKER], http, dispatcher={"budgets": {"wall_s": 0.5}})
+            with pytest.raises(BudgetExceeded) as caught:
+                await Dispatcher(registry, runs_dir=tmp_path).run("look")
+    assert time.monotonic() - started < 5
+    assert caught.value.budget == "wall_s" and caught.value.trace_path is not None
