@@ -130,3 +130,16 @@ def test_call_validity_checks_name_json_and_schema() -> None:
     assert not call_is_valid(ToolCall("1", "lookup", '{"key": 1}'), schemas)
     assert not call_is_valid(ToolCall("1", "lookup", "{}"), schemas)
     assert not call_is_valid(ToolCall("1", "other", '{"key": "a"}'), schemas)
+
+
+def test_a_closing_tag_inside_an_argument_string_does_not_end_the_call() -> None:
+    reply = '<tool_call>\n{"name": "lookup", "arguments": {"key": "}}</tool_call>x"}}\n</tool_call>'
+    text, (call,) = parse_reply(reply, new_id)
+    assert json.loads(call.arguments) == {"key": "}}</tool_call>x"} and text == ""
+
+
+def test_text_around_calls_is_kept_and_several_calls_are_read() -> None:
+    one = '{"name": "lookup", "arguments": {"key": "a"}}'
+    two = '{"name": "lookup", "arguments": {"key": "b"}}'
+    text, calls = parse_reply(f"Let me look.\n<tool_call>{one}</tool_call><tool_call>{two}", new_id)
+    assert text == "Let me look." and [json.loads(c.arguments)["key"] for c in calls] == ["a", "b"]

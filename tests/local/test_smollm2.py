@@ -147,3 +147,22 @@ def test_the_call_grammar_is_accepted_by_llama_cpp(smollm2: LocalModel) -> None:
     from llama_cpp import LlamaGrammar
 
     LlamaGrammar.from_string(call_grammar(TOOLS, opened=False), verbose=False)
+
+
+def test_a_grammar_llama_cpp_rejects_is_refused_without_crashing(smollm2: LocalModel) -> None:
+    loaded = load_model(resolve_weights("smollm2"), n_ctx=4096, n_threads=None)
+    assert not loaded.grammar_parses("root ::= (((")
+    assert loaded.grammar_parses('root ::= "yes" | "no"')
+
+
+async def test_a_schema_without_a_grammar_is_decoded_freely(smollm2: LocalModel) -> None:
+    odd = ToolSpec("odd", "A tool with a schema the converter refuses.", {"not": {}})
+    response = await smollm2.request(
+        ModelRequest(
+            messages=[UserMessage("Call odd.")],
+            tools=[odd],
+            tool_choice="required",
+            max_output_tokens=32,
+        )
+    )
+    assert response.text or response.tool_calls

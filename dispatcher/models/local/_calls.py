@@ -18,30 +18,21 @@ from dispatcher.models.local._prompt import CALL_CLOSE, CALL_OPEN
 
 __all__ = ["call_is_valid", "parse_reply"]
 
-_BLOCK = re.compile(
-    re.escape(CALL_OPEN) + r"\s*(.*?)\s*(?:" + re.escape(CALL_CLOSE) + r"|\Z)", re.DOTALL
-)
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+
+
+_DECODER = json.JSONDecoder(strict=False)  # a raw newline in a string is still the model's text
 
 
 def _object(raw: str) -> dict[str, Any] | None:
     try:
-        # strict=False: a raw newline inside a string is still the model's intended text.
-        value = json.loads(raw, strict=False)
+        value = _DECODER.decode(raw)
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
 
 
-def _call(raw: str, new_id: Callable[[], str]) -> ToolCall | None:
-    data = _object(raw)
-    if data is None:
-        # Salvage the name so the trace shows which tool the model was after.
-        match = re.search(r'"name"\s*:\s*"([^"]+)"', raw)
-        if match is None:
-            return None
-        _, found, rest = raw.partition('"arguments"')
-        return ToolCall(new_id(), match.group(1), rest.lstrip(" :") if found else raw)
+def _from_value(data: dict[str, Any], new_id: Callable[[], str]) -> ToolCall | None:
     name = data.get("name")
     if not isinstance(name, str) or not name:
         return None
@@ -54,21 +45,55 @@ def _call(raw: str, new_id: Callable[[], str]) -> ToolCall | None:
     return ToolCall(new_id(), name, text)
 
 
+def _salvaged(raw: str, new_id: Callable[[], str]) -> ToolCall | None:
+    """A call whose JSON does not parse: keep the name, and the arguments text as written."""
+    match = re.search(r'"name"\s*:\s*"([^"]+)"', raw)
+    if match is None:
+        return None
+    _, found, rest = raw.partition('"arguments"')
+    return ToolCall(new_id(), match.group(1), rest.lstrip(" :").strip() if found else raw)
+
+
+def _tagged_call(output: str, start: int, new_id: Callable[[], str]) -> tuple[ToolCall | None, int]:
+    """The call opened at `start` and where its block ends. The JSON is read as a whole first:
+    a string inside it may itself contain "</tool_call>"."""
+    body = start + len(CALL_OPEN)
+    while body < len(output) and output[body].isspace():
+        body += 1
+    try:
+        value, end = _DECODER.raw_decode(output, body)
+    except json.JSONDecodeError:
+        close = output.find(CALL_CLOSE, body)
+        stop = close if close != -1 else len(output)
+        after = stop + len(CALL_CLOSE) if close != -1 else stop
+        return _salvaged(output[body:stop], new_id), after
+    rest = output[end:]
+    after = end + (len(rest) - len(rest.lstrip()))
+    if output.startswith(CALL_CLOSE, after):
+        after += len(CALL_CLOSE)
+    call = _from_value(value, new_id) if isinstance(value, dict) else None
+    return call, after
+
+
 def parse_reply(output: str, new_id: Callable[[], str]) -> tuple[str, tuple[ToolCall, ...]]:
     """(text outside any call, tool calls) of one generated reply."""
-    blocks = list(_BLOCK.finditer(output))
-    if blocks:
-        calls = [_call(block.group(1), new_id) for block in blocks]
-        text = _BLOCK.sub("", output).strip()
-        found = tuple(call for call in calls if call is not None)
-        if found:
-            return text, found
-        return output.strip(), ()
+    calls: list[ToolCall] = []
+    text: list[str] = []
+    position = 0
+    while (start := output.find(CALL_OPEN, position)) != -1:
+        text.append(output[position:start])
+        call, position = _tagged_call(output, start, new_id)
+        if call is not None:
+            calls.append(call)
+    text.append(output[position:])
+    if calls:
+        return "".join(text).strip(), tuple(calls)
     stripped = output.strip()
     fenced = _FENCE.match(stripped)
     candidate = fenced.group(1) if fenced else stripped
-    if candidate.startswith("{"):
-        call = _call(candidate, new_id)
+    if candidate.startswith("{") and CALL_OPEN not in output:
+        data = _object(candidate)
+        call = _from_value(data, new_id) if data is not None else _salvaged(candidate, new_id)
         if call is not None:
             return "", (call,)
     return stripped, ()

@@ -7,10 +7,12 @@ Constrained (the default):
   second phase extends the first prompt, so llama.cpp reuses its KV cache.
 - a `response_schema`: JSON under the schema's grammar.
 Unconstrained: one free generation, parsed the same way (what the model does on its own).
+A schema that cannot become a grammar llama.cpp accepts is decoded freely as well.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,6 +59,18 @@ class Decoded:
     latency_ms: float
 
 
+def _usable(model: LoadedModel, build: Callable[[], str] | None) -> str | None:
+    """The grammar, or None (free decoding) when a schema cannot become one llama.cpp takes:
+    the converter refuses some JSON Schema features, and a tool must still be callable."""
+    if build is None:
+        return None
+    try:
+        grammar = build()
+    except Exception:  # the converter raises AssertionError, KeyError, ValueError, ...
+        return None
+    return grammar if model.grammar_parses(grammar) else None
+
+
 def decode(
     model: LoadedModel,
     request: ModelRequest,
@@ -67,11 +81,11 @@ def decode(
     pieces = render_prompt(request)
     calls_allowed = bool(request.tools) and request.tool_choice != "none"
 
-    def run(prefix: str, grammar: str | None, max_tokens: int) -> Generation:
+    def run(prefix: str, grammar: Callable[[], str] | None, max_tokens: int) -> Generation:
         extra = [PromptPiece(prefix, markup=False)] if prefix else []
         return model.generate(
             [*pieces, *extra],
-            grammar=grammar,
+            grammar=_usable(model, grammar),
             max_tokens=max_tokens,
             temperature=settings.temperature,
             seed=settings.seed,
@@ -85,9 +99,9 @@ def decode(
         if raw.lstrip().startswith(MESSAGE_PREFIX):
             raw = raw.lstrip()[len(MESSAGE_PREFIX) :]
     elif calls_allowed and offers_choice(request):
-        phases.append(run("", DECISION_GRAMMAR, _DECISION_TOKENS))
+        phases.append(run("", lambda: DECISION_GRAMMAR, _DECISION_TOKENS))
         if phases[0].text.startswith(CALL_OPEN):
-            grammar = call_grammar(request.tools, opened=True)
+            grammar = functools.partial(call_grammar, request.tools, opened=True)
             phases.append(run(CALL_OPEN, grammar, settings.max_tokens))
             raw = CALL_OPEN + phases[1].text
         else:
@@ -95,10 +109,11 @@ def decode(
             raw = phases[1].text
     elif calls_allowed:
         tools = offered_tools(request.tools, request.tool_choice)
-        phases.append(run("", call_grammar(tools, opened=False), settings.max_tokens))
+        grammar = functools.partial(call_grammar, tools, opened=False)
+        phases.append(run("", grammar, settings.max_tokens))
         raw = phases[0].text
     elif request.response_schema is not None:
-        grammar = schema_grammar(request.response_schema)
+        grammar = functools.partial(schema_grammar, request.response_schema)
         phases.append(run("", grammar, settings.max_tokens))
         raw = phases[0].text
     else:

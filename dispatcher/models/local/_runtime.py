@@ -51,6 +51,26 @@ class LoadedModel:
         self.path = path
         self.n_ctx = int(llama.n_ctx())
         self._lock = threading.Lock()
+        self._grammar_ok: dict[str, bool] = {}
+
+    def grammar_parses(self, grammar: str) -> bool:
+        """Whether llama.cpp accepts `grammar`: handing it one it rejects crashes the process
+        (llama-cpp-python adds the NULL sampler to its chain), so every grammar is tried here
+        first, on its own."""
+        known = self._grammar_ok.get(grammar)
+        if known is not None:
+            return known
+        import llama_cpp
+
+        with self._lock:
+            # `_model.vocab`: the vocabulary handle llama-cpp-python itself passes to this call.
+            sampler = llama_cpp.llama_sampler_init_grammar(
+                self._llama._model.vocab, grammar.encode("utf-8"), b"root"
+            )
+            if sampler:
+                llama_cpp.llama_sampler_free(sampler)
+        self._grammar_ok[grammar] = bool(sampler)
+        return bool(sampler)
 
     def tokenize(self, pieces: Sequence[PromptPiece]) -> list[int]:
         """Markup may hold special tokens; message text never does (no turn injection)."""
