@@ -4,6 +4,8 @@ A fake OpenAI-compatible upstream (`_fake_upstream.py`, its own process) answers
 latency (default 200 ms) with 20 streamed chunks or one JSON body. Three targets serve it:
 
 - direct: clients call the upstream itself (the baseline);
+- bare-relay: the thinnest relay on the same stack (`_bare_relay.py`: uvicorn, raw ASGI,
+  aiohttp; no routing, checks or trace), the floor any Python relay pays on this machine;
 - dispatcher: `dispatcher serve -c CONFIG` (the documented command), model = the registry's
   name for the upstream, so every request is relayed and traced (a JSONL trace per request);
 - litellm: `litellm --config ... --num_workers 1` (LiteLLM's proxy, `litellm[proxy]` from the
@@ -32,19 +34,16 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2
 from _common import machine, percentile, print_table
+from _servers import cpu_seconds, free_port, process, process_tree, wait_ready, wait_ready_tcp
 
 HERE = Path(__file__).resolve().parent
 MASTER_KEY = "sk-bench-master-key-0001"
@@ -72,77 +71,6 @@ class PhaseResult:
     def error(self, kind: str) -> None:
         self.errors += 1
         self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
-
-
-# -- processes ----------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout_s: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{url} exited at start; see {log}:\n{log.read_text()[-2000:]}")
-        with contextlib.suppress(httpx2.TransportError):
-            if httpx2.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise SystemExit(f"{url} was not ready after {timeout_s:.0f} s; see {log}")
-
-
-@contextlib.contextmanager
-def _process(
-    command: Sequence[str], log: Path, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            list(command), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        # Only this process group (the one we started): LiteLLM may have forked workers.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def _tree(pid: int) -> list[int]:
-    """`pid` and its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text()
-                parent = int(stat.rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def _cpu_seconds(pids: Sequence[int]) -> float:
-    """User + system CPU time of these processes so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]).split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
 
 
 # -- load ---------------------------------------------------------------------------------
@@ -189,21 +117,21 @@ async def _load(target: Target, clients: int, duration_s: float, stream: bool) -
         *(_user(target, body, stream, time.monotonic() + 1.0, PhaseResult()) for _ in range(4))
     )
     result = PhaseResult()
-    cpu_before = _cpu_seconds(target.pids) if target.pids else None
+    cpu_before = cpu_seconds(target.pids) if target.pids else None
     started = time.monotonic()
     stop_at = started + duration_s
     await asyncio.gather(*(_user(target, body, stream, stop_at, result) for _ in range(clients)))
     result.elapsed_s = time.monotonic() - started
     if cpu_before is not None:
-        result.cpu_s = _cpu_seconds(target.pids) - cpu_before
+        result.cpu_s = cpu_seconds(target.pids) - cpu_before
     return result
 
 
 # -- targets ------------------------------------------------------------------------------
 
 
-def _dispatcher_config(folder: Path, upstream: str) -> Path:
-    path = folder / "dispatcher.yaml"
+def _dispatcher_config(folder: Path, upstream: str, traces: str) -> Path:
+    path = folder / f"dispatcher-{traces}.yaml"
     path.write_text(
         "model_list:\n"
         "  - model_name: fake\n"
@@ -211,6 +139,7 @@ def _dispatcher_config(folder: Path, upstream: str) -> Path:
         "dispatcher:\n"
         "  tiers: {weak: fake, strong: fake}\n"
         "  prices: {fake: {input: 0.1, output: 0.2}}\n"
+        f"  gateway: {{traces: {traces}}}\n"
     )
     return path
 
@@ -277,11 +206,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         notes.append("litellm not found (pip install -e '.[bench]'); its rows are missing")
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gw-bench-")))
-        up_port, gw_port, ll_port = _free_port(), _free_port(), _free_port()
+        up_port, ll_port = free_port(), free_port()
         upstream_url = f"http://127.0.0.1:{up_port}"
         up_log = folder / "upstream.log"
         upstream = stack.enter_context(
-            _process(
+            process(
                 [
                     sys.executable,
                     str(HERE / "_fake_upstream.py"),
@@ -298,28 +227,46 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if upstream.poll() is not None:
             raise SystemExit(up_log.read_text())
         targets = [Target("direct", f"{upstream_url}/v1", "fake", {})]
-        gw_log = folder / "gateway.log"
-        env = {**os.environ, "DISPATCHER_RUNS_DIR": str(folder / "runs")}
-        gateway = stack.enter_context(
-            _process(
-                [
-                    sys.executable,
-                    "-c",
-                    "from dispatcher.cli import main; main()",
-                    "serve",
-                    "-c",
-                    str(_dispatcher_config(folder, upstream_url)),
-                    "--port",
-                    str(gw_port),
-                ],
-                gw_log,
-                env,
+        bare_port = free_port()
+        bare_log = folder / "bare-relay.log"
+        bare = stack.enter_context(
+            process(
+                [sys.executable, str(HERE / "_bare_relay.py"), str(bare_port), upstream_url],
+                bare_log,
             )
         )
-        _wait_ready(f"http://127.0.0.1:{gw_port}/readyz", gateway, 60, gw_log)
+        wait_ready_tcp(bare_port, bare, bare_log)
         targets.append(
-            Target("dispatcher", f"http://127.0.0.1:{gw_port}/v1", "fake", {}, _tree(gateway.pid))
+            Target(
+                "bare-relay", f"http://127.0.0.1:{bare_port}/v1", "fake", {}, process_tree(bare.pid)
+            )
         )
+        env = {**os.environ, "DISPATCHER_RUNS_DIR": str(folder / "runs")}
+        # per_process: one trace file for all relayed requests; per_run: a file per request.
+        for name, traces in (("dispatcher", "per_process"), ("dispatcher-per-run", "per_run")):
+            port = free_port()
+            log = folder / f"{name}.log"
+            config = _dispatcher_config(folder, upstream_url, traces)
+            gateway = stack.enter_context(
+                process(
+                    [
+                        sys.executable,
+                        "-c",
+                        "from dispatcher.cli import main; main()",
+                        "serve",
+                        "-c",
+                        str(config),
+                        "--port",
+                        str(port),
+                    ],
+                    log,
+                    env,
+                )
+            )
+            wait_ready(f"http://127.0.0.1:{port}/readyz", gateway, 60, log)
+            targets.append(
+                Target(name, f"http://127.0.0.1:{port}/v1", "fake", {}, process_tree(gateway.pid))
+            )
         if litellm is not None:
             ll_log = folder / "litellm.log"
             ll_env = {
@@ -330,7 +277,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "LITELLM_LOG": "ERROR",
             }
             proxy = stack.enter_context(
-                _process(
+                process(
                     [
                         litellm,
                         "--config",
@@ -346,14 +293,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     ll_env,
                 )
             )
-            _wait_ready(f"http://127.0.0.1:{ll_port}/health/liveliness", proxy, 180, ll_log)
+            wait_ready(f"http://127.0.0.1:{ll_port}/health/liveliness", proxy, 180, ll_log)
             targets.append(
                 Target(
                     "litellm",
                     f"http://127.0.0.1:{ll_port}/v1",
                     "fake",
                     {"authorization": f"Bearer {MASTER_KEY}"},
-                    _tree(proxy.pid),
+                    process_tree(proxy.pid),
                 )
             )
         for phase, clients, duration, stream in phases:
@@ -365,7 +312,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if target.name == "direct":
                     direct_p50 = row["p50_ms"]
                 rows.append(row)
-        traces = len(list((folder / "runs").glob("*.jsonl")))
+        runs = folder / "runs"
+        traces = {
+            "per_run_files": len(list(runs.glob("*.jsonl"))),
+            "per_process_runs": sum(
+                path.read_bytes().count(b'"kind":"run_finished"')
+                for path in (runs / "gateway").glob("*.jsonl")
+            ),
+        }
     return {
         "machine": machine(),
         "settings": {

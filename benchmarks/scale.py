@@ -15,7 +15,12 @@ trace file stays open for its run's lifetime, so N runs need N file descriptors:
 limit is raised to the hard limit (`ulimit -Hn`); if that is still too low the run is
 reported as not possible rather than silently changed.
 
-    python benchmarks/scale.py [--sizes 100 1000 10000] [--json]
+Then the batch engines (`dispatcher.batch`, see benchmarks/_batch_engines.py): `--batch-size`
+scripted workflows (the same 5 turns of 200 ms) on the local engine and on Ray with 1 and 2
+worker processes, each process running `--batch-concurrency` at once; reported as
+throughput (workflows/s) and its speed-up, with `ray_speedup_2` = Ray 2 workers over 1.
+
+    python benchmarks/scale.py [--sizes 100 1000 10000] [--part all|concurrency|engines] [--json]
 """
 
 from __future__ import annotations
@@ -98,6 +103,41 @@ def run_one(framework: str, size: int, tools: int, latency: float) -> dict[str, 
     return result
 
 
+ENGINES = [("local", 1), ("ray", 1), ("ray", 2)]
+
+
+def _engines(args: argparse.Namespace) -> dict[str, Any]:
+    """Each engine setting in its own process; throughput and the speed-ups."""
+    engines: dict[str, dict[str, Any]] = {}
+    for engine, workers in ENGINES:
+        label = f"{engine}_{workers}"
+        command = [
+            sys.executable, __file__, "--one-engine", engine, str(workers),
+            "--batch-size", str(args.batch_size),
+            "--batch-concurrency", str(args.batch_concurrency),
+            "--tools", str(args.tools), "--latency", str(args.latency),
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            engines[label] = {"error": done.stderr.strip().splitlines()[-1:]}
+        else:
+            engines[label] = json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"  batch {label}: {engines[label]}", file=sys.stderr)
+    speed = {k: v.get("throughput_per_s") for k, v in engines.items()}
+    out: dict[str, Any] = {"engines": engines}
+    if speed.get("ray_1") and speed.get("ray_2"):
+        out["ray_speedup_2"] = round(speed["ray_2"] / speed["ray_1"], 2)
+    if speed.get("local_1") and speed.get("ray_2"):
+        out["ray_2_over_local"] = round(speed["ray_2"] / speed["local_1"], 2)
+    out["batch_settings"] = {
+        "workflows": args.batch_size,
+        "concurrency_per_worker": args.batch_concurrency,
+        "model_calls_per_workflow": args.tools + 1,
+        "latency_s": args.latency,
+    }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 1000, 10000])
@@ -106,7 +146,19 @@ def main() -> None:
     parser.add_argument("--frameworks", nargs="+", default=FRAMEWORKS)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--one", nargs=2, metavar=("FRAMEWORK", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=["all", "concurrency", "engines"], default="all")
+    parser.add_argument("--batch-size", type=int, default=10000, help="workflows per batch")
+    parser.add_argument("--batch-concurrency", type=int, default=1000, help="per process")
+    parser.add_argument("--one-engine", nargs=2, metavar=("ENGINE", "W"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_engine:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from _batch_engines import measure
+
+        engine, workers = args.one_engine[0], int(args.one_engine[1])
+        size, width = args.batch_size, args.batch_concurrency
+        print(json.dumps(measure(engine, workers, size, args.tools, args.latency, width)))
+        return
     if args.one:
         framework, size = args.one[0], int(args.one[1])
         print(json.dumps(run_one(framework, size, args.tools, args.latency)))
@@ -116,7 +168,8 @@ def main() -> None:
     from _common import machine, print_table
 
     results: dict[str, dict[str, Any]] = {}
-    for framework in args.frameworks:
+    frameworks = args.frameworks if args.part in ("all", "concurrency") else []
+    for framework in frameworks:
         for size in args.sizes:
             command = [
                 sys.executable,
@@ -142,6 +195,8 @@ def main() -> None:
             if "wall_over_ideal" in stats:
                 out[f"{framework}_{label}_wall_over_ideal"] = stats["wall_over_ideal"]
     out["details"] = results
+    if args.part in ("all", "engines"):
+        out.update(_engines(args))
     out["machine"] = machine()
     out["machine"]["open_files_hard_limit"] = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     out["settings"] = {"tools": args.tools, "latency_s": args.latency}
@@ -174,6 +229,25 @@ def main() -> None:
         ["framework", "N", "wall s", "vs ideal", "cpu us/turn", "peak KB/wf", "events/s", "note"],
         rows,
     )
+    if "engines" in out:
+        print(
+            f"\nBatch engines ({args.batch_size} workflows, {args.batch_concurrency} at once"
+            " per worker process)"
+        )
+        engine_rows = [
+            [
+                label,
+                e.get("wall_s", "-"),
+                e.get("throughput_per_s", "-"),
+                e.get("cores_used", "-"),
+                e.get("workflows_per_cpu_s", "-"),
+                e.get("failed", "-"),
+            ]
+            for label, e in out["engines"].items()
+        ]
+        headers = ["engine", "wall s", "workflows/s", "cores used", "wf/CPU s", "failed"]
+        print_table(headers, engine_rows)
+        print(f"ray_speedup_2 (2 workers over 1): {out.get('ray_speedup_2')}")
     print(f"\nmachine: {json.dumps(out['machine'])}")
 
 

@@ -7,9 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from dispatcher._did_you_mean import did_you_mean
 from dispatcher.errors import BudgetExceeded, ConfigError
 
-__all__ = ["BudgetTracker", "Budgets"]
+__all__ = ["DEFAULT_MAX_TURNS", "BudgetTracker", "Budgets"]
+
+# Model requests per run when `budgets.turns` is not set: a run always stops, even with no
+# budget configured at all (docs/configuration.md; set `dispatcher.budgets.turns` to change it).
+DEFAULT_MAX_TURNS = 100
+_EXAMPLES = {"usd": 0.5, "turns": 40, "tokens": 200000, "wall_s": 300, "tool_calls": 100}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +38,22 @@ class Budgets:
             raise ConfigError(
                 f"unknown budget {unknown[0]!r}",
                 entry=where,
-                fix=f"use any of: {', '.join(sorted(names))}",
+                field=f"budgets.{unknown[0]}",
+                fix=did_you_mean(unknown[0], sorted(names))
+                + f"use any of: {', '.join(sorted(names))}",
             )
+        for name, value in data.items():
+            whole = name in ("turns", "tokens", "tool_calls")
+            kinds = (int,) if whole else (int, float)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, kinds) or value <= 0
+            ):
+                raise ConfigError(
+                    f"budget {name} must be a {'whole ' if whole else ''}number > 0, got {value!r}",
+                    entry=where,
+                    field=f"budgets.{name}",
+                    fix=f"e.g. {name}: {_EXAMPLES[name]} (leave it out for no limit)",
+                )
         return cls(**{k: v for k, v in data.items() if v is not None})
 
     def merged(self, override: Budgets | None) -> Budgets:
@@ -80,8 +100,16 @@ class BudgetTracker:
         if b.tool_calls is not None and self.tool_calls >= b.tool_calls:
             raise BudgetExceeded("tool_calls", limit=b.tool_calls, spent=self.tool_calls)
         if self.deadline is not None and time.monotonic() >= self.deadline:
-            spent = round(time.monotonic() - self.started, 3)
-            raise BudgetExceeded("wall_s", limit=b.wall_s or 0.0, spent=spent)
+            raise self.wall_time_exceeded()
+
+    def seconds_left(self) -> float | None:
+        """Wall time left before the deadline (None: no wall_s budget)."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def wall_time_exceeded(self) -> BudgetExceeded:
+        """The error for a run (or agent) past its wall_s deadline."""
+        spent = round(time.monotonic() - self.started, 3)
+        return BudgetExceeded("wall_s", limit=self.budgets.wall_s or 0.0, spent=spent)
 
     def check_tool_call(self) -> None:
         b = self.budgets

@@ -27,6 +27,7 @@ from dispatcher.messages import (
     ToolChoice,
     UserMessage,
 )
+from dispatcher.redaction import redact
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import RunContext
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from dispatcher.approvals import Approver
     from dispatcher.mcp._hub import MCPHub
     from dispatcher.routing.base import Router
+    from dispatcher.state import DailySpendCap
 
 __all__ = ["Dispatcher"]
 
@@ -75,6 +77,7 @@ class Dispatcher:
         budgets: Budgets | None = None,
         sinks: Sequence[TraceSink] = (),
         checks: Sequence[Callable[[str], None]] = (),
+        spend_cap: DailySpendCap | None = None,
     ) -> None:
         """`checks` are called with the final answer before the run finishes; one that raises
         fails the run (e.g. a replay whose cassette was not used up)."""
@@ -90,6 +93,7 @@ class Dispatcher:
         self.sinks = list(sinks)
         self.checks = list(checks)
         self._mcp: MCPHub | None = None  # shared by every run inside `async with dispatcher`
+        self.spend_cap = spend_cap  # a budget across runs (and processes, with Redis state)
         if self.default_route is not None and self.default_route not in registry.agents:
             raise ConfigError(
                 f"default_route {self.default_route!r} is not a registered agent",
@@ -112,6 +116,7 @@ class Dispatcher:
             options["router"] = build_router(
                 registry.config.settings.router, base_dir=registry.config.base_dir
             )
+        _use_shared_state(registry, options)
         return cls(registry, **options)
 
     # -- entry points ------------------------------------------------------------------------
@@ -139,19 +144,25 @@ class Dispatcher:
         )
         return result
 
-    def stream(self, task: str, *, run_id: str | None = None) -> RunStream:
+    def stream(
+        self, task: str, *, run_id: str | None = None, approve: Approver | None = None
+    ) -> RunStream:
         """Run `task`, yielding its trace events as they happen and then its answer text.
 
         Use as `async with dispatcher.stream(task) as events: async for item in events`.
         """
         from dispatcher._streaming import RunStream
 
-        return RunStream(functools.partial(self._run_into, task, run_id))
+        return RunStream(functools.partial(self._run_into, task, run_id, approve))
 
     async def _run_into(
-        self, task: str, run_id: str | None, sinks: Sequence[TraceSink]
+        self,
+        task: str,
+        run_id: str | None,
+        approve: Approver | None,
+        sinks: Sequence[TraceSink],
     ) -> RunResult:
-        return await self.run(task, run_id=run_id, sinks=sinks)
+        return await self.run(task, run_id=run_id, sinks=sinks, approve=approve)
 
     async def run(
         self,
@@ -169,6 +180,8 @@ class Dispatcher:
         """
         if not task.strip():
             raise ConfigError("the task is empty", fix="pass the task text to run")
+        if self.spend_cap is not None:  # a network call with Redis: off the event loop
+            await anyio.to_thread.run_sync(self.spend_cap.check)
         opened: list[RunContext] = []
         try:
             result = await self._run(task, run_id, sinks, approve, opened)
@@ -208,6 +221,8 @@ class Dispatcher:
                 check(outcome.answer)
         result = _result(run, outcome)
         result.router = self.router
+        if self.spend_cap is not None:
+            await anyio.to_thread.run_sync(self.spend_cap.charge, result.cost_usd)
         return result
 
     def _feedback_from_gates(self, run: RunContext) -> None:
@@ -454,7 +469,8 @@ def _result(run: RunContext, outcome: RunOutcome) -> RunResult:
     ledger = run.ledger
     return RunResult(
         run_id=run.tracer.run_id,
-        answer=outcome.answer,
+        # The answer is model text: a key it repeats is redacted, as in the trace.
+        answer=redact(outcome.answer) if outcome.answer is not None else None,
         status="ok",
         cost_usd=ledger.total_cost,
         counterfactual_cost_usd=ledger.counterfactual,
@@ -463,3 +479,20 @@ def _result(run: RunContext, outcome: RunOutcome) -> RunResult:
         escalations=run.escalations,
         events=run.tracer.events,
     )
+
+
+def _use_shared_state(registry: Registry, options: dict[str, Any]) -> None:
+    """`dispatcher: state:` and `spend_cap:`: the router learns through the store (when it
+    can), and runs draw on the shared daily allowance."""
+    settings = registry.config.settings
+    if settings.state is None and settings.spend_cap is None:
+        return
+    from dispatcher.state import DailySpendCap, open_state_store
+
+    store = open_state_store(settings.state)
+    use_store = getattr(options.get("router"), "use_store", None)
+    if callable(use_store):
+        use_store(store)
+    if settings.spend_cap is not None and options.get("spend_cap") is None:
+        cap = settings.spend_cap
+        options["spend_cap"] = DailySpendCap(store, cap.usd_per_day, key=cap.key)

@@ -7,6 +7,7 @@ DispatcherError
 ├── ModelError                a model call failed
 │   ├── ProviderError         the provider answered with an error status (carries request id)
 │   │   ├── RetryableProviderError    408/409/429/5xx/529 after retries ran out
+│   │   │   └── MalformedResponseError    the answer is not JSON or not the expected shape
 │   │   └── ContextOverflowError      the request does not fit the model's context window
 │   ├── ModelConnectionError  the provider could not be reached
 │   ├── StreamStalledError    a stream went quiet for longer than its idle timeout
@@ -35,6 +36,7 @@ __all__ = [
     "DeadlineExceededError",
     "DispatcherError",
     "EscalationRefused",
+    "MalformedResponseError",
     "ModelConnectionError",
     "ModelError",
     "ProviderError",
@@ -130,6 +132,11 @@ class ProviderError(ModelError):
 
 class RetryableProviderError(ProviderError):
     """A transient provider error (408/409/429/5xx/529); retries may help."""
+
+
+class MalformedResponseError(RetryableProviderError):
+    """The provider's answer is not JSON or not the expected shape (a proxy's HTML page, a
+    truncated body, a field of the wrong type); like a 5xx, a retry may get a good one."""
 
 
 class ContextOverflowError(ProviderError):

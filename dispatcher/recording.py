@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Mapping
 
 from dispatcher.cassette import Cassette, CassetteTurn, RecordedRequest
 from dispatcher.messages import ModelRequest, ModelResponse
 from dispatcher.models.base import Model
+from dispatcher.redaction import REDACTED, has_registered_secret, redact
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import ModelFactory
 from dispatcher.testing._scripted import ScriptedModel
 
 __all__ = ["RecordingModel", "check_replay_complete", "replay_factory"]
+
+_WITHHELD = json.dumps({"withheld": REDACTED})
 
 
 class RecordingModel:
@@ -32,10 +37,24 @@ class RecordingModel:
     async def request(self, request: ModelRequest) -> ModelResponse:
         response = await self.inner.request(request)
         recorded = RecordedRequest.of(request, self.provider_model)
+        # A cassette is a file meant to be committed: no key may be written into it.
         self._turns.append(
-            CassetteTurn.from_response(response, request.metadata.get("agent"), recorded)
+            CassetteTurn.from_response(_redacted(response), request.metadata.get("agent"), recorded)
         )
         return response
+
+
+def _redacted(response: ModelResponse) -> ModelResponse:
+    calls = tuple(
+        dataclasses.replace(
+            call,
+            arguments=_WITHHELD
+            if has_registered_secret(call.arguments)
+            else redact(call.arguments),
+        )
+        for call in response.tool_calls
+    )
+    return dataclasses.replace(response, text=redact(response.text), tool_calls=calls)
 
 
 def replay_factory(

@@ -7,10 +7,20 @@ are matched exactly.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import re
 import threading
+import urllib.parse
 
-__all__ = ["REDACTED", "has_registered_secret", "redact", "redact_registered", "register_secret"]
+__all__ = [
+    "REDACTED",
+    "has_registered_secret",
+    "redact",
+    "redact_exception",
+    "redact_registered",
+    "register_secret",
+]
 
 REDACTED = "[REDACTED]"
 
@@ -56,8 +66,100 @@ def register_secret(value: str | None) -> None:
 
 
 def has_registered_secret(text: str) -> bool:
-    """True if `text` holds a value given to `register_secret` (e.g. a provider key)."""
-    return any(value in text for value in tuple(_registered))
+    """True if `text` holds a value given to `register_secret` (e.g. a provider key), also
+    split, spaced, re-cased, reversed, URL-, base64- or hex-encoded, or 24 characters of it.
+
+    Each secret is reduced to lower-case letters and digits (also reversed, hex- and
+    base64-encoded at each of the three byte alignments) and cut into windows of `_WINDOW`
+    characters every `_STEP`: any 24 consecutive characters of such a form contain a window.
+    The text is reduced the same way (and URL-decoded) and searched for the windows.
+    """
+    secrets = tuple(_registered)
+    if not secrets:
+        return False
+    if any(value in text for value in secrets):
+        return True
+    windows = _secret_windows()
+    if not windows:
+        return False
+    folded = _fold(text)
+    if "%" in text:
+        folded += b"\n" + _fold(urllib.parse.unquote(text))
+    return any(window in folded for window in windows)
+
+
+_WINDOW, _STEP = 16, 8
+_NOT_ALNUM = bytes(b for b in range(256) if not chr(b).isalnum() or b > 127)
+_windows_cache: tuple[frozenset[str], tuple[bytes, ...]] = (frozenset(), ())
+
+
+def _fold(text: str) -> bytes:
+    """Lower-case ASCII letters and digits only: separators, case and padding are gone."""
+    return text.lower().encode("ascii", "ignore").translate(None, _NOT_ALNUM)
+
+
+def _forms(secret: str) -> list[str]:
+    """How a secret may appear: as is, reversed, hex, base64 at each alignment (std/url
+    differ only in characters the folding drops)."""
+    raw = secret.encode()
+    forms = [secret, secret[::-1], raw.hex()]
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + raw).decode()
+        # The first and last 4 characters depend on the neighbouring bytes: left out.
+        forms.append(encoded[4 * ((shift + 2) // 3) + 4 : -4])
+    return forms
+
+
+def _secret_windows() -> tuple[bytes, ...]:
+    global _windows_cache
+    secrets = frozenset(_registered)
+    if _windows_cache[0] == secrets:
+        return _windows_cache[1]
+    windows: set[bytes] = set()
+    for secret in secrets:
+        if len(_fold(secret)) < _WINDOW:
+            continue  # short values: exact matches only
+        for form in _forms(secret):
+            folded = _fold(form)
+            if len(folded) < _WINDOW:
+                continue
+            starts = [*range(0, len(folded) - _WINDOW + 1, _STEP), len(folded) - _WINDOW]
+            windows.update(folded[i : i + _WINDOW] for i in starts)
+    _windows_cache = (secrets, tuple(sorted(windows)))
+    return _windows_cache[1]
+
+
+def redact_exception(exc: BaseException) -> None:
+    """Redact, in place, the messages and notes of `exc` and of every exception chained to it
+    (``__cause__``, ``__context__``): what a printed traceback would show."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        with contextlib.suppress(AttributeError, TypeError):  # a type that fixes its args
+            current.args = tuple(
+                redact(arg) if isinstance(arg, str) else arg for arg in current.args
+            )
+        notes = getattr(current, "__notes__", None)
+        if isinstance(notes, list):
+            notes[:] = [redact(note) if isinstance(note, str) else note for note in notes]
+        for name, value in list(getattr(current, "__dict__", {}).items()):
+            if isinstance(value, str):  # e.g. an SDK error's `message`
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(current, name, redact(value))
+        for name in ("strerror", "filename", "filename2", "msg", "reason"):
+            value = getattr(current, name, None)
+            if isinstance(value, str):
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(current, name, redact(value))
+        if current.__suppress_context__ and current.__cause__ is None:
+            # `raise ... from None`: a traceback hides this context, but code could still
+            # reach it (an SDK error keeps its request, headers included): drop it.
+            current.__context__ = None
+        pending += [current.__cause__, current.__context__]
 
 
 def redact_registered(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -11,13 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from dispatcher._settings_memo import shared_settings
-from dispatcher.budgets import Budgets, BudgetTracker
+from dispatcher.budgets import DEFAULT_MAX_TURNS, Budgets, BudgetTracker
 from dispatcher.errors import BudgetExceeded, ConfigError, RunError, describe
 from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.mcp._agent_tools import mcp_scope
 from dispatcher.mcp._hub import MCPHub
 from dispatcher.models import retry_deadline
+from dispatcher.redaction import redact_exception
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import CostLedger, RunContext
 from dispatcher.tools.executor import ToolExecutor, ToolLimits
@@ -74,6 +78,28 @@ class RunOutcome:
 
     answer: str | None = None
     routes: list[str] = field(default_factory=list)
+
+
+def _attach_trace(exc: Exception, trace_path: Path | None, events: list[EventBase]) -> None:
+    """Every error out of a run carries its trace path and the events so far (`RunError`
+    declares both; any other exception gets them as attributes and a note in its traceback)."""
+    try:
+        exc.trace_path = trace_path  # type: ignore[attr-defined]
+        exc.events = events  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__: the note still tells
+        pass
+    if not isinstance(exc, RunError) and trace_path is not None:
+        exc.add_note(f"trace of the run: {trace_path}")
+    # What a traceback prints (message, notes, the chained errors) must not hold a key.
+    redact_exception(exc)
+
+
+def _wall_clock(budget: BudgetTracker) -> anyio.CancelScope:
+    """A cancel scope that ends the run's body at its wall_s deadline (no-op without one)."""
+    left = budget.seconds_left()
+    if left is None:
+        return anyio.CancelScope()
+    return anyio.CancelScope(deadline=anyio.current_time() + left)
 
 
 def _open_trace(
@@ -143,6 +169,9 @@ async def run_session(
         all_sinks += telemetry_sinks(settings.telemetry)
     tracer = Tracer(run_id, all_sinks, trace_path=trace_path)
     limits = Budgets.from_mapping(settings.budgets.model_dump(), where="dispatcher.budgets")
+    limits = limits.merged(budgets)
+    if limits.turns is None:
+        limits = dataclasses.replace(limits, turns=DEFAULT_MAX_TURNS)
     try:
         strong = registry.strong_profile()
     except Exception:
@@ -155,7 +184,7 @@ async def run_session(
             limits=tool_limits,
             artifacts_dir=(directory / f"{run_id}.artifacts") if write_trace else None,
         ),
-        budget=BudgetTracker(limits.merged(budgets)),
+        budget=BudgetTracker(limits),
         ledger=CostLedger(strong=strong),
         detector_defaults=settings.detectors,
         escalation_defaults=shared_settings(
@@ -170,13 +199,16 @@ async def run_session(
     outcome = RunOutcome()
     status = "ok"
     error: dict[str, Any] | None = None
-    failure: RunError | None = None
+    failure: Exception | None = None
     try:
         # No model retry may wait past the run's wall-time budget.
-        with retry_deadline(run.budget.deadline):
+        with retry_deadline(run.budget.deadline), _wall_clock(run.budget) as wall:
             # MCP servers this run started stop here, on success, error and cancellation.
             async with mcp_scope(registry, run, mcp):
                 yield run, outcome
+        if wall.cancelled_caught:
+            # The deadline cut a silent model request or a stuck tool: the wall_s budget.
+            raise run.budget.wall_time_exceeded()
     except RunError as exc:
         status = "budget_exceeded" if isinstance(exc, BudgetExceeded) else "error"
         error = describe(exc)
@@ -185,6 +217,7 @@ async def run_session(
         raise
     except Exception as exc:
         status, error = "error", describe(exc)
+        failure = exc  # a provider or config error mid-run: it gets the trace as well
         raise
     except BaseException as exc:
         status, error = "cancelled", describe(exc)
@@ -209,4 +242,4 @@ async def run_session(
         )
         tracer.close()
         if failure is not None:
-            failure.events = list(tracer.events)
+            _attach_trace(failure, trace_path, list(tracer.events))

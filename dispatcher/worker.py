@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import anyio
+
 from dispatcher._settings_memo import shared_settings
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.detectors.base import Detector, Step, Verdict
-from dispatcher.errors import BudgetExceeded, RunError, describe
+from dispatcher.errors import BudgetExceeded, EscalationRefused, RunError, describe
 from dispatcher.escalation.episode import EscalationOutcome, Escalator
 from dispatcher.escalation.request import (
     ESCALATE_TOOL_NAME,
@@ -44,6 +46,10 @@ if TYPE_CHECKING:
 __all__ = ["AgentResult", "run_agent", "run_overwatch"]
 
 Role = Literal["worker", "overwatch"]
+
+# Escalations refused (quota, depth, budget) while the worker is still stuck: on the second
+# one the worker stops instead of calling the model until some budget runs out.
+_MAX_REFUSED_ESCALATIONS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,7 @@ class _Loop:
         self.detectors: list[Detector] = self._new_detectors()
         self.detector_firings = 0
         self.finish_reviewed = False
+        self.refusals = 0
         self.escalator = (
             Escalator(self, escalation) if escalation is not None and escalation.enabled else None
         )
@@ -196,8 +203,16 @@ class _Loop:
             if self.limits.deadline is None:  # the block below would change nothing
                 response = await model.request(request)
             else:
-                with retry_deadline(self.limits.deadline):  # the agent's own wall_s
+                # The agent's own wall_s: no retry waits past it, and a request that goes
+                # silent is cut at it.
+                left = self.limits.seconds_left() or 0.0
+                with (
+                    retry_deadline(self.limits.deadline),
+                    anyio.CancelScope(deadline=anyio.current_time() + left) as wall,
+                ):
                     response = await model.request(request)
+                if wall.cancelled_caught:
+                    raise self.limits.wall_time_exceeded()
             self.turns += 1
             cost = self.run_ctx.record_model_call(
                 agent=self.agent.name, profile=self.profile, response=response, parent_id=self.span
@@ -283,9 +298,25 @@ class _Loop:
             "detector", request, detector_evidence=dict(verdict.evidence)
         )
         self._reset_detectors()
+        self._count_refusal(outcome, verdict.verdict)
         if outcome.final_answer is None and outcome.message:
             self._append_note(outcome.message)
         return outcome
+
+    def _count_refusal(self, outcome: EscalationOutcome, why: str) -> None:
+        """Still stuck after escalation was refused this often: stop instead of calling the
+        model until a budget runs out (with none configured, that would be the turn cap)."""
+        if not outcome.refused:
+            return
+        self.refusals += 1
+        if self.refusals >= _MAX_REFUSED_ESCALATIONS:
+            raise EscalationRefused(
+                f"agent {self.agent.name!r} is still stuck ({why}) and its escalation was "
+                f"refused {self.refusals} times ({outcome.message.split('(', 1)[-1].split(')')[0]})"
+                "; the run stops rather than keep calling the model",
+                events=self.run_ctx.tracer.events,
+                trace_path=self.run_ctx.trace_path,
+            )
 
     def _record_verdict(
         self, verdict: Verdict, action: Literal["nudge", "escalate", "record"]
@@ -340,6 +371,7 @@ class _Loop:
             self.messages.append(ToolResultMessage(call.id, call.name, parsed, is_error=True))
             return None
         outcome = await self.escalator.escalate("self", parsed, detector_evidence=None)
+        self._count_refusal(outcome, "it asked for help")
         if outcome.final_answer is None:
             self.messages.append(
                 ToolResultMessage(call.id, call.name, outcome.message, is_error=outcome.refused)

@@ -75,3 +75,28 @@ async def test_iterating_outside_async_with_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="async with"):
         async for _ in Dispatcher(reg).stream("q"):
             pass
+
+
+async def test_cli_progress_prints_each_decision_as_it_happens() -> None:
+    import io
+
+    from rich.console import Console
+
+    from dispatcher.cli._progress import run_with_progress
+
+    reg, _, _ = registry(
+        [SALES],
+        small=[
+            tool_calls(("sales", {"task": "q1"}), agent="dispatcher"),
+            reply("10 units", agent="sales"),
+            reply("Sales were 10 units.", agent="dispatcher"),
+        ],
+    )
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    result = await run_with_progress(Dispatcher(reg), "How did q1 go?", None, console)
+    lines = out.getvalue().splitlines()
+    assert result.answer == "Sales were 10 units."
+    assert lines[0] == "agent dispatcher on small (dispatcher)"
+    assert "route dispatcher_model → sales" in lines
+    assert "agent sales on small (worker)" in lines

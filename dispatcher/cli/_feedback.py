@@ -49,7 +49,7 @@ def feedback(
             fix="configure `router: {type: bandit, arms: [...], state_path: bandit.json}`",
         )
     router = build_router(settings.router, base_dir=registry_config.base_dir)
-    if getattr(router, "store", None) is None:
+    if getattr(router, "file_store", None) is None and getattr(router, "_store", None) is None:
         raise ConfigError(
             "the router keeps no state, so this feedback would be lost when the command ends",
             file=config,

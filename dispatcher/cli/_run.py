@@ -17,6 +17,7 @@ from rich.markup import escape
 from dispatcher.approvals import Approver
 from dispatcher.cassette import Cassette, load_cassette, save_cassette
 from dispatcher.cli._approve import ApproveAll, DenyAll, cli_approver
+from dispatcher.cli._progress import run_with_progress
 from dispatcher.cli.app import app
 from dispatcher.dispatching import Dispatcher
 from dispatcher.errors import ConfigError, ModelError, RunError, UnexpectedModelCall
@@ -111,9 +112,13 @@ def _run_example(
     dispatcher = Dispatcher(registry, runs_dir=directory, checks=checks)
     trace = directory / f"{run_id}.jsonl"
     try:
-        result: RunResult = anyio.run(
-            functools.partial(dispatcher.run, task or spec.task, run_id=run_id, approve=approver)
-        )
+        text = task or spec.task
+        if live:  # real models take a while: show each decision as it happens
+            result = anyio.run(run_with_progress, dispatcher, text, run_id, console, approver)
+        else:
+            result = anyio.run(
+                functools.partial(dispatcher.run, text, run_id=run_id, approve=approver)
+            )
     except UnexpectedModelCall as exc:
         if live:
             raise ConfigError(
@@ -164,7 +169,7 @@ def ask(
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
     approver = cli_approver(approve_all, deny_all, console)
     try:
-        result = dispatcher.run_sync(task, approve=approver)
+        result = anyio.run(run_with_progress, dispatcher, task, None, console, approver)
     except ModelError as exc:
         raise ConfigError(
             f"a model call failed: {exc}",

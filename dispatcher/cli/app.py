@@ -22,6 +22,7 @@ app = typer.Typer(
 
 def _register_subcommands() -> None:
     # Each sub-command module adds itself to `app`; imported here so `--help` lists them.
+    import dispatcher.cli._batch  # noqa: F401 (issue 19: `dispatcher batch`)
     from dispatcher.cli import _agents, _detectors, _routers, _run, _serve, _trace  # noqa: F401
     from dispatcher.cli import _feedback as _feedback
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from pydantic import ValidationError
-
 from dispatcher.agent import Agent
 from dispatcher.detectors.base import Step
+from dispatcher.escalation._decision import read_decision
 from dispatcher.escalation.request import (
     DECISION_TOOL_NAME,
     EscalationRequest,
@@ -22,7 +20,7 @@ from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.messages import ForcedTool, Message, ModelRequest, UserMessage
 from dispatcher.registry.profiles import ModelProfile, Price
 from dispatcher.tools.tool import Tool
-from dispatcher.trace.events import EscalationEvent
+from dispatcher.trace.events import EscalationEvent, Note
 
 if TYPE_CHECKING:
     from dispatcher.run_context import RunContext
@@ -115,11 +113,16 @@ class Escalator:
             )
         self.count += 1
         run.escalations += 1
+        decision: OverwatchDecision | None = None
         try:
             decision, cost = await self._decide(overwatch, brief, span, force_mode)
             outcome, extra = await self._act(decision, overwatch, brief, span)
         except Exception:
-            self._emit(span, trigger, request, overwatch, None, "failed", 0.0, "", None)
+            # The decision, when there was one, is part of what failed (e.g. a take-over that
+            # ran out of budget): the trace keeps it.
+            mode = decision.mode if decision is not None else None
+            guidance = decision.guidance if decision is not None else ""
+            self._emit(span, trigger, request, overwatch, mode, "failed", 0.0, guidance, None)
             raise
         finally:
             self._last_turn = worker.turns
@@ -186,8 +189,15 @@ class Escalator:
             response=response,
             parent_id=span,
         )
-        decision = _parse_decision(response.text, response.tool_calls, modes)
-        return decision, cost or 0.0
+        read = read_decision(response.text, response.tool_calls, modes)
+        if read.problem is not None:
+            run.tracer.emit(
+                Note,
+                parent_id=span,
+                agent=f"{worker.agent.name}-overwatch",
+                message=f"the overwatch's decision was not understood as sent: {read.problem}",
+            )
+        return read.decision, cost or 0.0
 
     async def _act(
         self, decision: OverwatchDecision, overwatch: ModelProfile, brief: str, span: str
@@ -282,32 +292,3 @@ class Escalator:
             depth=worker.depth + 1,
         )
 
-
-def _parse_decision(
-    text: str, tool_calls: Sequence[Any], modes: Sequence[str]
-) -> OverwatchDecision:
-    """The overwatch's decision; free text (a model without tools) counts as advice."""
-    raw: Any = None
-    for call in tool_calls:
-        if call.name == DECISION_TOOL_NAME:
-            try:
-                raw = json.loads(call.arguments or "{}")
-            except json.JSONDecodeError:
-                raw = None
-            break
-    if raw is None and text.strip().startswith("{"):
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError:
-            raw = None
-    if isinstance(raw, dict):
-        try:
-            decision = OverwatchDecision.model_validate(raw)
-        except ValidationError:
-            decision = None
-        if decision is not None and decision.mode in modes:
-            return decision
-        if decision is not None:
-            return OverwatchDecision(mode=modes[0], guidance=decision.guidance)
-    fallback_mode = "advise" if "advise" in modes else modes[0]
-    return OverwatchDecision(mode=fallback_mode, guidance=text.strip() or "Try another approach.")

@@ -25,6 +25,7 @@ def create_app(config: str | Path | Dispatcher, **options: Any) -> Starlette:
     `options` go to `Dispatcher.from_config` when `config` is a path.
     """
     try:
+        import aiohttp  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:

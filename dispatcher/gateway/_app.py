@@ -23,6 +23,7 @@ from dispatcher.gateway._errors import GatewayError
 from dispatcher.gateway._passthrough import Upstream, relay, upstream_for
 from dispatcher.gateway._runs import answer_with_run
 from dispatcher.gateway._trace_log import ProcessTraceLog
+from dispatcher.gateway._via_model import answer_via_model
 from dispatcher.gateway._wire import MAX_BODY_BYTES, parse_request, task_text
 from dispatcher.redaction import register_secret
 from dispatcher.trace.sink import default_runs_dir
@@ -125,13 +126,15 @@ class _Gateway:
         if name not in self.upstreams:
             raise _unknown_model(name)
         upstream = self.upstreams[name]
-        if upstream is None:
-            raise GatewayError(
-                400,
-                f"model {name!r} does not speak the OpenAI wire format, so it is not served "
-                f"directly; use {AUTO_MODEL} or an agent/<name> that runs on it",
-                param="model",
-                code="model_not_direct",
+        if upstream is None:  # not OpenAI's wire format: through the model seam
+            return ProducedResponse(
+                functools.partial(
+                    answer_via_model,
+                    registry=self.registry,
+                    profile=self.registry.profile(name),
+                    request=parsed,
+                    body=body,
+                )
             )
         assert self.client is not None, "the lifespan opened the client"
         return ProducedResponse(

@@ -39,6 +39,8 @@ _PLACEHOLDER_KEY = "not-needed"
 # The usage-only chunk that `stream_options.include_usage` adds at the end of a stream.
 _USAGE_ONLY = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 _AGENT = "gateway"
+# Without `timeout` / `stream_timeout` in litellm_params: what the model adapters default to.
+_DEFAULT_READ_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +50,20 @@ class Upstream:
     url: str
     model_id: str
     api_key_env: str | None
+    # LiteLLM's `timeout` / `stream_timeout` from litellm_params: the longest silence allowed
+    read_timeout_s: float | None = None
 
     def headers(self, profile: ModelProfile) -> dict[str, str]:
         key = profile.api_key() or _PLACEHOLDER_KEY
         return {"authorization": f"Bearer {key}", "content-type": "application/json"}
+
+    def timeout(self) -> aiohttp.ClientTimeout:
+        """One request's limits: 10 s to connect, then at most this long without a byte."""
+        import aiohttp
+
+        return aiohttp.ClientTimeout(
+            total=None, sock_connect=10, sock_read=self.read_timeout_s or _DEFAULT_READ_TIMEOUT_S
+        )
 
 
 def upstream_for(profile: ModelProfile) -> Upstream | None:
@@ -67,7 +79,12 @@ def upstream_for(profile: ModelProfile) -> Upstream | None:
             base = _ollama_openai_base(base)
     else:
         return None
-    return Upstream(base.rstrip("/") + "/chat/completions", model_id, profile.api_key_env)
+    options = profile.options
+    limit = options.get("stream_timeout", options.get("timeout"))
+    read_timeout = float(limit) if isinstance(limit, int | float) and limit > 0 else None
+    return Upstream(
+        base.rstrip("/") + "/chat/completions", model_id, profile.api_key_env, read_timeout
+    )
 
 
 def _last_user_text(request: ChatRequest) -> str:
@@ -120,10 +137,10 @@ async def relay(
             run.budget.check()
             check_real_request_allowed(upstream.model_id)
             if request.stream:
-                response = await _relay_stream(
+                response, held = await _relay_stream(
                     reply, client, profile, upstream, payload, headers, drop_usage
                 )
-                last = b"data: [DONE]\n\n"
+                last = held + b"data: [DONE]\n\n"
             else:
                 response, last = await _relay_json(client, profile, upstream, payload)
             run.record_model_call(agent=_AGENT, profile=profile, response=response, parent_id=None)
@@ -145,7 +162,10 @@ async def _relay_json(
     """The upstream's answer (read for the trace) and its bytes, to be relayed as they are."""
     started = time.perf_counter()
     async with client.post(
-        upstream.url, data=payload, headers=upstream.headers(profile)
+        upstream.url,
+        data=payload,
+        headers=upstream.headers(profile),
+        timeout=upstream.timeout(),
     ) as answer:
         data = await answer.read()
     if answer.status >= 400:
@@ -175,14 +195,19 @@ async def _relay_stream(
     payload: bytes,
     headers: Mapping[str, str],
     drop_usage: bool,
-) -> ModelResponse:
+) -> tuple[ModelResponse, bytes]:
+    """Relay the events as they come; returns the trace's response and the held-back tail."""
     started = time.perf_counter()
     ttft_ms: float | None = None
     usage: Mapping[str, Any] = {}
     done = False
     pending = b""
+    held: list[bytes] = []
     async with client.post(
-        upstream.url, data=payload, headers=upstream.headers(profile)
+        upstream.url,
+        data=payload,
+        headers=upstream.headers(profile),
+        timeout=upstream.timeout(),
     ) as answer:
         if answer.status >= 400:
             data = await answer.read()
@@ -203,14 +228,16 @@ async def _relay_stream(
                     if drop_usage:
                         continue
                 out.append(event + b"\n\n")
-            if out:
+            if done:  # the stream's last read: it goes out with [DONE], one write, not two
+                held.extend(out)
+            elif out:
                 await reply.write(b"".join(out))
     if not done:
         raise ModelConnectionError(
             "the upstream stream ended before [DONE] (connection dropped?)",
             model=profile.provider_model,
         )
-    return ModelResponse(
+    response = ModelResponse(
         text="",
         usage=_usage(usage),
         model=profile.provider_model,
@@ -218,6 +245,7 @@ async def _relay_stream(
         ttft_ms=ttft_ms,
         request_id=answer.headers.get("x-request-id"),
     )
+    return response, b"".join(held)
 
 
 def _event_usage(event: bytes) -> Mapping[str, Any]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dispatcher.errors import ProviderError
+from dispatcher.errors import MalformedResponseError
 from dispatcher.messages import (
     AssistantMessage,
     FinishReason,
@@ -155,8 +155,11 @@ def response_from_completion(
 ) -> ModelResponse:
     """Normalize a non-streamed Chat Completions answer (the first choice)."""
     if not completion.choices:
-        raise ProviderError(
-            "the response has no choices", model=model_id, request_id=completion._request_id
+        raise MalformedResponseError(
+            "the response has no choices",
+            model=model_id,
+            status_code=200,
+            request_id=completion._request_id,
         )
     choice = completion.choices[0]
     message = choice.message

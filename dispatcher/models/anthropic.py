@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from dispatcher.models._anthropic_wire import (
     response_from_message,
 )
 from dispatcher.models._guard import check_real_request_allowed
+from dispatcher.models._malformed import PARSE_ERRORS, convert, malformed
 from dispatcher.models._provider_errors import mentions_context_overflow, provider_error
 from dispatcher.models._stream_idle import next_chunk
 from dispatcher.redaction import redact, register_secret
@@ -103,9 +105,17 @@ class AnthropicModel:
             mapped = self._map_error(exc)
             if mapped is None:
                 raise
-            # from None: the SDK error's text may echo a key; `mapped` is redacted.
-            raise mapped from None
-        return response_from_message(message, latency_ms=_ms_since(started))
+        else:
+            mapped = None
+        if mapped is not None:
+            # Raised outside the handler: no __cause__ and no hidden __context__ either, since
+            # the SDK's error (its text, its request's headers) may hold the key.
+            raise mapped
+        latency_ms = _ms_since(started)
+        return convert(
+            lambda: response_from_message(message, latency_ms=latency_ms),
+            model=self.model_id,
+        )
 
     async def _request_streamed(
         self, client: AsyncAnthropic, params: dict[str, Any], started: float
@@ -120,7 +130,7 @@ class AnthropicModel:
                     stream, idle_timeout_s=self._idle_timeout_s, model=self.model_id
                 )
             ) is not None:
-                if assembler.feed(event) and ttft_ms is None:
+                if self._fed(assembler, event) and ttft_ms is None:
                     ttft_ms = _ms_since(started)
         finally:
             await stream.close()
@@ -128,8 +138,12 @@ class AnthropicModel:
             raise ModelConnectionError(
                 "the stream ended before message_stop (connection dropped?)", model=self.model_id
             )
-        return assembler.response(
-            latency_ms=_ms_since(started), ttft_ms=ttft_ms, request_id=request_id
+        latency_ms = _ms_since(started)
+        return convert(
+            lambda: assembler.response(
+                latency_ms=latency_ms, ttft_ms=ttft_ms, request_id=request_id
+            ),
+            model=self.model_id,
         )
 
     def _get_client(self) -> AsyncAnthropic:
@@ -167,8 +181,17 @@ class AnthropicModel:
             raise mapped from None
         return self._client
 
+    def _fed(self, assembler: Any, item: Any) -> bool:
+        """Feed one stream event; a malformed one is the provider's fault (a typed error)."""
+        try:
+            return bool(assembler.feed(item))
+        except PARSE_ERRORS as exc:
+            raise malformed(exc, model=self.model_id) from None
+
     def _map_error(self, exc: Exception) -> DispatcherError | None:
         """The dispatcher error for an SDK or transport exception; None if it is not ours."""
+        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+            return malformed(exc, model=self.model_id)  # a 200 whose body is not JSON
         import anthropic
         import httpx2
 

@@ -4,6 +4,7 @@
     openai/<model>               -> OpenAIModel (api_base optional: any compatible server)
     ollama/, ollama_chat/, hosted_vllm/, vllm/, llamacpp/, lm_studio/, openai_compatible/
                                  -> OpenAIModel against api_base (required)
+    local/<smollm2 | path.gguf>  -> LocalModel, in this process (the `local` extra; no server)
 
 Only the adapter is built: wrap it in RetryingModel / FallbackModel to add retries.
 LiteLLM spellings of adapter options are accepted (timeout, stream_timeout, max_tokens,
@@ -34,7 +35,8 @@ _OPENAI_COMPATIBLE = (
     "lm_studio",
     "openai_compatible",
 )
-KNOWN_PREFIXES = ("anthropic", "openai", *_OPENAI_COMPATIBLE)
+KNOWN_PREFIXES = ("anthropic", "openai", *_OPENAI_COMPATIBLE, "local")
+_LOCAL = "local/"
 _OLLAMA = ("ollama", "ollama_chat")
 _LITELLM_ALIASES = {
     "timeout": "timeout_s",
@@ -58,12 +60,17 @@ def build_model(
     `options` go to the adapter's constructor (timeout_s, stream, stream_idle_timeout_s,
     http_client, max_output_tokens for Anthropic, default_headers).
     """
+    if provider_model.startswith(_LOCAL):
+        return _local_model(provider_model, api_key=api_key, api_base=api_base, options=options)
     adapter, api_base, options = _checked(provider_model, api_base, options)
     return adapter(_model_id(provider_model), api_key=api_key, base_url=api_base, **options)
 
 
 def check_model_options(provider_model: str, *, api_base: str | None, **options: Any) -> None:
     """Raise the ConfigError `build_model` would, without building anything (config load)."""
+    if provider_model.startswith(_LOCAL):
+        _local_model(provider_model, api_key=None, api_base=api_base, options=options)
+        return
     _checked(provider_model, api_base, options)
 
 
@@ -128,6 +135,32 @@ def _check_value(name: str, key: str, value: Any) -> None:
             field=f"litellm_params.{key}",
             fix=f"e.g. {key}: 3 (0 turns retries off)",
         )
+
+
+def _local_model(
+    provider_model: str, *, api_key: str | None, api_base: str | None, options: dict[str, Any]
+) -> Model:
+    """The in-process model; construction is cheap (llama-cpp-python loads on first request)."""
+    from dispatcher.models.local import LocalModel
+
+    if api_base or api_key:
+        raise ConfigError(
+            f"model {provider_model!r} runs inside this process: it has no server and no key",
+            field="litellm_params.api_base" if api_base else "litellm_params.api_key",
+            fix="remove api_base and api_key from its litellm_params",
+        )
+    model_id = _model_id(provider_model)
+    if not model_id:
+        raise ConfigError(
+            f"model {provider_model!r} names no local model",
+            field="litellm_params.model",
+            fix="write local/smollm2 (the bundled SmolLM2) or local/<path to a .gguf file>",
+        )
+    from dispatcher.models.local._options import check_local_options
+
+    accepted = _adapter_options(LocalModel, provider_model, options)
+    check_local_options(accepted)
+    return LocalModel(model_id, **accepted)
 
 
 def _adapter_options(

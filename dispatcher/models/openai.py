@@ -6,6 +6,7 @@ LM Studio, gateways.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from dispatcher.errors import (
 )
 from dispatcher.messages import ModelRequest, ModelResponse
 from dispatcher.models._guard import check_real_request_allowed
+from dispatcher.models._malformed import PARSE_ERRORS, convert, malformed
 from dispatcher.models._openai_wire import (
     OpenAIStreamAssembler,
     request_params,
@@ -101,10 +103,18 @@ class OpenAIModel:
             mapped = self._map_error(exc)
             if mapped is None:
                 raise
-            # from None: the SDK error's text may echo a key; `mapped` is redacted.
-            raise mapped from None
-        return response_from_completion(
-            completion, model_id=self.model_id, latency_ms=_ms_since(started)
+        else:
+            mapped = None
+        if mapped is not None:
+            # Raised outside the handler: no __cause__ and no hidden __context__ either, since
+            # the SDK's error (its text, its request's headers) may hold the key.
+            raise mapped
+        latency_ms = _ms_since(started)
+        return convert(
+            lambda: response_from_completion(
+                completion, model_id=self.model_id, latency_ms=latency_ms
+            ),
+            model=self.model_id,
         )
 
     async def _request_streamed(
@@ -122,7 +132,7 @@ class OpenAIModel:
                     stream, idle_timeout_s=self._idle_timeout_s, model=self.model_id
                 )
             ) is not None:
-                if assembler.feed(chunk) and ttft_ms is None:
+                if self._fed(assembler, chunk) and ttft_ms is None:
                     ttft_ms = _ms_since(started)
         finally:
             await stream.close()
@@ -131,11 +141,15 @@ class OpenAIModel:
                 "the stream ended without a finish_reason (connection dropped?)",
                 model=self.model_id,
             )
-        return assembler.response(
-            model_id=self.model_id,
-            latency_ms=_ms_since(started),
-            ttft_ms=ttft_ms,
-            request_id=request_id,
+        latency_ms = _ms_since(started)
+        return convert(
+            lambda: assembler.response(
+                model_id=self.model_id,
+                latency_ms=latency_ms,
+                ttft_ms=ttft_ms,
+                request_id=request_id,
+            ),
+            model=self.model_id,
         )
 
     def _get_client(self) -> AsyncOpenAI:
@@ -174,8 +188,17 @@ class OpenAIModel:
         )
         return self._client
 
+    def _fed(self, assembler: Any, item: Any) -> bool:
+        """Feed one stream event; a malformed one is the provider's fault (a typed error)."""
+        try:
+            return bool(assembler.feed(item))
+        except PARSE_ERRORS as exc:
+            raise malformed(exc, model=self.model_id) from None
+
     def _map_error(self, exc: Exception) -> DispatcherError | None:
         """The dispatcher error for an SDK or transport exception; None if it is not ours."""
+        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+            return malformed(exc, model=self.model_id)  # a 200 whose body is not JSON
         import httpx2
         import openai
 

@@ -94,6 +94,13 @@ class FeedbackSpec(_Strict):
     failed: float = 0.0  # a gate check failed (even if escalation fixed it later)
 
 
+class SpendCapSpec(_Strict):
+    """`dispatcher: spend_cap:`: a USD cap per UTC day, counted in the `state:` store."""
+
+    usd_per_day: float = Field(gt=0)
+    key: str = "default"
+
+
 class DispatcherSection(_Strict):
     tiers: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceSpec] = Field(default_factory=dict)
@@ -117,6 +124,9 @@ class DispatcherSection(_Strict):
     requires_approval: list[str] = Field(default_factory=list)
     approval_timeout_s: float = Field(default=300.0, gt=0)
     feedback: FeedbackSpec = Field(default_factory=FeedbackSpec)
+    # Shared state (docs/scaling.md): redis://HOST:PORT/DB, or local (this process only).
+    state: str | None = Field(default=None, pattern=r"^(local|redis://|rediss://|unix://)")
+    spend_cap: SpendCapSpec | None = None
 
 
 class RegistryFile(_Strict):

@@ -297,6 +297,17 @@ class Registry:
                 fix=did_you_mean(route, self.agents)
                 + f"registered agents: {', '.join(self.agents) or '-'}",
             )
+        router = self.config.settings.router or {}
+        routes = router.get("routes") if isinstance(router, Mapping) else None
+        for name in routes if isinstance(routes, Mapping) else ():
+            if name not in self.agents:
+                raise ConfigError(
+                    f"router route {name!r} is not a registered agent",
+                    file=file,
+                    field=f"dispatcher.router.routes.{name}",
+                    fix=did_you_mean(str(name), self.agents)
+                    + f"route names are agent names: {', '.join(self.agents) or '-'}",
+                )
         if self._plugins_loaded:
             for kit in self.config.settings.toolkits:
                 if kit not in self.toolkits:

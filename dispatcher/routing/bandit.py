@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,8 +21,11 @@ from numpy.typing import ArrayLike, NDArray
 from dispatcher.embeddings.base import Embedder
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.routing._features import FEATURE_NAMES, text_features
-from dispatcher.routing._state_store import FileStateStore, StateStore
+from dispatcher.routing._state_store import FileStateStore
 from dispatcher.routing.base import RouteContext, RouteDecision
+
+if TYPE_CHECKING:
+    from dispatcher.state import StateStore
 
 __all__ = ["BanditFeatures", "LinUCBRouter", "replay"]
 
@@ -120,7 +124,6 @@ class LinUCBRouter:
         strong: str = "strong",
         weak: str = "weak",
         name: str = "bandit",
-        store: StateStore | None = None,
     ) -> None:
         if alpha < 0 or ridge <= 0:
             raise ConfigError(
@@ -135,18 +138,53 @@ class LinUCBRouter:
         self.strong = strong
         self.weak = weak
         self.state_path = Path(state_path) if state_path is not None else None
-        if store is None and self.state_path is not None:
-            store = FileStateStore(self.state_path)
-        self.store = store
+        # The JSON file, read-modify-written under a lock so processes lose no update.
+        self.file_store = FileStateStore(self.state_path) if self.state_path is not None else None
         self._lock = threading.Lock()
         self._arms: dict[str, _Arm] = {}
         # The configured routes: a decision picks among these (the dispatcher's candidates
         # only narrow them), so `arms: [coder, sql_analyst]` is honoured.
         self.configured_arms = tuple(arms)
-        if self.store is not None:
-            self._adopt(self.store.read())
+        if self.file_store is not None:
+            self._adopt(self.file_store.read())
         for arm in arms:
             self._arms.setdefault(arm, _Arm(self.features.dim, ridge))
+        self._store: StateStore | None = None
+        self._store_read_at = 0.0
+        self.store_refresh_s = 1.0
+
+    def use_store(self, store: StateStore, *, refresh_s: float = 1.0) -> None:
+        """Learn through a shared `StateStore` (e.g. Redis): every update is added to the
+        store atomically, and decisions use the store's totals, re-read every `refresh_s`.
+        The store keeps the sums of updates; the ridge prior stays this router's setting."""
+        self._store, self.store_refresh_s = store, refresh_s
+        self._read_store()
+
+    def _store_key(self, arm: str) -> str:
+        return f"bandit:{self.name}:{self.features.name}:{self.features.dim}:{arm}"
+
+    def _set_from_store(self, arm: str, totals: Mapping[str, float]) -> None:
+        dim, current = self.features.dim, self._arm(arm)
+        current.a = np.eye(dim) * self.ridge
+        current.b = np.zeros(dim)
+        for field_name, value in totals.items():
+            kind, _, place = field_name.partition(":")
+            if kind == "A":
+                row, col = place.split(",")
+                current.a[int(row), int(col)] += value
+            elif kind == "b":
+                current.b[int(place)] = value
+        current.pulls = int(totals.get("pulls", 0))
+        current.changed()
+
+    def _read_store(self) -> None:
+        store = self._store
+        if store is None:
+            return
+        with self._lock:
+            for arm in list(self._arms):
+                self._set_from_store(arm, store.read_floats(self._store_key(arm)))
+            self._store_read_at = time.monotonic()
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -162,6 +200,9 @@ class LinUCBRouter:
 
     def __call__(self, context: RouteContext) -> RouteDecision:
         x = self.features([context.prompt])[0]
+        stale = time.monotonic() - self._store_read_at > self.store_refresh_s
+        if self._store is not None and stale:
+            self._read_store()
         offered = set(context.candidates)
         names = [a for a in self.configured_arms if a in offered] or list(context.candidates)
         names = names or list(self._arms)
@@ -193,24 +234,32 @@ class LinUCBRouter:
             )
         x = self.features([prompt])[0]
         with self._lock:
-            if self.store is None:
-                self._arm(arm).add(x, reward)
-                return reward
+            if self._store is not None:  # a shared store adds updates atomically
+                deltas = {f"A:{i},{j}": float(v) for (i, j), v in np.ndenumerate(np.outer(x, x))}
+                deltas.update({f"b:{i}": float(v) for i, v in enumerate(reward * x)})
+                deltas["pulls"] = 1.0
+                self._set_from_store(arm, self._store.add_floats(self._store_key(arm), deltas))
+                if self.file_store is not None:
+                    state = self._state()
+                    self.file_store.transact(lambda _latest: state)
+            elif self.file_store is not None:
 
-            def apply(latest: Any) -> dict[str, Any]:
-                # Start from what other processes saved since we loaded: no update is lost.
-                self._adopt(latest)
-                self._arm(arm).add(x, reward)
-                return self._state()
+                def apply(latest: Any) -> dict[str, Any]:
+                    # Start from what other processes saved since we loaded: no update is lost.
+                    self._adopt(latest)
+                    self._arm(arm).add(x, reward)
+                    return self._state()
 
-            self.store.transact(apply)
+                self.file_store.transact(apply)
+            else:
+                self._arm(arm).add(x, reward)
         return reward
 
     def refresh(self) -> None:
         """Load the updates other processes saved to the shared state."""
-        if self.store is not None:
+        if self.file_store is not None:
             with self._lock:
-                self._adopt(self.store.read())
+                self._adopt(self.file_store.read())
 
     def estimates(self, prompts: Sequence[str]) -> dict[str, NDArray[np.float64]]:
         """Estimated reward of each arm for each prompt (no exploration bonus)."""
@@ -239,11 +288,11 @@ class LinUCBRouter:
         }
 
     def save(self) -> None:
-        if self.store is None:
+        if self.file_store is None:
             raise ConfigError("this bandit has no state_path", fix="pass state_path=... to save")
         with self._lock:
             state = self._state()
-            self.store.transact(lambda _latest: state)
+            self.file_store.transact(lambda _latest: state)
 
     def _adopt(self, data: Any) -> None:
         """Take the arms of a saved state (None: nothing saved yet, keep ours)."""
@@ -302,6 +351,6 @@ def replay(
             ix = inv @ x
             inverses[best] = inv - np.outer(ix, ix) / (1.0 + float(x @ ix))
             stat.add(x, float(values[best][i]))
-        if router.store is not None:
+        if router.file_store is not None:
             state = router._state()
-            router.store.transact(lambda _latest: state)
+            router.file_store.transact(lambda _latest: state)

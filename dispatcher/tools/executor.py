@@ -8,6 +8,7 @@ step never repeats a side effect.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import time
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
 
 from dispatcher.detectors.base import Step
 from dispatcher.errors import ToolErrorCapExceeded
@@ -33,6 +37,7 @@ __all__ = ["ToolExecution", "ToolExecutor", "ToolLimits", "tool_index"]
 
 _TRACE_OUTPUT_CHARS = 2_000
 _NO_SIGNALS: Mapping[str, Any] = MappingProxyType({})
+_WITHHELD: dict[str, Any] = {"withheld": "[REDACTED]: the arguments held a secret of this process"}
 # Error kinds that count against the per-run cap on invalid calls.
 _INVALID_CALLS = frozenset(
     {"invalid_json", "unknown_tool", "invalid_arguments", "secret_in_arguments"}
@@ -94,6 +99,7 @@ class ToolExecutor:
         self.approvals: ApprovalGate | None = None  # the run's approver (Dispatcher.run)
         # Keyed by the whole call: a server that reuses ids for different calls gets no stale hit.
         self._cache: dict[ToolCall, ToolExecution] = {}
+        self._sync_tools = anyio.Lock()
 
     async def execute(
         self,
@@ -148,6 +154,9 @@ class ToolExecutor:
             elif has_registered_secret(canonical := _canonical_json(arguments)):
                 # A key of this process never reaches a tool (exfiltration by a steered model).
                 error_kind = "secret_in_arguments"
+                # Nor does it reach the trace: the arguments are replaced (also encoded forms
+                # that no pattern would redact on the way out).
+                arguments, canonical = _WITHHELD, _canonical_json(_WITHHELD)
                 output = ToolOutput(
                     "Error: the arguments contain a secret of this process; the call was refused.",
                     is_error=True,
@@ -173,6 +182,10 @@ class ToolExecutor:
         if error_kind in _INVALID_CALLS:
             self.invalid_calls += 1
         self.calls += 1
+        saved = ""
+        if self.artifacts_dir is not None and len(output.content) > self.limits.max_output_chars:
+            # Megabytes to disk: off the event loop.
+            saved = await anyio.to_thread.run_sync(self._keep_out_of_band, call.id, output.content)
         execution = self._finish(
             call,
             arguments,
@@ -184,6 +197,7 @@ class ToolExecutor:
             text,
             started,
             canonical,
+            saved,
             tool,
         )
         self._cache[call] = execution
@@ -224,16 +238,24 @@ class ToolExecutor:
     ) -> tuple[ToolOutput, str | None]:
         context = ToolContext(run_id=self.tracer.run_id, agent=agent, call_id=call.id)
         try:
-            if tool.timeout_s is None:
+            if not tool.is_async:
+                # A sync function may block (a pipe, a device, a stuck disk): it runs in a
+                # worker thread, so the event loop, the tool timeout and the run's wall_s stay
+                # in charge. At the timeout the call returns; the thread is abandoned.
+                # One at a time per run: sync tools ran inline before, so parallel agents
+                # still see them in a deterministic order (the same cassette, the same trace).
+                async with self._sync_tools:
+                    with anyio.fail_after(tool.timeout_s):
+                        value = await anyio.to_thread.run_sync(
+                            functools.partial(tool.call, arguments, context),
+                            abandon_on_cancel=True,
+                        )
+                if inspect.isawaitable(value):
+                    value = await self._await(value, tool.timeout_s)
+            elif tool.timeout_s is None:
                 value = await tool.invoke(arguments, context)
             else:
-                # A sync tool finishes inside `call` (nothing could interrupt it, so it needs no
-                # timer); only an awaitable it returns runs under the timeout.
-                value = tool.call(arguments, context)
-                if inspect.iscoroutine(value):
-                    value = await await_with_timeout(value, tool.timeout_s)
-                elif inspect.isawaitable(value):
-                    value = await await_with_timeout(_started(value), tool.timeout_s)
+                value = await self._await(tool.call(arguments, context), tool.timeout_s)
         except TimeoutError:
             return (
                 ToolOutput(
@@ -245,6 +267,14 @@ class ToolExecutor:
             message = redact(f"{type(exc).__name__}: {exc}")
             return ToolOutput(f"Error: {call.name} failed: {message}", is_error=True), "raised"
         return _to_output(value), None
+
+    @staticmethod
+    async def _await(value: Awaitable[Any], timeout_s: float | None) -> Any:
+        if timeout_s is None:
+            return await value
+        if inspect.iscoroutine(value):
+            return await await_with_timeout(value, timeout_s)
+        return await await_with_timeout(_started(value), timeout_s)
 
     def _finish(
         self,
@@ -258,13 +288,14 @@ class ToolExecutor:
         text: str,
         started: float,
         canonical: str | None = None,
+        saved: str = "",
         tool: Tool | None = None,
     ) -> ToolExecution:
         # Registered keys never enter a model's context, whatever a tool read.
         full = redact_registered(output.content)
         content, dropped = _truncate(full, self.limits.max_output_chars)
-        if dropped and self.artifacts_dir is not None:
-            content += self._keep_out_of_band(call.id, output.content)
+        if dropped:
+            content += saved
         ok = not output.is_error
         # A copy the tool cannot change later; most calls have none and share one empty view.
         signals = dict(output.signals) if output.signals else _NO_SIGNALS

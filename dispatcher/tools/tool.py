@@ -70,6 +70,11 @@ class Tool:
         self._is_async = inspect.iscoroutinefunction(self.function)
 
     @property
+    def is_async(self) -> bool:
+        """An ``async def`` tool (runs on the event loop); a sync one runs in a thread."""
+        return self._is_async
+
+    @property
     def wire_name(self) -> str:
         return self.name.replace(".", "_")
 

@@ -9,7 +9,7 @@ from typing import Any
 import openai
 import pytest
 from fake_upstream import FakeUpstream, ServerThread
-from gateway_support import Gateway, write_config
+from gateway_config import Gateway, write_config
 
 from dispatcher.gateway import create_app
 from dispatcher.models._guard import block_real_models

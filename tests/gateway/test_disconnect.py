@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx2
 import pytest
 from fake_upstream import FakeUpstream
-from gateway_support import Gateway
+from gateway_config import Gateway
 
 from dispatcher.trace.reader import read_trace
 

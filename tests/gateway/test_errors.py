@@ -12,7 +12,7 @@ import httpx2
 import openai
 import pytest
 from fake_upstream import LEAKY_SECRET, FakeUpstream
-from gateway_support import CLIENT_KEY, Gateway
+from gateway_config import CLIENT_KEY, Gateway
 
 from dispatcher import Agent, Dispatcher, Registry
 from dispatcher.gateway import create_app
@@ -208,7 +208,7 @@ def test_client_keys_give_401_in_openai_shape_and_are_never_echoed(
 def test_an_unset_client_key_variable_stops_the_start(
     tmp_path: Path, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gateway_support import write_config
+    from gateway_config import write_config
 
     from dispatcher.errors import ConfigError
 
@@ -220,3 +220,22 @@ def test_an_unset_client_key_variable_stops_the_start(
     )
     with pytest.raises(ConfigError, match="NOT_SET_ANYWHERE"):
         create_app(config)
+
+
+def test_a_body_over_the_limit_is_413(gateway: Gateway) -> None:
+    url, _ = gateway()
+    huge = json.dumps({"model": "echo", "messages": [{"role": "user", "content": "x" * 9_000_000}]})
+    response = _post(url, huge)
+    assert response.status_code == 413 and "larger than" in _error(response)["message"]
+
+
+def test_a_silent_upstream_past_its_timeout_is_504(gateway: Gateway) -> None:
+    url, client = gateway()
+    response = _post(url, json.dumps({"model": "hang-briefly", "messages": HELLO}))
+    assert response.status_code == 504 and _error(response)["type"] == "upstream_timeout"
+    trace = list(read_trace(_runs()[-1]))
+    assert trace[-1].status == "error"  # type: ignore[attr-defined]
+    # On a stream already started, the same failure is OpenAI's in-stream error event.
+    stream = client.chat.completions.create(model="hang-briefly", messages=HELLO, stream=True)
+    with pytest.raises(openai.APIError, match="timed out"):
+        list(stream)

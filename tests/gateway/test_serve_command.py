@@ -14,7 +14,7 @@ import httpx2
 import openai
 import pytest
 from fake_upstream import FakeUpstream
-from gateway_support import write_config
+from gateway_config import write_config
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
@@ -99,3 +99,12 @@ def test_a_missing_config_is_a_clear_error(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2 and "error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dispatcher.errors import ConfigError
+    from dispatcher.gateway import create_app
+
+    monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"pip install 'dispatcher\[gateway\]'"):
+        create_app("unused.yaml")

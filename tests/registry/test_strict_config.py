@@ -238,3 +238,23 @@ def test_router_and_toolkit_option_typos_get_a_did_you_mean(tmp_path: Path) -> N
     text = BASE + "  agents: [fixer.md]\n  toolkits: {workspace: {root: ws, comand_timeout_s: 5}}\n"
     error = _error(tmp_path, text)
     assert "did you mean 'command_timeout_s'" in (error.fix or "")
+
+
+@pytest.mark.parametrize(
+    ("budgets", "expected"),
+    [("{turns: -1}", "turns"), ("{usd: 0}", "usd"), ("{turn: 3}", "did you mean 'turns'")],
+)
+def test_agent_budgets_are_validated(tmp_path: Path, budgets: str, expected: str) -> None:
+    agent = tmp_path / "a.yaml"
+    agent.write_text(f"name: a\ndescription: d\nbudgets: {budgets}\n")
+    with pytest.raises(ConfigError) as raised:
+        load_agent_file(agent)
+    assert expected in str(raised.value) and str(agent) in str(raised.value)
+
+
+def test_router_routes_must_name_agents(tmp_path: Path) -> None:
+    agent = tmp_path / "clerk.md"
+    agent.write_text("---\nname: clerk\ndescription: d\n---\nhi\n")
+    text = BASE + "  agents: [clerk.md]\n  router: {type: semantic, routes: {clerck: [hello]}}\n"
+    error = _error(tmp_path, text)
+    assert "clerck" in str(error) and "did you mean 'clerk'" in (error.fix or "")

@@ -25,10 +25,18 @@ def format_cell(value: Any) -> str:
 
 def rows_hash(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A short stable digest of a result, so detectors can see "the same answer again"."""
-    payload = json.dumps(
-        [list(columns), [[format_cell(v) for v in row] for row in rows]], ensure_ascii=False
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+    # The bytes of json.dumps([columns, [[cells...], ...]]), fed piece by piece so a large
+    # result is never held twice.
+    digest = hashlib.sha256()
+    digest.update(f"[{json.dumps(list(columns), ensure_ascii=False)}, [".encode())
+    for index, row in enumerate(rows):
+        digest.update(b", [" if index else b"[")
+        for position, value in enumerate(row):
+            cell = json.dumps(format_cell(value), ensure_ascii=False)
+            digest.update((", " + cell if position else cell).encode())
+        digest.update(b"]")
+    digest.update(b"]]")
+    return digest.hexdigest()[:12]
 
 
 def _clip(line: str, budget: int) -> str:
@@ -38,6 +46,20 @@ def _clip(line: str, budget: int) -> str:
         return line
     marker = " [...]"
     return data[: max(budget - len(marker), 0)].decode(errors="ignore") + marker
+
+
+def _row_line(row: Sequence[Any], budget: int) -> str:
+    """The row as a TSV line, built only up to `budget` characters (the rest cannot show)."""
+    parts: list[str] = []
+    size = 0
+    for value in row:
+        if size > budget:
+            parts.append("[...]")
+            break
+        cell = format_cell(value[: budget + 1] if isinstance(value, str) else value)
+        parts.append(cell)
+        size += len(cell) + 1
+    return "\t".join(parts)
 
 
 def format_table(
@@ -57,7 +79,7 @@ def format_table(
     used = len(lines[0].encode()) + 1
     shown = 0
     for row in rows:
-        line = "\t".join(format_cell(v) for v in row)
+        line = _row_line(row, budget)
         size = len(line.encode()) + 1
         if used + size > budget:
             if shown == 0:

@@ -192,18 +192,15 @@ class SqlToolkit:
                 # EXPLAIN compiles without running: the authorizer and name resolution judge the
                 # statement as written, before the LIMIT clamp wraps it.
                 conn.execute(f"EXPLAIN {statement}").close()
-                cursor = conn.execute(f"SELECT * FROM (\n{statement}\n) LIMIT {self.max_rows + 1}")
-                columns = tuple(d[0] for d in cursor.description)
-                rows = [tuple(r) for r in cursor.fetchall()]
+                columns, rows, more = self._read_bounded(conn, statement)
         except sqlite3.Error as exc:
             error_class = classify_error(exc, timed_out=deadline.hit, denied=authorizer.denied)
             return self._error(
                 query, error_class, self._describe_error(error_class, exc, authorizer.denied)
             )
-        more = len(rows) > self.max_rows
-        rows = rows[: self.max_rows]
         text, shown = format_table(columns, rows, max_bytes=self.max_bytes, more_rows=more)
-        truncated = more or shown < len(rows)
+        clipped = any(_size(value) > self.max_bytes for row in rows for value in row)
+        truncated = more or shown < len(rows) or clipped
         return QueryResult(
             query=query,
             text=text,
@@ -227,6 +224,37 @@ class SqlToolkit:
         return [(str(name), str(kind)) for name, kind in rows]
 
     # -- internals -------------------------------------------------------------------------
+
+    def _read_bounded(
+        self, conn: sqlite3.Connection, statement: str
+    ) -> tuple[tuple[str, ...], list[tuple[Any, ...]], bool]:
+        """Columns, rows and "there is more", reading no more than the caps can show.
+
+        Each text or blob value is cut in SQLite to just over `max_bytes` (more can never be
+        shown), and rows are read one at a time until `max_rows` or twice `max_bytes` of
+        values: memory stays near the caps whatever the result's size.
+        """
+        probe = conn.execute(f"SELECT * FROM (\n{statement}\n) LIMIT 0")
+        columns = tuple(d[0] for d in probe.description)
+        probe.close()
+        keep = self.max_bytes + 1
+        clipped = ", ".join(
+            f"CASE WHEN typeof({q}) IN ('text', 'blob') AND length({q}) > {keep} "
+            f"THEN substr({q}, 1, {keep}) ELSE {q} END"
+            for q in map(_quote, columns)
+        )
+        cursor = conn.execute(f"SELECT {clipped} FROM (\n{statement}\n) LIMIT {self.max_rows + 1}")
+        rows: list[tuple[Any, ...]] = []
+        read_bytes, budget = 0, 2 * self.max_bytes
+        more = False
+        for row in cursor:
+            if len(rows) == self.max_rows or read_bytes > budget:
+                more = True
+                break
+            rows.append(tuple(row))
+            read_bytes += sum(_size(value) for value in row)
+        cursor.close()
+        return columns, rows, more
 
     @contextmanager
     def _connect(
@@ -318,6 +346,11 @@ class SqlToolkit:
             lines += ["sample rows:", sample]
         text, _ = _cap("\n".join(lines), self.max_bytes)
         return ToolOutput(text, signals={"table": name, "columns": len(columns)})
+
+
+def _size(value: Any) -> int:
+    """Roughly the bytes a value takes to show (text and blobs dominate)."""
+    return len(value) if isinstance(value, str | bytes) else 8
 
 
 def _name_list(names: Iterable[str], limit: int = 100) -> str:

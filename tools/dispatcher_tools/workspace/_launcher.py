@@ -22,9 +22,9 @@ import sys
 _PR_SET_PDEATHSIG = 1
 
 
-def _tasks_of_current_user() -> int:
-    """Tasks (threads) the real uid already runs: RLIMIT_NPROC counts all of them."""
-    uid, count = os.getuid(), 0
+def _tasks_of_user(uid: int) -> int:
+    """Tasks (threads) `uid` already runs (as /proc shows them): RLIMIT_NPROC counts them."""
+    count = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -63,8 +63,15 @@ def _apply(limits: dict[str, int]) -> None:
     _set(resource.RLIMIT_CORE, 0)
     # Root is exempt from RLIMIT_NPROC and the count spans every process of the uid, so the
     # limit is "what this user runs now plus max_processes", and only for non-root users.
-    if os.getuid() != 0 and os.path.isdir("/proc"):
-        _set(resource.RLIMIT_NPROC, _tasks_of_current_user() + limits["max_processes"])
+    if limits.get("nproc", True) and os.getuid() != 0 and os.path.isdir("/proc"):
+        _set(resource.RLIMIT_NPROC, _tasks_of_user(os.getuid()) + limits["max_processes"])
+
+
+def _limit_processes_of(uid: int, max_processes: int) -> None:
+    """Set, while still root and seeing the host's /proc, the process limit that binds once
+    the real uid is dropped to `uid`: what `uid` runs host-wide now (other jails included,
+    the kernel counts them all) plus `max_processes`."""
+    _set(resource.RLIMIT_NPROC, _tasks_of_user(uid) + max_processes)
 
 
 def main() -> None:
@@ -72,6 +79,8 @@ def main() -> None:
     argv = sys.argv[2:]
     if options.get("die_with_parent"):
         _die_with_parent(options.get("parent"))
+    if options.get("nproc_uid") is not None:
+        _limit_processes_of(options["nproc_uid"], options["max_processes"])
     if options.get("limits"):
         _apply(options["limits"])
     try:

@@ -189,10 +189,17 @@ class Sandbox:
         seccomp: int | None = None
         if isolation.level == "jail":
             # Outside: bwrap dies with us (even on SIGKILL). Inside, after the uid drop: the
-            # limits (RLIMIT_NPROC then binds and counts only the jail's processes) and death
-            # with bwrap, which ends the PID namespace.
-            outer = json.dumps({"die_with_parent": True, "parent": os.getpid()})
-            inner = json.dumps({"die_with_parent": True, "limits": limits})
+            # limits (RLIMIT_NPROC binds now that the command is not root) and death with
+            # bwrap, which ends the PID namespace.
+            outer_options: dict[str, object] = {"die_with_parent": True, "parent": os.getpid()}
+            inner_limits: dict[str, object] = dict(limits)
+            if self.uid is not None:
+                # Root drops to `uid`: the process limit is set outside, from the host's count
+                # of that uid (the jail's /proc sees only its own processes).
+                outer_options.update(nproc_uid=self.uid, max_processes=limits["max_processes"])
+                inner_limits["nproc"] = False
+            outer = json.dumps(outer_options)
+            inner = json.dumps({"die_with_parent": True, "limits": inner_limits})
             seccomp = seccomp_fd()
             jail = with_seccomp(isolation.prefix, seccomp)
             command = [*launcher, outer, *jail, *launcher, inner, *argv]

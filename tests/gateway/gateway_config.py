@@ -1,8 +1,4 @@
-"""What the gateway tests share besides fixtures: the registry they run and the client key.
-
-A module of its own (not conftest): several test folders have a conftest.py, and which one
-`import conftest` finds depends on the order the tests were collected in.
-"""
+"""The gateway tests' registry file and shared names (imported by tests and the conftest)."""
 
 from __future__ import annotations
 
@@ -32,9 +28,7 @@ You never finish.
 CLIENT_KEY = "gw-client-key-0123456789"
 
 
-def write_config(
-    folder: Path, upstream_url: str, dispatcher: dict[str, Any] | None = None
-) -> Path:
+def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | None = None) -> Path:
     """A registry whose models all live on the fake upstream."""
     base = f"{upstream_url}/v1"
 
@@ -50,6 +44,11 @@ def write_config(
             model("echo", "openai/echo"),
             model("tools", "openai/tools"),
             model("hang", "openai/hang"),
+            # LiteLLM's `timeout`: at most 0.3 s without a byte from the upstream
+            {
+                **model("hang-briefly", "openai/hang"),
+                "litellm_params": {**model("", "openai/hang")["litellm_params"], "timeout": 0.3},
+            },
             *(model(f"s{code}", f"openai/status-{code}") for code in (400, 401, 429, 500, 503)),
             {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-x"}},
         ],

@@ -1,0 +1,226 @@
+"""Registry models that do not speak the OpenAI wire format (Anthropic), served through the
+model seam: the Chat Completions request becomes a `ModelRequest`, the registry's model
+(with its retries and fallbacks) answers, and the answer is written back as Chat Completions.
+
+Text and tool calls make the trip (tools, tool_choice, assistant tool calls, tool results,
+max_tokens, temperature); other content parts are refused with a 400. A stream is the whole
+answer sent as chunks once it is complete (the seam returns whole turns).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from typing import Any
+
+from dispatcher.gateway._asgi import SSE, Reply
+from dispatcher.gateway._errors import GatewayError, gateway_error
+from dispatcher.gateway._wire import ChatMessage, ChatRequest, chunk_bytes
+from dispatcher.messages import (
+    AssistantMessage,
+    ForcedTool,
+    Message,
+    ModelRequest,
+    ModelResponse,
+    ToolCall,
+    ToolChoice,
+    ToolResultMessage,
+    ToolSpec,
+    UserMessage,
+)
+from dispatcher.registry.profiles import ModelProfile
+from dispatcher.registry.registry import Registry
+from dispatcher.runner import new_run_id, run_session
+
+__all__ = ["answer_via_model", "model_request"]
+
+_FINISH = {"stop": "stop", "tool_calls": "tool_calls", "length": "length"}
+
+
+def _text(message: ChatMessage, index: int) -> str:
+    content = message.content
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = []
+    for part in content:
+        if part.get("type") != "text" or not isinstance(part.get("text"), str):
+            raise GatewayError(
+                400,
+                f"messages[{index}]: only text content parts reach this model through the gateway",
+                param=f"messages.{index}.content",
+            )
+        parts.append(part["text"])
+    return "\n".join(parts)
+
+
+def _tool_calls(message: ChatMessage, index: int) -> tuple[ToolCall, ...]:
+    raw = (message.model_extra or {}).get("tool_calls") or []
+    calls: list[ToolCall] = []
+    for call in raw if isinstance(raw, list) else ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise GatewayError(
+                400,
+                f"messages[{index}].tool_calls: each needs function.name",
+                param=f"messages.{index}.tool_calls",
+            )
+        arguments = function.get("arguments")
+        calls.append(
+            ToolCall(
+                id=str(call.get("id") or f"call_{index}_{len(calls)}"),
+                name=function["name"],
+                arguments=arguments if isinstance(arguments, str) else json.dumps(arguments or {}),
+            )
+        )
+    return tuple(calls)
+
+
+def _tools(request: ChatRequest) -> tuple[ToolSpec, ...]:
+    specs = []
+    for index, tool in enumerate(request.tools or ()):
+        function = tool.get("function")
+        if (
+            tool.get("type") != "function"
+            or not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+        ):
+            raise GatewayError(
+                400,
+                f"tools[{index}] must be {{type: function, function: {{name, parameters}}}}",
+                param=f"tools.{index}",
+            )
+        parameters = function.get("parameters") or {"type": "object", "properties": {}}
+        specs.append(ToolSpec(function["name"], str(function.get("description") or ""), parameters))
+    return tuple(specs)
+
+
+def _tool_choice(body: dict[str, Any]) -> ToolChoice:
+    choice = body.get("tool_choice", "auto")
+    if choice in ("auto", "required", "none"):
+        return choice  # type: ignore[no-any-return]
+    if isinstance(choice, dict) and isinstance((choice.get("function") or {}).get("name"), str):
+        return ForcedTool(choice["function"]["name"])
+    raise GatewayError(
+        400,
+        "tool_choice must be auto, required, none or {type: function, function: {name}}",
+        param="tool_choice",
+    )
+
+
+def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
+    """The Chat Completions request as the model seam's request (400 on what cannot map)."""
+    system: list[str] = []
+    messages: list[Message] = []
+    names: dict[str, str] = {}  # tool call id -> tool name, for the tool results
+    for index, message in enumerate(request.messages):
+        if message.role in ("system", "developer"):
+            system.append(_text(message, index))
+        elif message.role == "user":
+            messages.append(UserMessage(_text(message, index)))
+        elif message.role == "assistant":
+            calls = _tool_calls(message, index)
+            names.update((call.id, call.name) for call in calls)
+            messages.append(AssistantMessage(_text(message, index), calls))
+        else:
+            call_id = (message.model_extra or {}).get("tool_call_id")
+            if not isinstance(call_id, str):
+                raise GatewayError(
+                    400,
+                    f"messages[{index}]: a tool message needs tool_call_id",
+                    param=f"messages.{index}.tool_call_id",
+                )
+            messages.append(
+                ToolResultMessage(call_id, names.get(call_id, "tool"), _text(message, index))
+            )
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
+    temperature = body.get("temperature")
+    return ModelRequest(
+        messages=messages,
+        system="\n\n".join(system),
+        tools=_tools(request),
+        tool_choice=_tool_choice(body),
+        max_output_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
+        temperature=float(temperature) if isinstance(temperature, int | float) else None,
+        metadata={"agent": "gateway"},
+    )
+
+
+def _message(response: ModelResponse) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
+    if response.tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in response.tool_calls
+        ]
+    return message
+
+
+async def answer_via_model(
+    reply: Reply,
+    *,
+    registry: Registry,
+    profile: ModelProfile,
+    request: ChatRequest,
+    body: dict[str, Any],
+) -> None:
+    """Answer one request through the registry's model, traced as a run."""
+    run_id = new_run_id()
+    headers = {
+        "x-dispatcher-run-id": run_id,
+        "x-dispatcher-route": f"{profile.tier or 'direct'}/{profile.name}",
+        "x-dispatcher-escalations": "0",
+    }
+    try:
+        wire_request = model_request(request, body)
+        last_user = next(
+            (m.content for m in reversed(wire_request.messages) if isinstance(m, UserMessage)), ""
+        )
+        async with run_session(
+            registry, last_user, entry=f"model/{profile.name}", run_id=run_id
+        ) as (run, outcome):
+            run.budget.check()
+            response = await registry.model(profile.name).request(wire_request)
+            run.record_model_call(
+                agent="gateway", profile=profile, response=response, parent_id=None
+            )
+            outcome.answer = response.text
+    except Exception as exc:
+        await reply.error(gateway_error(exc, run_id=run_id, passthrough=True), headers)
+        return
+    completion_id = f"chatcmpl-{run_id}"
+    created = int(time.time())
+    finish = _FINISH.get(response.finish_reason, "stop")
+    usage = {
+        "prompt_tokens": response.usage.input_tokens,
+        "completion_tokens": response.usage.output_tokens,
+        "total_tokens": response.usage.total_tokens,
+    }
+    message = _message(response)
+    if not request.stream:
+        answer = {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": request.model,
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
+            ],
+            "usage": usage,
+        }
+        await reply.json(200, json.dumps(answer).encode(), headers)
+        return
+    chunk = functools.partial(
+        chunk_bytes, completion_id=completion_id, model=request.model, created=created
+    )
+    await reply.start(200, headers, SSE)
+    first: dict[str, Any] = {"role": "assistant", "content": message["content"] or ""}
+    if "tool_calls" in message:
+        first["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+    parts = [
+        chunk(delta=first),
+        chunk(delta={}, finish_reason=finish),
+    ]
+    if request.include_usage:
+        parts.append(chunk(usage=usage))
+    await reply.finish(b"".join(parts) + b"data: [DONE]\n\n")
