@@ -1,9 +1,9 @@
-"""Where a learning router keeps its state, shared by every process that uses it.
+"""A learning router's JSON state file, shared by every process that uses it.
 
-`StateStore` is the seam: `transact(change)` reads the latest state, applies `change` and saves
+`JsonStateStore` is the seam: `transact(change)` reads the latest state, applies `change` and saves
 the result as one step no other process can interleave with, so concurrent updates are never
-lost. `FileStateStore` does it with an exclusive lock file beside the JSON state; a shared
-store (e.g. Redis) implements the same two methods.
+lost. `FileStateStore` does it with an exclusive lock file beside the JSON state. (A shared
+Redis store plugs into the bandit through `use_store` instead: see dispatcher/state.)
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 from dispatcher.routing._state import read_json_state, write_json_state
 
-__all__ = ["FileStateStore", "StateStore"]
+__all__ = ["FileStateStore", "JsonStateStore"]
 
 
-class StateStore(Protocol):
+class JsonStateStore(Protocol):
     """A router's persistent state: read it, or change it atomically across processes."""
 
     def read(self) -> Any:
