@@ -144,9 +144,7 @@ async def _relay_json(
 ) -> tuple[ModelResponse, bytes]:
     """The upstream's answer (read for the trace) and its bytes, to be relayed as they are."""
     started = time.perf_counter()
-    async with client.post(
-        upstream.url, data=payload, headers=upstream.headers(profile)
-    ) as answer:
+    async with client.post(upstream.url, data=payload, headers=upstream.headers(profile)) as answer:
         data = await answer.read()
     if answer.status >= 400:
         raise _upstream_error(answer.status, data, answer.headers, profile)
@@ -181,9 +179,7 @@ async def _relay_stream(
     usage: Mapping[str, Any] = {}
     done = False
     pending = b""
-    async with client.post(
-        upstream.url, data=payload, headers=upstream.headers(profile)
-    ) as answer:
+    async with client.post(upstream.url, data=payload, headers=upstream.headers(profile)) as answer:
         if answer.status >= 400:
             data = await answer.read()
             raise _upstream_error(answer.status, data, answer.headers, profile)

@@ -28,9 +28,7 @@ You never finish.
 CLIENT_KEY = "gw-client-key-0123456789"
 
 
-def write_config(
-    folder: Path, upstream_url: str, dispatcher: dict[str, Any] | None = None
-) -> Path:
+def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | None = None) -> Path:
     """A registry whose models all live on the fake upstream."""
     base = f"{upstream_url}/v1"
 

@@ -81,9 +81,8 @@ def _tools_block(tools: Sequence[ToolSpec], choice: object) -> str:
 
 
 def _schema_block(schema: object) -> str:
-    return (
-        "Reply with only a JSON value that matches this JSON Schema:\n"
-        + json.dumps(schema, ensure_ascii=False)
+    return "Reply with only a JSON value that matches this JSON Schema:\n" + json.dumps(
+        schema, ensure_ascii=False
     )
 
 

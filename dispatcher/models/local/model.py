@@ -82,9 +82,7 @@ class LocalModel:
             seed=self._seed,
             repeat_penalty=self._repeat_penalty,
         )
-        decoded = await anyio.to_thread.run_sync(
-            decode, loaded, request, settings, _new_call_id
-        )
+        decoded = await anyio.to_thread.run_sync(decode, loaded, request, settings, _new_call_id)
         return ModelResponse(
             text=decoded.text,
             tool_calls=decoded.tool_calls,
@@ -108,4 +106,3 @@ def _finish_reason(truncated: bool, calls: tuple[ToolCall, ...]) -> FinishReason
     if truncated:
         return "length"
     return "tool_calls" if calls else "stop"
-
