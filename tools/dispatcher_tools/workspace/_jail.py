@@ -81,7 +81,11 @@ def _hidden_ancestor(path: Path, uid: int | None, hidden: Sequence[Path]) -> Pat
 
 
 def _needed_paths() -> list[Path]:
-    """What the sandboxed interpreter must read: prefixes, sys.path, this package (launcher)."""
+    """What the sandboxed interpreter must read: its prefixes (stdlib, site-packages, pytest)
+    and this package (the launcher).
+
+    Not every `sys.path` entry: the script's folder or a source checkout on it may hold files
+    (a `.env`) that the jail hides otherwise."""
     candidates = {
         sys.prefix,
         sys.base_prefix,
@@ -90,7 +94,6 @@ def _needed_paths() -> list[Path]:
         str(Path(sys.executable).parent),
         str(Path(os.path.realpath(sys.executable)).parent),
         str(_HOST_PACKAGE_DIR),
-        *sys.path,
     }
     # A venv's interpreter reads pyvenv.cfg beside its bin/: without it the jailed `python`
     # would be the base interpreter, with the base interpreter's packages.
