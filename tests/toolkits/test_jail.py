@@ -250,3 +250,16 @@ async def test_a_hidden_folder_on_sys_path_is_not_exposed(
     monkeypatch.syspath_prepend(str(checkout))
     output = await make_toolkit(tmp_path).run_command(f"cat {checkout}/.env")
     assert output.is_error and "sk-from-a-dotenv" not in output.content
+
+
+@pytest.mark.parametrize("root", ["/", "/etc", "/usr", "/tmp", "venv", "package"])
+def test_a_workspace_root_that_would_open_the_jail_is_refused(root: str) -> None:
+    import dispatcher_tools.workspace as package
+
+    path = {
+        "venv": Path(sys.prefix),
+        "package": Path(package.__file__).parents[2],  # the checkout holding the launcher
+    }.get(root, Path(root))
+    with pytest.raises(ConfigError, match="cannot be jailed") as raised:
+        WorkspaceToolkit(path)
+    assert raised.value.fix and "project folder" in raised.value.fix
