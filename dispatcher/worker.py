@@ -33,6 +33,7 @@ from dispatcher.messages import (
     UserMessage,
 )
 from dispatcher.models import retry_deadline
+from dispatcher.redaction import redact
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.run_context import RunContext
 from dispatcher.tools.executor import tool_index
@@ -468,7 +469,7 @@ class _Loop:
     def _result(self, text: str, *, taken_over: bool = False) -> AgentResult:
         return AgentResult(
             self.agent.name,
-            text,
+            redact(text),  # a result field: a key the model repeats does not leave here
             self.turns,
             self._escalation_count(),
             taken_over=taken_over,

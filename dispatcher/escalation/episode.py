@@ -291,4 +291,3 @@ class Escalator:
             back_to_back=self.back_to_back,
             depth=worker.depth + 1,
         )
-

@@ -140,9 +140,7 @@ def test_per_process_traces_put_relayed_requests_in_one_file(gateway: Gateway) -
         for _ in range(2)
     ]
     list(client.chat.completions.create(model="echo", messages=HELLO, stream=True))
-    auto = client.chat.completions.with_raw_response.create(
-        model="dispatcher/auto", messages=HELLO
-    )
+    auto = client.chat.completions.with_raw_response.create(model="dispatcher/auto", messages=HELLO)
     runs = Path(os.environ["DISPATCHER_RUNS_DIR"])
     (log,) = (runs / "gateway").glob("*.jsonl")
     events = list(read_trace(log))

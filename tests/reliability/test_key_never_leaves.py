@@ -204,3 +204,14 @@ async def test_a_provider_error_keeps_no_sdk_exception_that_could_hold_the_key(
         await model.request(ModelRequest(messages=()))
     assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert canary not in "".join(traceback.format_exception(caught.value))
+
+
+@pytest.mark.anyio
+async def test_an_agent_result_is_redacted(tmp_path: Path, canary: str) -> None:
+    from dispatcher import run_agent
+    from dispatcher.runner import run_session
+
+    registry, _, _ = scripted_registry([SENDER], small=[reply(f"key {canary}", agent="sender")])
+    async with run_session(registry, "t", entry="sender", runs_dir=tmp_path) as (run, _):
+        result = await run_agent(SENDER, "say the key", run)
+    assert canary not in result.output and "[REDACTED]" in result.output

@@ -235,3 +235,31 @@ def test_kill_9_of_the_running_process_leaves_no_jailed_process(tmp_path: Path) 
 def test_the_jail_is_the_default(tmp_path: Path) -> None:
     toolkit = WorkspaceToolkit(tmp_path)
     assert toolkit.sandbox.uses_jail
+
+
+async def test_a_hidden_folder_on_sys_path_is_not_exposed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /tmp is private in the jail; a folder of it on sys.path (a script's folder, a checkout)
+    # must stay hidden, with whatever it holds.
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / ".env").write_text("OPENAI_API_KEY=sk-from-a-dotenv-file-0000\n")
+    (checkout / ".env").chmod(0o644)
+    tmp_path.chmod(0o755)
+    monkeypatch.syspath_prepend(str(checkout))
+    output = await make_toolkit(tmp_path).run_command(f"cat {checkout}/.env")
+    assert output.is_error and "sk-from-a-dotenv" not in output.content
+
+
+@pytest.mark.parametrize("root", ["/", "/etc", "/usr", "/tmp", "venv", "package"])
+def test_a_workspace_root_that_would_open_the_jail_is_refused(root: str) -> None:
+    import dispatcher_tools.workspace as package
+
+    path = {
+        "venv": Path(sys.prefix),
+        "package": Path(package.__file__).parents[2],  # the checkout holding the launcher
+    }.get(root, Path(root))
+    with pytest.raises(ConfigError, match="cannot be jailed") as raised:
+        WorkspaceToolkit(path)
+    assert raised.value.fix and "project folder" in raised.value.fix

@@ -38,6 +38,7 @@ __all__ = [
     "jail_prefix",
     "probe_jail",
     "seccomp_fd",
+    "unsafe_workspace",
     "with_seccomp",
     "workspace_uid",
 ]
@@ -81,7 +82,11 @@ def _hidden_ancestor(path: Path, uid: int | None, hidden: Sequence[Path]) -> Pat
 
 
 def _needed_paths() -> list[Path]:
-    """What the sandboxed interpreter must read: prefixes, sys.path, this package (launcher)."""
+    """What the sandboxed interpreter must read: its prefixes (stdlib, site-packages, pytest)
+    and this package (the launcher).
+
+    Not every `sys.path` entry: the script's folder or a source checkout on it may hold files
+    (a `.env`) that the jail hides otherwise."""
     candidates = {
         sys.prefix,
         sys.base_prefix,
@@ -90,7 +95,6 @@ def _needed_paths() -> list[Path]:
         str(Path(sys.executable).parent),
         str(Path(os.path.realpath(sys.executable)).parent),
         str(_HOST_PACKAGE_DIR),
-        *sys.path,
     }
     # A venv's interpreter reads pyvenv.cfg beside its bin/: without it the jailed `python`
     # would be the base interpreter, with the base interpreter's packages.
@@ -168,6 +172,50 @@ def jail_prefix(workspace: Path, *, uid: int | None) -> tuple[str, ...]:
         "--",
     ]
     return (*argv, *drop)
+
+
+_SYSTEM_DIRS = frozenset(
+    Path(p)
+    for p in (
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+        "/var/lib",
+        "/var/tmp",
+    )
+)
+
+
+def unsafe_workspace(root: Path) -> str | None:
+    """Why `root` cannot be a jail's writable workspace (None if it can).
+
+    It becomes writable by the jailed command (and, as root, is chowned to the sandbox
+    uid): never a system folder, nor a folder holding the Python or the launcher that run
+    outside the jail (a command could change code that runs next time as dispatcher's user).
+    """
+    resolved = root.resolve()
+    if resolved in _SYSTEM_DIRS:
+        return f"{resolved} is a system folder"
+    for needed in (Path(sys.prefix), Path(sys.base_prefix), _HOST_PACKAGE_DIR):
+        if Path(os.path.realpath(needed)).is_relative_to(resolved):
+            return f"{resolved} holds the Python installation or the dispatcher package itself"
+    return None
 
 
 def hand_workspace_to(root: Path, uid: int) -> None:

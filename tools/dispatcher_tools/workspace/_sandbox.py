@@ -34,6 +34,7 @@ from dispatcher_tools.workspace._jail import (
     jail_prefix,
     probe_jail,
     seccomp_fd,
+    unsafe_workspace,
     with_seccomp,
     workspace_uid,
 )
@@ -147,6 +148,12 @@ class Sandbox:
         self._isolation: Isolation | None = None
         self.uses_jail = isolation in ("auto", "jail")
         if self.uses_jail:
+            unsafe = unsafe_workspace(root)
+            if unsafe is not None:
+                raise ValueError(
+                    f"the workspace root cannot be jailed: {unsafe}; point `root` at a project "
+                    "folder of its own (commands may write anywhere in it)"
+                )
             if shutil.which("bwrap") is None:
                 raise ValueError(
                     "commands run in a bubblewrap jail and `bwrap` is not installed; "
