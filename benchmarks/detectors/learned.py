@@ -1,7 +1,7 @@
 """Learned failure predictors for coding runs, measured by grouped CV (issue 14, round 2).
 
     PYTHONPATH=. .venv/bin/python benchmarks/detectors/learned.py [--repeats 3] [--data all]
-        [--minilm] [--only PREFIX]
+        [--minilm] [--only PREFIX] [--in-sample]
 
 Prints the Markdown table of benchmarks/detectors/RESULTS.md ("Learned hazard scores"). Every
 model is scored at each run's state after K steps (a shorter run by its final state) and
@@ -187,6 +187,16 @@ def cross_validate(
     runs: Sequence[Trajectory], y: Array, model: Model, key: Key, repeats: int
 ) -> dict[int, tuple[float, float]]:
     results: dict[int, list[float]] = {k: [] for k in STEPS}
+    if len({key(r) for r in runs}) == 1:  # one group: fit and score on all runs
+        everything = list(range(len(runs)))
+        scores = model(everything, everything)
+        return {
+            k: (
+                auc([float(v) for v in scores[k][y == 1]], [float(v) for v in scores[k][y == 0]]),
+                0.0,
+            )
+            for k in STEPS
+        }
     for repeat in range(repeats):
         scores = {k: np.zeros(len(runs)) for k in STEPS}
         groups = sorted({key(r) for r in runs})
@@ -244,6 +254,9 @@ def main() -> None:
     parser.add_argument("--data", choices=("all", "gemini", "tau"), default="all")
     parser.add_argument("--minilm", action="store_true", help="also the MiniLM rows (slow)")
     parser.add_argument("--only", default="", help="only the models whose name starts so")
+    parser.add_argument(
+        "--in-sample", action="store_true", help="also fit and score on all runs (overfit check)"
+    )
     args = parser.parse_args()
     print("| data | model | split | " + " | ".join(f"AUC@{k}" for k in STEPS) + " |")
     print("|---|---|---|" + "---|" * len(STEPS))
@@ -263,13 +276,18 @@ def main() -> None:
                 )
         models = {n: m for n, m in models.items() if n.startswith(args.only)}
         keys: dict[str, Key] = {"instance": lambda r: r.group, "repository": repository}
+        if args.in_sample:
+            keys["in-sample"] = lambda r: ""
         _table("SWE-bench gemini", runs, y, models, keys, args.repeats)
     if args.data in ("all", "tau"):
         runs = load_trajectories(DATA / "taubench_gpt4o_airline/gpt-4o-airline.json")
         y = np.array([0.0 if r.success else 1.0 for r in runs])
         models = _models(runs, y, list(DEFAULT_WEIGHTS))
         models = {n: m for n, m in models.items() if n.startswith(args.only)}
-        _table("tau-bench airline", runs, y, models, {"task": lambda r: r.group}, args.repeats)
+        keys = {"task": lambda r: r.group}
+        if args.in_sample:
+            keys["in-sample"] = lambda r: ""
+        _table("tau-bench airline", runs, y, models, keys, args.repeats)
 
 
 def _table(
