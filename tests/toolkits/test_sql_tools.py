@@ -86,7 +86,7 @@ def test_values_are_rendered_compactly(sql: SqlToolkit) -> None:
         ("SELEC Name FROM Genre", "syntax", "syntax error"),
         ("SELECT Name FROM Genre WHERE", "syntax", "incomplete input"),
         ("SELECT Name FROM Genres", "unknown_table", "Tables in this database: Album"),
-        ("SELECT Title FROM Genre", "unknown_column", "sql.describe_table"),
+        ("SELECT Title FROM Genre", "unknown_column", "Call sql_describe_table"),
         ("DELETE FROM Genre", "denied", "read-only"),
         ("SELECT 1; SELECT 2", "multiple_statements", "one SQL statement"),
         ("", "syntax", "empty"),

@@ -39,7 +39,8 @@ _T = TypeVar("_T")
 _PROGRESS_STEPS = 1000  # VM instructions between deadline checks: ~microseconds apart
 _HINTS = {
     "syntax": "Check keywords, commas, parentheses and quotes (SQLite dialect).",
-    "unknown_column": "Call sql.describe_table to see the exact column names of a table.",
+    # Hints name tools as the model sees them (wire names): a dotted name is not callable.
+    "unknown_column": "Call sql_describe_table to see the exact column names of a table.",
     "timeout": "Simplify the query: filter with WHERE, aggregate, and make recursive CTEs end.",
     "denied": "Only read-only queries are allowed: one SELECT (or WITH ... SELECT) statement.",
     "multiple_statements": "",
@@ -157,7 +158,7 @@ class SqlToolkit:
         """Describe one table or view.
 
         Args:
-            table: Table or view name, as listed by sql.list_tables.
+            table: Table or view name, as listed by sql_list_tables.
         """
         return await self._in_thread(lambda cancel: self._describe(table, cancel))
 
