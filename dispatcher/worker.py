@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,16 +10,16 @@ from typing import TYPE_CHECKING, Literal
 
 import anyio
 
-from dispatcher._settings_memo import shared_settings
+from dispatcher._agent_settings import detector_settings, escalate_spec, escalation_settings
+from dispatcher._final_answer import CHECK_SIGNAL, evidence_summary, on_final_answer
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.detectors.base import Detector, Step, Verdict
-from dispatcher.errors import BudgetExceeded, EscalationRefused, RunError, describe
+from dispatcher.errors import BudgetExceeded, EscalationRefused, describe
 from dispatcher.escalation.episode import EscalationOutcome, Escalator
 from dispatcher.escalation.request import (
     ESCALATE_TOOL_NAME,
     EscalationRequest,
-    escalate_tool_spec,
     parse_escalation_request,
 )
 from dispatcher.escalation.settings import EscalationSettings
@@ -29,7 +28,6 @@ from dispatcher.messages import (
     ModelRequest,
     ToolCall,
     ToolResultMessage,
-    ToolSpec,
     UserMessage,
 )
 from dispatcher.models import retry_deadline
@@ -42,7 +40,7 @@ from dispatcher.trace.events import AgentFinished, AgentStarted, DetectorVerdict
 from dispatcher.trace.tracer import use_tracer
 
 if TYPE_CHECKING:
-    from dispatcher.detectors import DetectorSettings
+    pass
 
 __all__ = ["AgentResult", "run_agent", "run_overwatch"]
 
@@ -63,34 +61,6 @@ class AgentResult:
     escalations: int = 0
     taken_over: bool = False
     cost_usd: float = 0.0
-
-
-def _detector_settings(agent: Agent, run: RunContext) -> DetectorSettings:
-    """The registry's detector defaults with the agent's own settings on top."""
-    from dispatcher.detectors import DetectorSettings, merge
-
-    def build() -> DetectorSettings:
-        # Agents that name no profile get the `default` one: safe for agents of any kind.
-        settings = DetectorSettings.from_mapping(run.detector_defaults, default_profile="default")
-        if agent.detectors:
-            settings = merge(settings, DetectorSettings.from_mapping(agent.detectors))
-        return settings
-
-    return shared_settings("detectors", (run.detector_defaults, agent.detectors), build)
-
-
-def _escalation_settings(agent: Agent, run: RunContext) -> EscalationSettings:
-    own = agent.escalation_settings
-    if own is None:
-        return run.escalation_defaults
-    # Fields the agent set explicitly win over the registry's defaults.
-    return run.escalation_defaults.model_copy(update=own.model_dump(exclude_unset=True))
-
-
-@functools.cache
-def _escalate_spec() -> ToolSpec:
-    # Built from a pydantic model's JSON Schema: milliseconds, so once per process, not per run.
-    return escalate_tool_spec()
 
 
 class _Loop:
@@ -124,7 +94,7 @@ class _Loop:
         self.parent_id = parent_id
         self.steps: list[Step] = []
         self.step_index = 0
-        self.detector_settings = _detector_settings(agent, run) if role == "worker" else None
+        self.detector_settings = detector_settings(agent, run) if role == "worker" else None
         self.detectors: list[Detector] = self._new_detectors()
         self.detector_firings = 0
         self.finish_reviewed = False
@@ -134,7 +104,7 @@ class _Loop:
         )
         specs = [t.spec for t in self.tools]
         if self.escalator is not None:
-            specs.append(_escalate_spec())
+            specs.append(escalate_spec())
         self.specs = specs
         self.system = agent.instructions
         self.turns = 0
@@ -222,7 +192,7 @@ class _Loop:
             self.cost_usd += cost or 0.0
             self.messages.append(response.to_message())
             if not response.tool_calls:
-                final = await self._on_final_answer(response.text)
+                final = await on_final_answer(self, response.text)
                 if final is not None:
                     return final
                 continue
@@ -283,7 +253,7 @@ class _Loop:
         if nudge:
             self._append_note(
                 "You seem to be stuck "
-                f"({verdict.verdict}: {_evidence_summary(verdict)}). Change your approach: "
+                f"({verdict.verdict}: {evidence_summary(verdict)}). Change your approach: "
                 "re-read the errors, try something different"
                 + (", or call `escalate` to ask for help." if self.escalator else ".")
             )
@@ -293,7 +263,7 @@ class _Loop:
         request = EscalationRequest(
             reason=f"{verdict.detector} detector: {verdict.verdict}",
             question="The worker is not making progress. What should it do next?",
-            evidence=_evidence_summary(verdict),
+            evidence=evidence_summary(verdict),
         )
         outcome = await self.escalator.escalate(
             "detector", request, detector_evidence=dict(verdict.evidence)
@@ -380,77 +350,6 @@ class _Loop:
             self._reset_detectors()
         return outcome
 
-    async def _review_finish(self, text: str) -> EscalationOutcome | None:
-        """Send a finish a detector flags (no passing test after the last edit) to review."""
-        checks = [getattr(d, "at_finish", None) for d in self.detectors]
-        verdicts = [check(self.steps) for check in checks if check is not None]
-        verdict = next((v for v in verdicts if v is not None), None)
-        if verdict is None or self.finish_reviewed:
-            return None
-        self.finish_reviewed = True  # once per run: the worker may finish after the advice
-        if self.escalator is None:
-            self._record_verdict(verdict, "record")
-            return None
-        self._record_verdict(verdict, "escalate")
-        request = EscalationRequest(
-            reason=f"{verdict.detector} detector: {verdict.verdict}",
-            question="The worker wants to finish with this answer. Is the change right, or "
-            "what must it check or fix first?",
-            evidence=f"{_evidence_summary(verdict)}\nanswer: {text[:1000]}",
-        )
-        return await self.escalator.escalate(
-            "detector", request, detector_evidence=dict(verdict.evidence)
-        )
-
-    async def _on_final_answer(self, text: str) -> AgentResult | None:
-        review = await self._review_finish(text)
-        if review is not None and review.final_answer is not None:
-            return self._taken_over(review)
-        if review is not None and not review.refused and review.message:
-            self.messages.append(
-                UserMessage(f"[dispatcher] review before finishing: {review.message}")
-            )
-            return None
-        self._check_not_contradicted()
-        gate = self.agent.gate
-        if gate is None or self.role != "worker":
-            return self._result(text)
-        result = await gate(text)
-        self.run_ctx.gate_results.append((self.agent.name, result.passed))  # gate feedback
-        if result.passed:
-            return self._result(text)
-        self.run_ctx.tracer.emit(
-            Note,
-            parent_id=self.span,
-            agent=self.agent.name,
-            message=f"gate {gate.name} failed: {result.reason}",
-            data=dict(result.evidence),
-        )
-        if self.escalator is None:
-            raise _gate_failed(self.agent.name, gate.name, result.reason)
-        request = EscalationRequest(
-            reason=f"validation gate {gate.name} failed: {result.reason}",
-            question="The answer failed validation. How should the worker fix it?",
-            evidence=text[:1500],
-        )
-        outcome = await self.escalator.escalate("gate", request, detector_evidence=None)
-        if outcome.final_answer is not None:
-            return self._taken_over(outcome)
-        if outcome.refused:
-            raise _gate_failed(self.agent.name, gate.name, result.reason)
-        self.messages.append(UserMessage(f"[dispatcher] {result.reason}\n{outcome.message}"))
-        return None
-
-    def _check_not_contradicted(self) -> None:
-        """An answer given while the agent's latest check (test run) fails is never `ok`."""
-        check = self.last_check
-        if check is not None and check.error:
-            raise RunError(
-                f"agent {self.agent.name} answered while its latest check failed: {check.tool} "
-                f"reported {check.observation[:200]!r}; an answer that its own tool results "
-                "contradict cannot finish the run"
-            )
-
     async def _on_own_budget(self, exc: BudgetExceeded) -> AgentResult | None:
         """The agent's own budget ran out: hand the task to the overwatch if allowed."""
         if self.escalator is None or self.escalation is None or not self.escalation.on_budget:
@@ -484,11 +383,6 @@ class _Loop:
         return self.escalator.count if self.escalator else 0
 
 
-def _evidence_summary(verdict: Verdict) -> str:
-    parts = [f"{k}={v}" for k, v in verdict.evidence.items() if k != "steps"]
-    return "; ".join(parts)[:500] or verdict.verdict
-
-
 async def run_agent(
     agent: Agent,
     task: str,
@@ -518,7 +412,7 @@ async def run_agent(
         tools=tools,
         role="worker",
         parent_id=parent_id,
-        escalation=_escalation_settings(agent, run),
+        escalation=escalation_settings(agent, run),
     )
     return await loop.run()
 
@@ -554,11 +448,3 @@ async def run_overwatch(
         escalation=None,
     )
     return await loop.run()
-
-
-# A tool result carrying this signal is a check (a test run): its verdict bounds the answer.
-CHECK_SIGNAL = "tests_failed"
-
-
-def _gate_failed(agent: str, gate: str, reason: str) -> RunError:
-    return RunError(f"the answer of agent {agent} failed its validation gate {gate}: {reason}")
