@@ -184,9 +184,14 @@ def embedding_logistic(vectors: Array, y: Array, l2: float) -> Model:
 
 
 def cross_validate(
-    runs: Sequence[Trajectory], y: Array, model: Model, key: Key, repeats: int
+    runs: Sequence[Trajectory],
+    y: Array,
+    model: Model,
+    key: Key,
+    repeats: int,
+    steps: Sequence[int] = STEPS,
 ) -> dict[int, tuple[float, float]]:
-    results: dict[int, list[float]] = {k: [] for k in STEPS}
+    results: dict[int, list[float]] = {k: [] for k in steps}
     if len({key(r) for r in runs}) == 1:  # one group: fit and score on all runs
         everything = list(range(len(runs)))
         scores = model(everything, everything)
@@ -195,10 +200,10 @@ def cross_validate(
                 auc([float(v) for v in scores[k][y == 1]], [float(v) for v in scores[k][y == 0]]),
                 0.0,
             )
-            for k in STEPS
+            for k in steps
         }
     for repeat in range(repeats):
-        scores = {k: np.zeros(len(runs)) for k in STEPS}
+        scores = {k: np.zeros(len(runs)) for k in steps}
         groups = sorted({key(r) for r in runs})
         random.Random(repeat).shuffle(groups)
         for fold in (set(groups[i::5]) for i in range(5)):
@@ -206,7 +211,7 @@ def cross_validate(
             test = [i for i, r in enumerate(runs) if key(r) in fold]
             for k, values in model(train, test).items():
                 scores[k][test] = values
-        for k in STEPS:
+        for k in steps:
             results[k].append(
                 auc([float(v) for v in scores[k][y == 1]], [float(v) for v in scores[k][y == 0]])
             )
