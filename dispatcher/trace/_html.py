@@ -36,6 +36,8 @@ _FILTERS = (
     ("route", "routes"),
     ("detector", "detector verdicts"),
     ("escalation", "escalations"),
+    ("approval", "approvals"),
+    ("feedback", "feedback"),
     ("note", "notes, retries, fallbacks"),
 )
 

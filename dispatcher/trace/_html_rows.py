@@ -8,9 +8,11 @@ from html import escape
 from typing import Any
 
 from dispatcher.trace.events import (
+    ApprovalEvent,
     DetectorVerdictEvent,
     EscalationEvent,
     Event,
+    FeedbackEvent,
     ModelCall,
     ModelFallback,
     ModelRetry,
@@ -116,9 +118,45 @@ def describe(event: Event) -> tuple[str, str, bool, str]:
             f'{escape(event.to_model or "-")} <span class="dim">{escape(event.reason)}</span>'
         )
         return "note", label, True, ""
+    if isinstance(event, ApprovalEvent):
+        return _approval(event)
+    if isinstance(event, FeedbackEvent):
+        label = (
+            f'<span class="tag">feedback</span> [{escape(event.router)}] reward '
+            f'{event.reward:g} <span class="dim">{escape(", ".join(event.routes) or "-")} · '
+            f"from {escape(event.source)}</span>"
+        )
+        return "feedback", label, False, ""
     if isinstance(event, Note):
         label = (
             f'<span class="tag">note</span> <span class="dim">{escape(clip(event.message))}</span>'
         )
         return "note", label, False, f"<pre>{escape(event.message)}</pre>"
     return "note", escape(event.kind), False, ""
+
+
+_DECIDED = {"approve": "approved", "deny": "denied", "edit": "edited"}
+
+
+def _approval(event: ApprovalEvent) -> tuple[str, str, bool, str]:
+    """An approval asked for, or its decision; a denial (or a timeout) is a problem."""
+    if event.stage == "requested":
+        what = "asked"
+        problem = False
+    else:
+        what = _DECIDED.get(event.decision or "", "decided")
+        by = f" by {event.decided_by.replace('_', ' ')}" if event.decided_by else ""
+        what += f"{by} after {event.wait_ms / 1000:.1f} s"
+        problem = event.decision == "deny"
+    label = (
+        f'<span class="tag">✋ approval</span> {escape(event.tool)} <span class="dim">'
+        f"{escape(event.agent)} · {escape(what)}</span>"
+    )
+    detail = f'<div class="dim">arguments</div><pre>{escape(pretty(event.arguments))}</pre>'
+    if event.edited_arguments is not None:
+        detail += (
+            f'<div class="dim">edited to</div><pre>{escape(pretty(event.edited_arguments))}</pre>'
+        )
+    if event.reason:
+        detail += f"<div><b>reason:</b> {escape(event.reason)}</div>"
+    return "approval", label, problem, detail

@@ -61,3 +61,31 @@ def test_a_killed_run_renders_its_prefix(tmp_path: Path) -> None:
     trace.write_text("\n".join(lines[:12]) + "\n", encoding="utf-8")
     page = render_html(read_trace(trace))
     assert "incomplete" in page and "unfinished" in page
+
+
+def test_approvals_and_feedback_have_their_own_rows(tmp_path: Path) -> None:
+    from dispatcher.trace.events import ApprovalEvent, FeedbackEvent, RunFinished, RunStarted
+    from dispatcher.trace.sink import JsonlTraceSink
+    from dispatcher.trace.tracer import Tracer
+
+    path = tmp_path / "approvals.jsonl"
+    tracer = Tracer("approvals-run", [JsonlTraceSink(path)], trace_path=path)
+    tracer.emit(RunStarted, span_id="s0", task="Delete the temp files.")
+    denied = {"decision": "deny", "decided_by": "timeout", "reason": HOSTILE, "wait_ms": 3e4}
+    for stage, extra in (("requested", {}), ("decided", denied)):
+        tracer.emit(ApprovalEvent, agent="cleaner", tool="workspace_run_command", call_id="c1",
+                    stage=stage, arguments={"command": f"rm -rf / {HOSTILE}"}, **extra)  # fmt: skip
+    tracer.emit(ApprovalEvent, agent="cleaner", tool="workspace_write_file", call_id="c2",
+                stage="decided", decision="edit", decided_by="approver",
+                arguments={"path": "a.txt"}, edited_arguments={"path": "b.txt"})  # fmt: skip
+    tracer.emit(FeedbackEvent, router="bandit", reward=0.25, routes=["small"], source="cli")
+    tracer.emit(RunFinished, status="ok", cost_usd=None, counterfactual_cost_usd=None)
+    tracer.close()
+    page = render_html(read_trace(path))
+    assert page.count('data-kind="approval"') == 3
+    assert 'data-filter="approval"' in page and 'data-filter="feedback"' in page
+    assert "workspace_run_command" in page and "asked" in page
+    assert "denied" in page and "timeout" in page and "30.0 s" in page
+    assert "edited" in page and "b.txt" in page
+    assert page.count('data-kind="feedback"') == 1 and "reward 0.25" in page and "bandit" in page
+    assert HOSTILE not in page
