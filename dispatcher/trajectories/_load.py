@@ -78,9 +78,14 @@ def _records(path: Path) -> Iterator[tuple[int | None, Any]]:
 
 
 def _swe_files(path: Path) -> list[Path]:
-    """The run files of a folder of SWE-agent/mini-swe-agent logs (one run per file)."""
+    """The run files of a folder of SWE-agent/mini-swe-agent logs (one run per file), flat or
+    one folder per instance (``OUT/<instance>/<instance>.traj[.json]``, as both agents write
+    them)."""
     return sorted(
-        p for p in path.iterdir() if p.is_file() and p.name.endswith((".traj.json", ".traj"))
+        p
+        for pattern in ("*", "*/*")
+        for p in path.glob(pattern)
+        if p.name.endswith((".traj.json", ".traj")) and p.is_file()
     )
 
 

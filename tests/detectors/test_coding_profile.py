@@ -140,3 +140,27 @@ def test_a_run_without_a_label_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         load_trajectories(data, labels=read_labels(labels))
     assert "x-2" in str(info.value) and "x-1" not in str(info.value).split("label:")[1]
+
+
+def test_runs_in_the_folders_the_agents_write_them_to(tmp_path: Path) -> None:
+    # mini-swe-agent writes OUT/<instance>/<instance>.traj.json beside OUT/preds.json, and
+    # SWE-agent writes OUT/<instance>/<instance>.traj: both load from OUT as they are.
+    out = tmp_path / "out"
+    for name in ("a__b-1", "a__b-2"):
+        record = _mini_swe(name)
+        del record["instance_id"]
+        (out / name).mkdir(parents=True)
+        (out / name / f"{name}.traj.json").write_text(json.dumps(record))
+    (out / "preds.json").write_text("{}")
+    (out / "minisweagent.log").write_text("log\n")
+    labels = {"a__b-1": True, "a__b-2": False}
+    runs = load_trajectories(out, labels=labels)
+    assert {r.id: r.success for r in runs} == labels
+    swe_agent = tmp_path / "swe_agent"
+    fixture = json.loads((Path(__file__).parent / "fixtures" / "swe_agent.traj").read_text())
+    del fixture["instance_id"], fixture["success"]  # as SWE-agent writes it
+    for name in ("c__d-1", "c__d-2"):
+        (swe_agent / name).mkdir(parents=True)
+        (swe_agent / name / f"{name}.traj").write_text(json.dumps(fixture))
+    runs = load_trajectories(swe_agent, labels={"c__d-1": True, "c__d-2": False})
+    assert sorted(r.id for r in runs) == ["c__d-1", "c__d-2"]
