@@ -38,6 +38,8 @@ NAVIGATION_TOOL_PREFIXES = (
     "ls", "open", "read", "search", "show", "view",
 )  # fmt: skip
 
+# An editor tool's `command` argument (or sub-command) that only reads.
+_VIEW_COMMANDS = frozenset({"view"})
 # Tools that hand the task to someone else (an overwatch, a human, another agent).
 _ESCALATION_TOOL = re.compile(r"escalat|transfer|handoff|hand_off|human|overwatch", re.I)
 # Tools that run a shell command given in their arguments.
@@ -103,6 +105,8 @@ def _command_is_navigation(command: str, extra: frozenset[str]) -> bool:
             continue
         if program == "git" and len(words) > 1 and words[1] in {"grep", "log", "show", "diff"}:
             continue
+        if program == "str_replace_editor" and len(words) > 1 and words[1] in _VIEW_COMMANDS:
+            continue  # SWE-agent 1.x: `str_replace_editor view PATH`
         if program not in NAVIGATION_COMMANDS and program not in extra:
             return False
         if any(">" in w for w in words):  # a redirection writes a file
@@ -151,7 +155,9 @@ class ActionClassifier:
                 return _command_is_navigation(action, self._extra_commands), False
         navigation, escalation, shell = self._tool_kind(tool)
         if not shell:
-            return navigation, escalation
+            # An editor tool asked to `view` (OpenHands', SWE-agent's str_replace_editor) reads.
+            viewing = arguments is not None and arguments.get("command") in _VIEW_COMMANDS
+            return navigation or viewing, escalation
         command = rest
         if arguments is not None:
             command = next((v for k in _COMMAND_KEYS if isinstance(v := arguments.get(k), str)), "")

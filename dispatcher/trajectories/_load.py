@@ -21,7 +21,7 @@ from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_group, record_id
 from dispatcher.trajectories._labels_file import apply_labels
 from dispatcher.trajectories._model import Trajectory, parse_run
-from dispatcher.trajectories._openai import import_openai_record
+from dispatcher.trajectories._openai import chat_messages, import_openai_record
 from dispatcher.trajectories._swe import (
     import_mini_swe_record,
     import_swe_agent_record,
@@ -106,11 +106,11 @@ def _record_format(record: Any) -> TrajectoryFormat | None:
         return "trace"
     if "steps" in record:
         return "jsonl"
+    messages = chat_messages(record)
+    if messages is not None:
+        return "swe" if is_mini_swe(messages) else "openai"
     if isinstance(record.get("trajectory"), list):
         return "swe"
-    messages = record.get("traj", record.get("messages"))
-    if isinstance(messages, list):
-        return "swe" if is_mini_swe(messages) else "openai"
     return None
 
 
@@ -185,10 +185,11 @@ def _import(
         return parse_run(record, path, line)
     if not isinstance(record, Mapping):
         raise DataError("expected a JSON object for each run", file=path, line=line)
-    if kind == "openai":
-        return import_openai_record(record, position, path, line)
-    if isinstance(record.get("trajectory"), list):
+    messages = chat_messages(record)
+    if messages is None and isinstance(record.get("trajectory"), list):
         return import_swe_agent_record(record, position, path, line)
+    if kind == "openai" or (messages is not None and not is_mini_swe(messages)):
+        return import_openai_record(record, position, path, line)  # tool calls, not bash blocks
     return import_mini_swe_record(record, position, path, line)
 
 

@@ -1,13 +1,16 @@
 """Import runs recorded as OpenAI chat messages with `tool_calls` (e.g. tau-bench).
 
-One record is one run: ``{"traj" | "messages": [...], ...label fields}``; a file is a JSON list
-of records, one record, or JSONL. How a record becomes a trajectory:
+One record is one run: ``{"traj" | "messages" | "trajectory": [...], ...label fields}`` (the
+last as SWE-rebench publishes OpenHands runs); a file is a JSON list of records, one record, or
+JSONL. How a record becomes a trajectory:
 
 - each tool call of an assistant message is a step: `action` is ``name(canonical JSON args)``
   (as the worker loop writes it), `observation` the matching ``role: tool`` message;
 - an assistant message without tool calls is a text step: `action` and `text` are its content,
   `observation` is what the user (or user simulator) said next;
 - text that accompanies tool calls becomes the `text` of the first of those steps;
+- a successful call that writes files (a shell write, an editor tool other than ``view``) gets
+  ``state_changed`` and the edited ``path`` (dispatcher.trajectories._writes);
 - `error`: the tool result starts with "Error", "Exception" or "Traceback" (tau-bench tools
   return ``"Error: ..."`` strings when an action is refused), or is a JSON object with a
   non-null top-level ``"error"``, or the message has ``"is_error": true``;
@@ -29,8 +32,9 @@ from dispatcher.detectors.base import Step
 from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_group, record_id, record_label, strong_label
 from dispatcher.trajectories._model import Trajectory
+from dispatcher.trajectories._writes import call_signals
 
-__all__ = ["content_text", "import_openai_record", "is_error_text"]
+__all__ = ["chat_messages", "content_text", "import_openai_record", "is_error_text"]
 
 _ERROR_PREFIXES = ("error", "exception", "traceback")
 
@@ -66,6 +70,19 @@ def is_error_text(text: str) -> bool:
     return False
 
 
+def chat_messages(record: Mapping[str, Any]) -> list[Any] | None:
+    """The record's chat messages: ``traj``, ``messages``, or a ``trajectory`` of messages."""
+    for key in ("traj", "messages", "trajectory"):
+        value = record.get(key)
+        if isinstance(value, list) and (key != "trajectory" or _has_roles(value)):
+            return value
+    return None
+
+
+def _has_roles(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(m, Mapping) and "role" in m for m in items[:3])
+
+
 def _arguments(raw: Any) -> tuple[Any, Mapping[str, Any] | None]:
     if isinstance(raw, str):
         try:
@@ -81,10 +98,12 @@ def import_openai_record(
     record: Mapping[str, Any], position: int, file: str | Path, line: int
 ) -> Trajectory:
     """One run from a record holding OpenAI chat messages."""
-    messages = record.get("traj", record.get("messages"))
-    if not isinstance(messages, list):
+    messages = chat_messages(record)
+    if messages is None:
         raise DataError(
-            "expected a 'traj' or 'messages' list of chat messages", file=file, line=line
+            "expected a 'traj', 'messages' or 'trajectory' list of chat messages",
+            file=file,
+            line=line,
         )
     steps: list[Step] = []
     for position_in_run, message in enumerate(messages):
@@ -109,15 +128,17 @@ def import_openai_record(
             parsed, arguments = _arguments(function.get("arguments"))
             result = results.get(str(call.get("id"))) or results.get(number) or {}
             observation = content_text(result.get("content"))
+            error = bool(result.get("is_error")) or is_error_text(observation)
             steps.append(
                 Step(
                     index=len(steps),
                     action=format_action(name, parsed),
                     observation=observation,
-                    error=bool(result.get("is_error")) or is_error_text(observation),
+                    error=error,
                     tool=name,
                     arguments=arguments,
                     text=text if number == 0 else "",
+                    signals={} if error else call_signals(name, arguments),
                 )
             )
     run_id = record_id(record, position)

@@ -6,14 +6,16 @@ next user message is the observation, ``<returncode>N</returncode>`` then the ou
 - a turn with exactly one bash block is a step with ``tool="bash"``,
   ``arguments={"command": ...}``, `text` = the thought; `error` = return code != 0, or the
   command timed out; a successful command that writes files (``sed -i``, a ``>`` redirect,
-  ``tee``, ``patch``, ``git apply``, ``mv``/``cp``/``rm``...) gets ``state_changed: True``,
+  ``tee``, ``patch``, ``git apply``, ``mv``/``cp``/``rm``...) gets ``state_changed: True``
+  (dispatcher.trajectories._writes),
   since these logs have no toolkit signals;
 - a turn with no or several blocks is a text step (`action` = `text` = the message) with
   `error` true: the harness answered with a format error, which is what the agent saw;
 - the first user message (the task) is not a step.
 
 SWE-agent (``"trajectory"``: a list of ``{"thought", "action", "observation"}``): each entry
-is a step with the command as `action` and the thought as `text`. SWE-agent logs carry no
+is a step with the command as `action` and the thought as `text` (SWE-agent 1.x's
+``str_replace_editor <command> PATH`` included). SWE-agent logs carry no
 return code, so `error` is read from the observation: a Python traceback, "command not
 found", "No such file or directory", an edit rejected for a syntax error, or a line starting
 with "Error"/"error:". A successful ``edit``/``create`` (or a shell write) is a state change.
@@ -34,20 +36,14 @@ from dispatcher.detectors.base import Step
 from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_group, record_id, record_label, strong_label
 from dispatcher.trajectories._model import Trajectory
-from dispatcher.trajectories._openai import content_text
+from dispatcher.trajectories._openai import chat_messages, content_text
+from dispatcher.trajectories._writes import action_writes, shell_writes
 
 __all__ = ["import_mini_swe_record", "import_swe_agent_record", "is_mini_swe"]
 
 _BASH_BLOCK = re.compile(r"```(?:bash|sh|shell)?[ \t]*\n(.*?)\n?```", re.DOTALL)
 _RETURNCODE = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
 _TIMED_OUT = re.compile(r"timed out|timeout", re.IGNORECASE)
-# Commands that write files. These logs carry no `state_changed` signal, so a successful one
-# is marked as a state change: re-running tests after it is then progress, not a loop.
-_WRITES = re.compile(
-    r"\bsed\s+-i|\btee\b|(?<![0-9&<])>{1,2}\s*(?!&|/dev/null)[\w./~-]|\bpatch\b"
-    r"|\bgit\s+(?:apply|checkout|restore|stash)\b|(?:^|[;&|]\s*)(?:mv|cp|rm|touch|mkdir)\s"
-)
-_SWE_EDITS = ("edit", "create", "insert", "str_replace", "append")
 _SWE_ERROR = re.compile(
     r"Traceback \(most recent call last\)|command not found|No such file or directory"
     r"|Your proposed edit has introduced new syntax error|^(?:Error|error|ERROR)\b",
@@ -75,8 +71,8 @@ def import_mini_swe_record(
     record: Mapping[str, Any], position: int, file: str | Path, line: int
 ) -> Trajectory:
     """One run from a mini-swe-agent record (``messages`` with bash blocks)."""
-    messages = record.get("messages", record.get("traj"))
-    if not isinstance(messages, list):
+    messages = chat_messages(record)
+    if messages is None:
         raise DataError("expected a 'messages' list", file=file, line=line)
     steps: list[Step] = []
     for at, message in enumerate(messages):
@@ -108,7 +104,7 @@ def import_mini_swe_record(
             error = int(code.group(1)) != 0
         else:
             error = bool(_TIMED_OUT.search(observation[:300]))
-        writes = not error and bool(_WRITES.search(command))
+        writes = not error and shell_writes(command)
         steps.append(
             Step(
                 index=len(steps),
@@ -138,8 +134,7 @@ def import_swe_agent_record(
         action = str(entry.get("action") or "").strip()
         observation = str(entry.get("observation") or "")
         error = bool(_SWE_ERROR.search(observation[:4000]))
-        program = action.split(maxsplit=1)[0] if action else ""
-        writes = not error and (program in _SWE_EDITS or bool(_WRITES.search(action)))
+        writes = not error and action_writes(action)
         steps.append(
             Step(
                 index=len(steps),

@@ -164,3 +164,59 @@ def test_runs_in_the_folders_the_agents_write_them_to(tmp_path: Path) -> None:
         (swe_agent / name / f"{name}.traj").write_text(json.dumps(fixture))
     runs = load_trajectories(swe_agent, labels={"c__d-1": True, "c__d-2": False})
     assert sorted(r.id for r in runs) == ["c__d-1", "c__d-2"]
+
+
+def _openhands_chat(instance: str) -> dict[str, object]:
+    """A run as SWE-rebench publishes OpenHands trajectories: chat messages under
+    `trajectory`, tools `execute_bash`, `str_replace_editor` and `finish`."""
+
+    def call(i: int, name: str, arguments: dict[str, str]) -> dict[str, object]:
+        function = {"name": name, "arguments": json.dumps(arguments)}
+        return {"role": "assistant", "content": "", "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": function}]}  # fmt: skip
+
+    calls = [
+        ("str_replace_editor", {"command": "view", "path": "/repo/src/core.py"}, "1 import re"),
+        ("execute_bash", {"command": "grep -rn parse /repo/src"}, "src/core.py:3: def parse"),
+        ("str_replace_editor", {"command": "str_replace", "path": "/repo/src/core.py",
+                                "old_str": "a", "new_str": "b"}, "The file has been edited."),
+        ("execute_bash", {"command": "cd /repo && python -m pytest tests -q"}, "3 passed"),
+        ("finish", {"message": "done"}, ""),
+    ]  # fmt: skip
+    messages: list[dict[str, object]] = [{"role": "user", "content": "fix parse"}]
+    for i, (name, arguments, result) in enumerate(calls):
+        messages.append(call(i, name, arguments))
+        messages.append({"role": "tool", "tool_call_id": f"c{i}", "content": result})
+    return {"instance_id": instance, "trajectory": messages, "resolved": 1}
+
+
+def test_openhands_chat_runs_read_as_coding_work(tmp_path: Path) -> None:
+    from dispatcher.detectors._actions import ActionClassifier
+
+    path = tmp_path / "openhands.jsonl"
+    path.write_text(json.dumps(_openhands_chat("o__h-1")) + "\n")
+    (run,) = load_trajectories(path)
+    assert run.success and [s.tool for s in run.steps][:2] == ["str_replace_editor", "execute_bash"]
+    facts = [coding_facts(s, s.error) for s in run.steps]
+    assert [f.edit for f in facts] == [False, False, True, False, False]
+    assert facts[2].files == ("/repo/src/core.py",)
+    assert facts[3].test_run and facts[3].test_passed and facts[4].finish
+    classify = ActionClassifier().classify
+    assert [classify(s.tool, s.arguments, s.action)[0] for s in run.steps] == [
+        True, True, False, False, False]  # fmt: skip
+
+
+def test_swe_agent_editor_commands_are_edits_and_views(tmp_path: Path) -> None:
+    from dispatcher.detectors._actions import ActionClassifier
+
+    entries = [
+        {"thought": "look", "action": "str_replace_editor view /repo/a.py", "observation": "1 x"},
+        {"thought": "fix", "action": "str_replace_editor str_replace /repo/a.py --old_str x "
+         "--new_str y", "observation": "The file /repo/a.py has been edited."},
+    ]  # fmt: skip
+    path = tmp_path / "run.traj"
+    path.write_text(json.dumps({"trajectory": entries, "instance_id": "s__a-1", "success": True}))
+    (run,) = load_trajectories(path)
+    assert [s.signals.get("state_changed") for s in run.steps] == [None, True]
+    classify = ActionClassifier().classify
+    assert [classify(s.tool, s.arguments, s.action)[0] for s in run.steps] == [True, False]
