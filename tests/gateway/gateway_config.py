@@ -9,6 +9,9 @@ from typing import Any
 import openai
 import yaml
 
+from dispatcher.trace.events import Event
+from dispatcher.trace.reader import locate_run, read_run
+
 HELPER = """---
 name: helper
 description: Answers any question.
@@ -66,3 +69,8 @@ def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | N
 
 
 Gateway = Callable[..., tuple[str, openai.OpenAI]]
+
+
+def run_events(run_id: str) -> list[Event]:
+    """A run's trace found as a user would (`dispatcher trace show <run id>`), wherever it is."""
+    return read_run(locate_run(run_id))
