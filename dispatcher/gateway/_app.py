@@ -21,6 +21,7 @@ from dispatcher.errors import ConfigError
 from dispatcher.gateway._asgi import ProducedResponse
 from dispatcher.gateway._errors import GatewayError
 from dispatcher.gateway._passthrough import Upstream, relay, upstream_for
+from dispatcher.gateway._relay_chain import relay_chains
 from dispatcher.gateway._runs import answer_with_run
 from dispatcher.gateway._trace_log import ProcessTraceLog
 from dispatcher.gateway._via_model import answer_via_model
@@ -68,6 +69,8 @@ class _Gateway:
         self.upstreams: dict[str, Upstream | None] = {
             name: upstream_for(profile) for name, profile in self.registry.profiles.items()
         }
+        # Built once: a fallback's cooldown outlives the request that tripped it.
+        self.chains = relay_chains(self.registry, self.upstreams)
         self.client: aiohttp.ClientSession | None = None
         self.trace_log: ProcessTraceLog | None = None
         self.ready = False
@@ -143,7 +146,7 @@ class _Gateway:
                 registry=self.registry,
                 client=self.client,
                 profile=self.registry.profile(name),
-                upstream=upstream,
+                chain=self.chains[name],
                 request=parsed,
                 body=body,
                 trace_log=self.trace_log,
