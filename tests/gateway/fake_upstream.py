@@ -115,8 +115,12 @@ class FakeUpstream:
         words = (message.get("content") or "").split(" ")
         for index, word in enumerate(words):
             text = word if index == 0 else " " + word
-            yield _sse(_chunk(model, {"content": text}))
-        yield _sse(_chunk(model, {}, finish="stop"))
+            if text:
+                yield _sse(_chunk(model, {"content": text}))
+        calls = message.get("tool_calls") or []
+        for index, call in enumerate(calls):
+            yield _sse(_chunk(model, {"tool_calls": [{"index": index, **call}]}))
+        yield _sse(_chunk(model, {}, finish="tool_calls" if calls else "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
             yield _sse({**_chunk(model, None), "usage": _USAGE})
         yield b"data: [DONE]\n\n"
