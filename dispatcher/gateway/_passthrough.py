@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dispatcher.errors import ModelConnectionError, StreamStalledError
@@ -106,6 +107,7 @@ async def relay(
     client: aiohttp.ClientSession,
     profile: ModelProfile,
     chain: Model,
+    runs_dir: Path,
     request: ChatRequest,
     body: dict[str, Any],
     trace_log: TraceSink | None,
@@ -133,6 +135,7 @@ async def relay(
             _last_user_text(request),
             entry=f"model/{profile.name}",
             run_id=run_id,
+            runs_dir=runs_dir,
             write_trace=trace_log is None,
             sinks=() if trace_log is None else (trace_log,),
         ) as (run, outcome):
