@@ -1,13 +1,15 @@
 """The gateway under load on loopback, next to LiteLLM's proxy, in the same run.
 
 A fake OpenAI-compatible upstream (`_fake_upstream.py`, its own process) answers after a fixed
-latency (default 200 ms) with 20 streamed chunks or one JSON body. Three targets serve it:
+latency (default 200 ms) with 20 streamed chunks or one JSON body. The targets:
 
 - direct: clients call the upstream itself (the baseline);
 - bare-relay: the thinnest relay on the same stack (`_bare_relay.py`: uvicorn, raw ASGI,
   aiohttp; no routing, checks or trace), the floor any Python relay pays on this machine;
-- dispatcher: `dispatcher serve -c CONFIG` (the documented command), model = the registry's
-  name for the upstream, so every request is relayed and traced (a JSONL trace per request);
+- dispatcher: `dispatcher serve -c CONFIG` (the documented command, default settings), model =
+  the registry's name for the upstream, so every request is relayed and traced (the default
+  `traces: per_process`: one JSONL file per gateway process);
+- dispatcher-per-run: the same with `traces: per_run` (a JSONL file per request);
 - litellm: `litellm --config ... --num_workers 1` (LiteLLM's proxy, `litellm[proxy]` from the
   `bench` extra), run offline (LITELLM_LOCAL_MODEL_COST_MAP, telemetry off, a master key).
 
@@ -130,8 +132,9 @@ async def _load(target: Target, clients: int, duration_s: float, stream: bool) -
 # -- targets ------------------------------------------------------------------------------
 
 
-def _dispatcher_config(folder: Path, upstream: str, traces: str) -> Path:
-    path = folder / f"dispatcher-{traces}.yaml"
+def _dispatcher_config(folder: Path, upstream: str, traces: str | None) -> Path:
+    """The gateway's registry; `traces` None leaves the setting at its default."""
+    path = folder / f"dispatcher-{traces or 'default'}.yaml"
     path.write_text(
         "model_list:\n"
         "  - model_name: fake\n"
@@ -139,7 +142,7 @@ def _dispatcher_config(folder: Path, upstream: str, traces: str) -> Path:
         "dispatcher:\n"
         "  tiers: {weak: fake, strong: fake}\n"
         "  prices: {fake: {input: 0.1, output: 0.2}}\n"
-        f"  gateway: {{traces: {traces}}}\n"
+        + (f"  gateway: {{traces: {traces}}}\n" if traces else "")
     )
     return path
 
@@ -242,8 +245,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         env = {**os.environ, "DISPATCHER_RUNS_DIR": str(folder / "runs")}
-        # per_process: one trace file for all relayed requests; per_run: a file per request.
-        for name, traces in (("dispatcher", "per_process"), ("dispatcher-per-run", "per_run")):
+        # The default (per_process: one trace file for all relayed requests of the process),
+        # and per_run: a file per request.
+        targets_traces: tuple[tuple[str, str | None], ...] = (
+            ("dispatcher", None),
+            ("dispatcher-per-run", "per_run"),
+        )
+        for name, traces in targets_traces:
             port = free_port()
             log = folder / f"{name}.log"
             config = _dispatcher_config(folder, upstream_url, traces)

@@ -3,6 +3,11 @@
 `Dispatcher.stream(task)` returns a `RunStream`. The run goes on in a task of its own; a sink
 on the run's tracer hands every event to the consumer. Leaving the `async with` block early
 cancels the run, whose trace then ends with `run_finished` status `cancelled`.
+
+With `model_text=True`, the text models write while the run works also arrives, as they write
+it (`ModelTextDelta`): work in progress, not the answer. The answer is only known once the
+run has checked it (a worker's turn may still call a tool, a review or gate may send it back),
+so it still comes last, whole, as a `TextDelta`.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from dispatcher.errors import ConfigError
+from dispatcher.models._text_deltas import text_listener
+from dispatcher.redaction import redact
 from dispatcher.runner import RunResult
 from dispatcher.trace.events import EventBase
 from dispatcher.trace.sink import TraceSink
 
-__all__ = ["RunStream", "StreamItem", "TextDelta"]
+__all__ = ["ModelTextDelta", "RunStream", "StreamItem", "TextDelta"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +39,16 @@ class TextDelta:
     text: str
 
 
-StreamItem = TextDelta | EventBase
+@dataclass(frozen=True, slots=True)
+class ModelTextDelta:
+    """Text a model (`model`, the provider's model id) is writing, as it arrives: work in
+    progress, which may or may not end up in the answer."""
+
+    model: str
+    text: str
+
+
+StreamItem = TextDelta | ModelTextDelta | EventBase
 # The run itself, given the extra sinks it must write its events to.
 RunWork = Callable[[Sequence[TraceSink]], Awaitable[RunResult]]
 
@@ -52,15 +68,48 @@ class _ForwardingSink:
         return None
 
 
+class _CallText:
+    """One model call's text for the consumer, whole words at a time, redacted.
+
+    Text is held back to its last whitespace, so a secret the model repeats (a key, a
+    registered value) is never cut in two deltas that redaction would each let through.
+    """
+
+    def __init__(self, model: str, send: MemoryObjectSendStream[StreamItem]) -> None:
+        self._model = model
+        self._send = send
+        self._held = ""
+
+    def write(self, text: str) -> None:
+        held = self._held + text
+        cut = max(held.rfind(" "), held.rfind("\n"), held.rfind("\t")) + 1
+        if cut:
+            self._forward(held[:cut])
+            held = held[cut:]
+        self._held = held
+
+    def end(self) -> None:
+        if self._held:
+            self._forward(self._held)
+            self._held = ""
+
+    def _forward(self, text: str) -> None:
+        with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._send.send_nowait(ModelTextDelta(self._model, redact(text)))
+
+
 class RunStream:
     """Use as `async with dispatcher.stream(task) as events: async for item in events: ...`.
 
-    Items are trace events (`EventBase`) and `TextDelta`s. After the last item, `result`
+    Items are trace events (`EventBase`), `TextDelta`s (the answer) and, when asked for,
+    `ModelTextDelta`s (what models write as they write it). After the last item, `result`
     holds the `RunResult`; a failed run raises its error from the iteration instead.
     """
 
-    def __init__(self, work: RunWork) -> None:
+    def __init__(self, work: RunWork, *, model_text: bool = False) -> None:
+        """`model_text`: also yield `ModelTextDelta`s (model calls are then streamed)."""
         self._work = work
+        self._model_text = model_text
         self._group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[StreamItem] | None = None
         self._error: BaseException | None = None
@@ -90,8 +139,14 @@ class RunStream:
 
     async def _drive(self, send: MemoryObjectSendStream[StreamItem]) -> None:
         with send:
+            listener = (
+                text_listener(lambda model: _CallText(model, send))
+                if self._model_text
+                else contextlib.nullcontext()
+            )
             try:
-                self.result = await self._work([_ForwardingSink(send)])
+                with listener:
+                    self.result = await self._work([_ForwardingSink(send)])
             except Exception as exc:
                 self._error = exc  # raised to the consumer after the events it produced
                 return

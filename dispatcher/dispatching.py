@@ -145,15 +145,22 @@ class Dispatcher:
         return result
 
     def stream(
-        self, task: str, *, run_id: str | None = None, approve: Approver | None = None
+        self,
+        task: str,
+        *,
+        run_id: str | None = None,
+        approve: Approver | None = None,
+        model_text: bool = False,
     ) -> RunStream:
         """Run `task`, yielding its trace events as they happen and then its answer text.
 
         Use as `async with dispatcher.stream(task) as events: async for item in events`.
+        With `model_text`, models' text also arrives as they write it (`ModelTextDelta`).
         """
         from dispatcher._streaming import RunStream
 
-        return RunStream(functools.partial(self._run_into, task, run_id, approve))
+        work = functools.partial(self._run_into, task, run_id, approve)
+        return RunStream(work, model_text=model_text)
 
     async def _run_into(
         self,

@@ -23,7 +23,7 @@ from dispatcher.trace.events import (
     event_adapter,
     event_json_schema,
 )
-from dispatcher.trace.reader import find_run, list_runs, read_trace
+from dispatcher.trace.reader import RunRef, list_run_refs, locate_run, read_run
 from dispatcher.trace.render import render_run
 
 trace_app = typer.Typer(help="Inspect run traces (JSONL, one event a line).", no_args_is_help=True)
@@ -53,19 +53,20 @@ def ls(
 ) -> None:
     """List runs, newest first."""
     rows: list[dict[str, Any]] = []
-    for path in list_runs(runs_dir)[:limit]:
+    for ref in list_run_refs(runs_dir, limit=max(limit, 0)):
+        path = ref.path
         try:
-            events = read_trace(path)
+            events = read_run(ref)
         except (DataError, OSError) as exc:
             # One damaged file must not hide the other runs: list it with its problem.
-            rows.append(_unreadable_row(path, exc))
+            rows.append(_unreadable_row(ref, exc))
             continue
         started = next((e for e in events if isinstance(e, RunStarted)), None)
         finished = next((e for e in events if isinstance(e, RunFinished)), None)
         status = finished.status if finished else "incomplete"
         rows.append(
             {
-                "run_id": path.stem,
+                "run_id": ref.run_id,
                 "started": started.ts if started else None,
                 "status": status,
                 "cost_usd": finished.cost_usd if finished else None,
@@ -110,9 +111,10 @@ def ls(
     console.print(table)
 
 
-def _unreadable_row(path: Path, exc: Exception) -> dict[str, Any]:
+def _unreadable_row(ref: RunRef, exc: Exception) -> dict[str, Any]:
+    path = ref.path
     return {
-        "run_id": path.stem,
+        "run_id": ref.run_id,
         "started": None,
         "status": "unreadable",
         "cost_usd": None,
@@ -132,8 +134,7 @@ def show(
     ] = False,
 ) -> None:
     """Show one run as a tree: agents, model calls, tools, detectors, escalation episodes."""
-    path = _find(run, runs_dir)
-    events = _read(path)
+    events = _read(_find(run, runs_dir))
     if as_json:
         adapter = event_adapter()
         typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
@@ -156,16 +157,16 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Summarize runs: escalation rate by trigger, cost against the all-strong counterfactual."""
-    paths = [_find(r, runs_dir) for r in runs] if runs else list_runs(runs_dir)
+    refs = [_find(r, runs_dir) for r in runs] if runs else list_run_refs(runs_dir)
     by_trigger: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
     worker_runs = 0
     cost = counterfactual = escalation_cost = 0.0
     priced_runs = 0
-    for path in paths:
+    for ref in refs:
         try:
-            events = read_trace(path)
+            events = read_run(ref)
         except (DataError, OSError):
             statuses["unreadable"] += 1
             continue
@@ -182,7 +183,7 @@ def stats(
             cost += finished.cost_usd
             counterfactual += finished.counterfactual_cost_usd
     summary = {
-        "runs": len(paths),
+        "runs": len(refs),
         "statuses": dict(statuses),
         "worker_runs": worker_runs,
         "escalations": sum(by_trigger.values()),
@@ -202,7 +203,7 @@ def stats(
         return
     console = Console()
     console.print(
-        f"[bold]{len(paths)} run(s)[/]  statuses: {dict(statuses)}  worker runs: {worker_runs}"
+        f"[bold]{len(refs)} run(s)[/]  statuses: {dict(statuses)}  worker runs: {worker_runs}"
     )
     table = Table("trigger", "escalations", "per worker run")
     for trigger, count in sorted(by_trigger.items()):
@@ -220,9 +221,9 @@ def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 
 
-def _find(run: str, runs_dir: Path | None) -> Path:
+def _find(run: str, runs_dir: Path | None) -> RunRef:
     try:
-        return find_run(run, runs_dir)
+        return locate_run(run, runs_dir)
     except DataError as exc:
         raise ConfigError(
             str(exc),
@@ -231,9 +232,9 @@ def _find(run: str, runs_dir: Path | None) -> Path:
         ) from None
 
 
-def _read(path: Path) -> list[Event]:
+def _read(ref: RunRef) -> list[Event]:
     try:
-        return read_trace(path)
+        return read_run(ref)
     except DataError as exc:
         raise ConfigError(
             f"cannot read the trace: {exc}",

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dispatcher.errors import ConfigError
-from dispatcher.trace.reader import find_run, read_trace
+from dispatcher.trace.reader import locate_run, read_run
 
 __all__ = ["register"]
 
@@ -60,7 +60,7 @@ def export(
         raise ConfigError(
             f"unknown export format {format!r}", fix=f"use --format {' or '.join(_FORMATS)}"
         )
-    events = read_trace(find_run(run, runs_dir))
+    events = read_run(locate_run(run, runs_dir))
     try:
         from dispatcher.telemetry._otlp_json import export_otlp_json
     except ImportError:
@@ -79,7 +79,7 @@ def html(run: RunArg, output: OutputOpt, runs_dir: RunsDir = None) -> None:
     """Write one run as a single HTML file (no network): timeline, escalations, costs."""
     from dispatcher.trace._html import render_html
 
-    events = read_trace(find_run(run, runs_dir))
+    events = read_run(locate_run(run, runs_dir))
     _write(output, render_html(events))
     typer.echo(f"wrote {output} (open it in a browser)")
 

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from dispatcher.dispatching import Dispatcher
 from dispatcher.errors import ConfigError
 from dispatcher.gateway._asgi import ProducedResponse
 from dispatcher.gateway._errors import GatewayError
 from dispatcher.gateway._passthrough import Upstream, relay, upstream_for
+from dispatcher.gateway._relay_chain import relay_chains
 from dispatcher.gateway._runs import answer_with_run
 from dispatcher.gateway._trace_log import ProcessTraceLog
 from dispatcher.gateway._via_model import answer_via_model
@@ -36,6 +39,8 @@ __all__ = ["AGENT_PREFIX", "AUTO_MODEL", "build_app"]
 AUTO_MODEL = "dispatcher/auto"
 AGENT_PREFIX = "agent/"
 ENV_PREFIX = "os.environ/"
+
+_log = logging.getLogger("dispatcher.gateway")
 
 
 def _client_keys(dispatcher: Dispatcher) -> tuple[bytes, ...]:
@@ -68,7 +73,10 @@ class _Gateway:
         self.upstreams: dict[str, Upstream | None] = {
             name: upstream_for(profile) for name, profile in self.registry.profiles.items()
         }
+        # Built once: a fallback's cooldown outlives the request that tripped it.
+        self.chains = relay_chains(self.registry, self.upstreams)
         self.client: aiohttp.ClientSession | None = None
+        self.runs_dir = self._runs_dir()
         self.trace_log: ProcessTraceLog | None = None
         self.ready = False
 
@@ -143,7 +151,8 @@ class _Gateway:
                 registry=self.registry,
                 client=self.client,
                 profile=self.registry.profile(name),
-                upstream=upstream,
+                chain=self.chains[name],
+                runs_dir=self.runs_dir,
                 request=parsed,
                 body=body,
                 trace_log=self.trace_log,
@@ -175,7 +184,7 @@ class _Gateway:
         connector = aiohttp.TCPConnector(limit=0)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600)
         if self.registry.config.settings.gateway.traces == "per_process":
-            self.trace_log = ProcessTraceLog(self._runs_dir())
+            self.trace_log = ProcessTraceLog(self.runs_dir)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
             self.client = client
             self.ready = True
@@ -244,6 +253,36 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
     return _error_response(GatewayError(500, "internal error", "internal_error"))
 
 
+class _GatewayApp(Starlette):
+    """Starlette, with `POST /v1/chat/completions` taken straight to its handler.
+
+    The hot route skips Starlette's middleware stack and router (their work per request cost
+    about as much CPU as tracing it); the errors it can raise are answered the same way.
+    """
+
+    def __init__(self, gateway: _Gateway, **options: Any) -> None:
+        super().__init__(**options)
+        self._chat = gateway.chat
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] != "/v1/chat/completions"
+            or scope["method"] != "POST"
+        ):
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        try:
+            response = await self._chat(Request(scope, receive))
+        except GatewayError as exc:
+            response = _error_response(exc)
+        except Exception:
+            _log.exception("the chat completions handler failed")
+            response = _error_response(GatewayError(500, "internal error", "internal_error"))
+        await response(scope, receive, send)
+
+
 def build_app(dispatcher: Dispatcher) -> Starlette:
     """The gateway for `dispatcher`'s registry (client keys are read from the environment)."""
     gateway = _Gateway(dispatcher)
@@ -253,7 +292,8 @@ def build_app(dispatcher: Dispatcher) -> Starlette:
         Route("/healthz", gateway.healthz, methods=["GET"]),
         Route("/readyz", gateway.readyz, methods=["GET"]),
     ]
-    return Starlette(
+    return _GatewayApp(
+        gateway,
         routes=routes,
         lifespan=gateway.lifespan,
         exception_handlers={

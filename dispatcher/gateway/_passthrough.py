@@ -14,24 +14,27 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dispatcher.errors import ModelConnectionError, StreamStalledError
 from dispatcher.gateway._asgi import SSE, Reply
 from dispatcher.gateway._errors import gateway_error
+from dispatcher.gateway._relay_chain import Committed, Exchange, relay_through, route_of
 from dispatcher.gateway._wire import ChatRequest
 from dispatcher.messages import ModelResponse, Usage
-from dispatcher.models._guard import check_real_request_allowed
 from dispatcher.models._provider_errors import mentions_context_overflow, provider_error
+from dispatcher.models.base import Model
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
 from dispatcher.runner import new_run_id, run_session
 from dispatcher.trace.sink import TraceSink
+from dispatcher.trace.tracer import use_tracer
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["Upstream", "relay", "upstream_for"]
+__all__ = ["Upstream", "relay", "relay_json", "relay_stream", "transport_error", "upstream_for"]
 
 _OPENAI_URL = "https://api.openai.com/v1"
 # Sent to servers that need no key (the same placeholder the OpenAI adapter sends).
@@ -103,60 +106,58 @@ async def relay(
     registry: Registry,
     client: aiohttp.ClientSession,
     profile: ModelProfile,
-    upstream: Upstream,
+    chain: Model,
+    runs_dir: Path,
     request: ChatRequest,
     body: dict[str, Any],
     trace_log: TraceSink | None,
 ) -> None:
-    """Answer one request from the upstream, tracing it as a run; errors in OpenAI's shape.
+    """Answer one request from the upstream through `chain` (the model's retries and
+    fallbacks), tracing it as a run; errors in OpenAI's shape.
 
     With `trace_log`, the run's events go there instead of to a file of their own.
     """
     run_id = new_run_id()
     headers = {
         "x-dispatcher-run-id": run_id,
-        "x-dispatcher-route": f"{profile.tier or 'direct'}/{profile.name}",
+        "x-dispatcher-route": route_of(profile),
         "x-dispatcher-escalations": "0",
     }
-    body["model"] = upstream.model_id
     drop_usage = False
     if request.stream and not request.include_usage:
         # Asked for anyway: the trace needs the token counts; the client does not get them.
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
         drop_usage = True
-    payload = json.dumps(body).encode()
+    exchange = Exchange(reply, client, request, body, headers, drop_usage)
     try:
         async with run_session(
             registry,
             _last_user_text(request),
             entry=f"model/{profile.name}",
             run_id=run_id,
+            runs_dir=runs_dir,
             write_trace=trace_log is None,
             sinks=() if trace_log is None else (trace_log,),
         ) as (run, outcome):
             run.budget.check()
-            check_real_request_allowed(upstream.model_id)
-            if request.stream:
-                response, held = await _relay_stream(
-                    reply, client, profile, upstream, payload, headers, drop_usage
-                )
-                last = held + b"data: [DONE]\n\n"
-            else:
-                response, last = await _relay_json(client, profile, upstream, payload)
-            run.record_model_call(agent=_AGENT, profile=profile, response=response, parent_id=None)
+            with use_tracer(run.tracer, None):
+                response = await relay_through(chain, exchange)
+            answered = exchange.answered_by or profile
+            run.record_model_call(agent=_AGENT, profile=answered, response=response, parent_id=None)
             outcome.answer = response.text
     except Exception as exc:
-        await reply.error(gateway_error(_transport_error(exc, profile), passthrough=True), headers)
+        cause = exc.error if isinstance(exc, Committed) else exc
+        await reply.error(gateway_error(cause, passthrough=True), headers)
         return
     # The last bytes go out after `run_finished`: a client holding its answer finds the trace
     # complete.
     if request.stream:
-        await reply.finish(last)
+        await reply.finish(exchange.last)
     else:
-        await reply.json(200, last, headers)
+        await reply.json(200, exchange.last, headers)
 
 
-async def _relay_json(
+async def relay_json(
     client: aiohttp.ClientSession, profile: ModelProfile, upstream: Upstream, payload: bytes
 ) -> tuple[ModelResponse, bytes]:
     """The upstream's answer (read for the trace) and its bytes, to be relayed as they are."""
@@ -187,7 +188,7 @@ async def _relay_json(
     return response, data
 
 
-async def _relay_stream(
+async def relay_stream(
     reply: Reply,
     client: aiohttp.ClientSession,
     profile: ModelProfile,
@@ -212,7 +213,6 @@ async def _relay_stream(
         if answer.status >= 400:
             data = await answer.read()
             raise _upstream_error(answer.status, data, answer.headers, profile)
-        await reply.start(200, headers, SSE)
         async for raw in answer.content.iter_any():
             if ttft_ms is None:
                 ttft_ms = (time.perf_counter() - started) * 1000
@@ -231,12 +231,16 @@ async def _relay_stream(
             if done:  # the stream's last read: it goes out with [DONE], one write, not two
                 held.extend(out)
             elif out:
+                if not reply.started:  # until now a failure may still retry or fall back
+                    await reply.start(200, headers, SSE)
                 await reply.write(b"".join(out))
     if not done:
         raise ModelConnectionError(
             "the upstream stream ended before [DONE] (connection dropped?)",
             model=profile.provider_model,
         )
+    if not reply.started:  # the whole answer came in one read
+        await reply.start(200, headers, SSE)
     response = ModelResponse(
         text="",
         usage=_usage(usage),
@@ -295,7 +299,7 @@ def _upstream_error(
     )
 
 
-def _transport_error(exc: Exception, profile: ModelProfile) -> Exception:
+def transport_error(exc: Exception, profile: ModelProfile) -> Exception:
     """aiohttp failures as dispatcher errors (their text never carries our headers)."""
     import aiohttp
 

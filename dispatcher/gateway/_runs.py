@@ -13,7 +13,7 @@ import functools
 import time
 from collections.abc import Sequence
 
-from dispatcher._streaming import RunStream, TextDelta
+from dispatcher._streaming import ModelTextDelta, RunStream, TextDelta
 from dispatcher.dispatching import Dispatcher
 from dispatcher.gateway._asgi import SSE, Reply
 from dispatcher.gateway._errors import gateway_error
@@ -65,20 +65,38 @@ async def answer_with_run(
     """Run `task` (routed, or on `agent`) and answer in the shape the request asked for."""
     run_id = new_run_id()
     headers = {"x-dispatcher-run-id": run_id, "x-dispatcher-escalations": "0"}
+    # A streamed answer also carries the models' text as they write it (`reasoning_content`).
+    live = request.stream
     stream = (
-        dispatcher.stream(task, run_id=run_id)
+        dispatcher.stream(task, run_id=run_id, model_text=live)
         if agent is None
-        else RunStream(functools.partial(_agent_run, dispatcher, agent, task, run_id))
+        else RunStream(
+            functools.partial(_agent_run, dispatcher, agent, task, run_id), model_text=live
+        )
     )
     completion_id = f"chatcmpl-{run_id}"
     created = int(time.time())
     model = request.model
     fallback_route: str | None = None
     text: list[str] = []
+    working: list[str] = []  # models' text before the stream's headers could go out
     finished: RunFinished | None = None
     try:
         async with stream as events:
             async for item in events:
+                if isinstance(item, ModelTextDelta):
+                    if not reply.started:
+                        working.append(item.text)
+                        continue
+                    await reply.write(
+                        chunk_bytes(
+                            completion_id=completion_id,
+                            model=model,
+                            created=created,
+                            delta={"reasoning_content": item.text},
+                        )
+                    )
+                    continue
                 if isinstance(item, TextDelta):
                     text.append(item.text)
                     if reply.started:
@@ -101,7 +119,7 @@ async def answer_with_run(
                     elif fallback_route is None:
                         fallback_route = _route(item)
                 if request.stream and not reply.started and "x-dispatcher-route" in headers:
-                    await _start_stream(reply, headers, completion_id, model, created)
+                    await _start_stream(reply, headers, completion_id, model, created, working)
                 elif reply.started:
                     await reply.write(b": " + item.kind.encode() + b"\n\n")  # type: ignore[attr-defined]
     except Exception as exc:
@@ -137,7 +155,7 @@ async def answer_with_run(
         await reply.json(200, json.dumps({**body, **extra}).encode(), headers)
         return
     if not reply.started:  # the run finished before a worker started (e.g. a direct answer)
-        await _start_stream(reply, headers, completion_id, model, created)
+        await _start_stream(reply, headers, completion_id, model, created, working)
         if text:
             await reply.write(
                 chunk_bytes(
@@ -172,14 +190,18 @@ async def answer_with_run(
 
 
 async def _start_stream(
-    reply: Reply, headers: dict[str, str], completion_id: str, model: str, created: int
+    reply: Reply,
+    headers: dict[str, str],
+    completion_id: str,
+    model: str,
+    created: int,
+    working: list[str],
 ) -> None:
     await reply.start(200, headers, SSE)
+    delta: dict[str, str] = {"role": "assistant", "content": ""}
+    if working:  # what models wrote before the route was known
+        delta["reasoning_content"] = "".join(working)
+        working.clear()
     await reply.write(
-        chunk_bytes(
-            completion_id=completion_id,
-            model=model,
-            created=created,
-            delta={"role": "assistant", "content": ""},
-        )
+        chunk_bytes(completion_id=completion_id, model=model, created=created, delta=delta)
     )

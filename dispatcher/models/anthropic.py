@@ -24,6 +24,7 @@ from dispatcher.models._guard import check_real_request_allowed
 from dispatcher.models._malformed import PARSE_ERRORS, convert, malformed
 from dispatcher.models._provider_errors import mentions_context_overflow, provider_error
 from dispatcher.models._stream_idle import next_chunk
+from dispatcher.models._text_deltas import listening, text_writer
 from dispatcher.redaction import redact, register_secret
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class AnthropicModel:
         )
         started = time.perf_counter()
         try:
-            if self._stream or request.stream:
+            if self._stream or request.stream or listening():
                 return await self._request_streamed(client, params, started)
             message = await client.messages.create(**params)
         except Exception as exc:
@@ -124,6 +125,7 @@ class AnthropicModel:
         request_id = stream.response.headers.get("request-id")
         assembler = AnthropicStreamAssembler()
         ttft_ms: float | None = None
+        writer = text_writer(self.model_id)
         try:
             while (
                 event := await next_chunk(
@@ -132,7 +134,15 @@ class AnthropicModel:
             ) is not None:
                 if self._fed(assembler, event) and ttft_ms is None:
                     ttft_ms = _ms_since(started)
+                if (
+                    writer is not None
+                    and event.type == "content_block_delta"
+                    and event.delta.type == "text_delta"
+                ):
+                    writer.write(event.delta.text)
         finally:
+            if writer is not None:
+                writer.end()
             await stream.close()
         if not assembler.complete:
             raise ModelConnectionError(

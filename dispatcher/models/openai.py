@@ -28,6 +28,7 @@ from dispatcher.models._openai_wire import (
 )
 from dispatcher.models._provider_errors import mentions_context_overflow, provider_error
 from dispatcher.models._stream_idle import next_chunk
+from dispatcher.models._text_deltas import listening, text_writer
 from dispatcher.redaction import redact, register_secret
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class OpenAIModel:
         )
         started = time.perf_counter()
         try:
-            if self._stream or request.stream:
+            if self._stream or request.stream or listening():
                 return await self._request_streamed(client, params, started)
             completion = await client.chat.completions.create(**params)
         except Exception as exc:
@@ -126,6 +127,7 @@ class OpenAIModel:
         request_id = stream.response.headers.get("x-request-id")
         assembler = OpenAIStreamAssembler()
         ttft_ms: float | None = None
+        writer = text_writer(self.model_id)
         try:
             while (
                 chunk := await next_chunk(
@@ -134,7 +136,13 @@ class OpenAIModel:
             ) is not None:
                 if self._fed(assembler, chunk) and ttft_ms is None:
                     ttft_ms = _ms_since(started)
+                if writer is not None:
+                    for choice in chunk.choices:
+                        if choice.index == 0 and choice.delta.content:
+                            writer.write(choice.delta.content)
         finally:
+            if writer is not None:
+                writer.end()
             await stream.close()
         if not assembler.complete:
             raise ModelConnectionError(

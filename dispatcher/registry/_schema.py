@@ -70,8 +70,9 @@ class GatewaySpec(_Strict):
     """`dispatcher serve` settings: client keys name environment variables, never hold keys."""
 
     api_keys: list[str] = Field(default_factory=list)
-    # per_run: a trace file per relayed request; per_process: one file per gateway process
-    traces: Literal["per_run", "per_process"] = "per_run"
+    # Relayed requests' traces. per_process (default): one file per gateway process, which
+    # `dispatcher trace show <run id>` searches; per_run: a file per request (costs more CPU)
+    traces: Literal["per_run", "per_process"] = "per_process"
 
     @field_validator("api_keys")
     @classmethod

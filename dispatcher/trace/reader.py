@@ -5,15 +5,31 @@ from __future__ import annotations
 import json
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from dispatcher.errors import DataError
+from dispatcher.trace._shared_files import (
+    finished_at,
+    run_ids_with_prefix,
+    run_lines,
+    runs_newest_first,
+    shared_files,
+)
 from dispatcher.trace.events import Event, event_adapter
 from dispatcher.trace.sink import default_runs_dir
 
-__all__ = ["find_run", "list_runs", "read_trace"]
+__all__ = [
+    "RunRef",
+    "find_run",
+    "list_run_refs",
+    "list_runs",
+    "locate_run",
+    "read_run",
+    "read_trace",
+]
 
 
 def read_trace(path: Path, *, tolerate_partial_last_line: bool = True) -> list[Event]:
@@ -110,3 +126,106 @@ def find_run(run: str, runs_dir: Path | None = None) -> Path:
 def iter_events(paths: list[Path]) -> Iterator[tuple[Path, list[Event]]]:
     for path in paths:
         yield path, read_trace(path)
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """Where one run's events are: a file of its own, or a shared file (a gateway process's
+    `<runs dir>/gateway/*.jsonl`) that holds other runs' events too."""
+
+    run_id: str
+    path: Path
+    shared: bool = False
+    # A shared run's lines when the listing already read them (saves a second search).
+    lines: tuple[bytes, ...] | None = field(default=None, compare=False, repr=False)
+
+
+def read_run(ref: RunRef) -> list[Event]:
+    """The events of one run (only this run's, from a shared file)."""
+    if not ref.shared:
+        return read_trace(ref.path)
+    numbered: list[tuple[int | None, bytes]]
+    if ref.lines is not None:
+        numbered = [(None, line) for line in ref.lines]
+    else:
+        try:
+            found = run_lines(ref.path, ref.run_id)
+        except OSError as exc:
+            raise DataError(
+                f"cannot read the trace: {exc.strerror or exc}", file=ref.path
+            ) from None
+        numbered = [(offset, line) for offset, line in found]
+    adapter = event_adapter()
+    events: list[Event] = []
+    for offset, raw in numbered:
+        try:
+            event = adapter.validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            at = f" at byte {offset}" if offset is not None else ""
+            raise DataError(
+                f"run {ref.run_id}: not a valid trace event{at} ({where}: {first['msg']})",
+                file=ref.path,
+            ) from None
+        if event.run_id == ref.run_id:
+            events.append(event)
+    return events
+
+
+def list_run_refs(runs_dir: Path | None = None, limit: int | None = None) -> list[RunRef]:
+    """Runs newest first (by their last write): files of their own and runs in shared files."""
+    directory = runs_dir or default_runs_dir()
+    dated: list[tuple[float, RunRef]] = []
+    own = list_runs(directory)
+    for path in own if limit is None else own[:limit]:
+        try:
+            dated.append((path.stat().st_mtime, RunRef(path.stem, path)))
+        except OSError:
+            continue
+    for path in shared_files(directory):
+        try:
+            runs = runs_newest_first(path, limit)
+        except OSError:
+            continue
+        for run_id, lines in runs:
+            ref = RunRef(run_id, path, shared=True, lines=tuple(lines))
+            dated.append((finished_at(lines), ref))
+    dated.sort(key=lambda item: item[0], reverse=True)
+    refs = [ref for _, ref in dated]
+    return refs if limit is None else refs[:limit]
+
+
+def locate_run(run: str, runs_dir: Path | None = None) -> RunRef:
+    """A run by file path, full id, unique id prefix, or `latest`, wherever its events are:
+    its own `<run id>.jsonl`, or a gateway's shared file (`x-dispatcher-run-id` finds both)."""
+    candidate = Path(run)
+    if candidate.suffix == ".jsonl" and candidate.is_file():
+        return RunRef(candidate.stem, candidate)
+    directory = runs_dir or default_runs_dir()
+    if run == "latest":
+        newest = list_run_refs(directory, limit=1)
+        if newest:
+            return newest[0]
+    own = list_runs(directory)
+    exact = [p for p in own if p.stem == run]
+    if exact:
+        return RunRef(run, exact[0])
+    shared = shared_files(directory)
+    for path in shared:
+        if run_lines(path, run):
+            return RunRef(run, path, shared=True)
+    matches = [RunRef(p.stem, p) for p in own if p.stem.startswith(run)]
+    if run:
+        for path in shared:
+            found = sorted(run_ids_with_prefix(path, run))
+            matches += [RunRef(run_id, path, shared=True) for run_id in found]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise DataError(
+            f"no run {run!r} in {directory} (see `dispatcher trace ls`, "
+            "or pass --runs-dir / a .jsonl path)"
+        )
+    names = ", ".join(m.run_id for m in matches[:5])
+    raise DataError(f"run id prefix {run!r} is ambiguous: {names}")

@@ -51,9 +51,12 @@ class Tracer:
         # Without a file, events are kept as compact records, rebuilt on first access.
         self._events: list[EventBase] = []
         self._pending: list[EventRecord] = []
+        # Lines written to a JSONL sink that is not this run's own file (a gateway's shared
+        # file): reading them back would mean searching that file, so they are kept.
+        self._lines: list[bytes] = []
         self._spans = itertools.count(1)
-        # The common case, a run traced to its file and nowhere else, skips event objects.
-        only = self.sinks[0] if len(self.sinks) == 1 and trace_path is not None else None
+        # The common case, a run traced to a JSONL file and nowhere else, skips event objects.
+        only = self.sinks[0] if len(self.sinks) == 1 else None
         self._line_sink = only if isinstance(only, JsonlTraceSink) else None
         self._validate = validating()
 
@@ -67,6 +70,12 @@ class Tracer:
                 return list(read_trace(self.trace_path))
             except OSError:  # the file was removed: the run's outcome matters more than this
                 return []
+        if self._lines:
+            from dispatcher.trace.events import event_adapter
+
+            adapter = event_adapter()
+            self._events.extend(adapter.validate_json(line) for line in self._lines)
+            self._lines.clear()
         if self._pending:
             self._events.extend(unpack(record) for record in self._pending)
             self._pending.clear()
@@ -92,7 +101,10 @@ class Tracer:
         if line_sink is not None:
             if self._validate:
                 event_type(**fields)
-            line_sink.write_line(event_line(event_type, fields))
+            line = event_line(event_type, fields)
+            line_sink.write_line(line)
+            if self.trace_path is None:
+                self._lines.append(line)
             return
         event = event_type(**fields)
         if self.trace_path is None:

@@ -4,6 +4,8 @@
     tools         answers with a call of the first tool the request offers
     status-NNN    fails with HTTP NNN and an OpenAI error body that mentions a secret
     hang          never answers (streams one chunk first); records when the caller goes away
+    flaky-N-NNN   fails with HTTP NNN the first N times it is called, then answers as echo
+    broken        streams one chunk, then drops the connection (no [DONE])
     dispatcher-*  plays the dispatcher LLM: delegates to the first specialist, then repeats
                   the specialist's result as the final answer; workers get "answer: <task>"
 
@@ -62,6 +64,7 @@ class FakeUpstream:
         self.headers: list[dict[str, str]] = []
         self.hanging = threading.Event()
         self.gone = threading.Event()
+        self.calls: dict[str, int] = {}
         self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
 
     async def chat(self, request: Request) -> Response:
@@ -69,6 +72,14 @@ class FakeUpstream:
         self.requests.append(body)
         self.headers.append(dict(request.headers))
         model: str = body["model"]
+        self.calls[model] = self.calls.get(model, 0) + 1
+        if model.startswith("flaky-"):
+            _, failures, code = model.split("-")
+            if self.calls[model] <= int(failures):
+                error = {"message": "try again", "type": "test_error"}
+                return JSONResponse({"error": error}, status_code=int(code))
+        if model == "broken" and body.get("stream"):
+            return StreamingResponse(self._broken(), media_type="text/event-stream")
         if model.startswith("status-"):
             status = int(model.removeprefix("status-"))
             error = {"message": f"upstream refused (key {LEAKY_SECRET})", "type": "test_error"}
@@ -104,11 +115,19 @@ class FakeUpstream:
         words = (message.get("content") or "").split(" ")
         for index, word in enumerate(words):
             text = word if index == 0 else " " + word
-            yield _sse(_chunk(model, {"content": text}))
-        yield _sse(_chunk(model, {}, finish="stop"))
+            if text:
+                yield _sse(_chunk(model, {"content": text}))
+        calls = message.get("tool_calls") or []
+        for index, call in enumerate(calls):
+            yield _sse(_chunk(model, {"tool_calls": [{"index": index, **call}]}))
+        yield _sse(_chunk(model, {}, finish="tool_calls" if calls else "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
             yield _sse({**_chunk(model, None), "usage": _USAGE})
         yield b"data: [DONE]\n\n"
+
+    async def _broken(self) -> Any:
+        yield _sse(_chunk("broken", {"role": "assistant", "content": "half"}))
+        raise RuntimeError("the upstream dropped the connection")  # uvicorn closes it
 
     async def _hang(self, request: Request, body: dict[str, Any]) -> Response:
         self.hanging.set()

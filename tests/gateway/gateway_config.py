@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import openai
 import yaml
+
+from dispatcher.trace.events import Event
+from dispatcher.trace.reader import locate_run, read_run
 
 HELPER = """---
 name: helper
@@ -26,6 +30,13 @@ You never finish.
 """
 
 CLIENT_KEY = "gw-client-key-0123456789"
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | None = None) -> Path:
@@ -50,6 +61,24 @@ def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | N
                 "litellm_params": {**model("", "openai/hang")["litellm_params"], "timeout": 0.3},
             },
             *(model(f"s{code}", f"openai/status-{code}") for code in (400, 401, 429, 500, 503)),
+            # Fails once with 503, then answers; one retry allowed.
+            {
+                **model("flaky", "openai/flaky-1-503"),
+                "litellm_params": {
+                    **model("", "openai/flaky-1-503")["litellm_params"],
+                    "num_retries": 1,
+                },
+            },
+            model("broken", "openai/broken"),
+            # Nothing listens there: every request is a connection error.
+            {
+                "model_name": "unreachable",
+                "litellm_params": {
+                    "model": "openai/echo",
+                    "api_base": f"http://127.0.0.1:{_closed_port()}/v1",
+                    "num_retries": 0,
+                },
+            },
             {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-x"}},
         ],
         "dispatcher": {
@@ -66,3 +95,8 @@ def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | N
 
 
 Gateway = Callable[..., tuple[str, openai.OpenAI]]
+
+
+def run_events(run_id: str) -> list[Event]:
+    """A run's trace found as a user would (`dispatcher trace show <run id>`), wherever it is."""
+    return read_run(locate_run(run_id))

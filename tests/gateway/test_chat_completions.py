@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from fake_upstream import FakeUpstream
-from gateway_config import Gateway
+from gateway_config import Gateway, run_events
 
 from dispatcher.trace.reader import read_trace
 
@@ -14,7 +14,7 @@ HELLO = [{"role": "user", "content": "hello there"}]
 
 
 def _trace(run_id: str) -> list[object]:
-    return list(read_trace(Path(os.environ["DISPATCHER_RUNS_DIR"]) / f"{run_id}.jsonl"))
+    return list(run_events(run_id))
 
 
 def test_models_lists_auto_agents_and_registry_models(gateway: Gateway) -> None:
@@ -113,13 +113,24 @@ def test_tool_calls_are_passed_through(gateway: Gateway, upstream: FakeUpstream)
     assert upstream.requests[-1]["tools"] == [weather]
 
 
-def test_every_request_gets_a_trace(gateway: Gateway) -> None:
+def test_every_request_gets_a_trace_found_by_its_run_id(gateway: Gateway) -> None:
     _, client = gateway()
-    client.chat.completions.create(model="echo", messages=HELLO)
-    client.chat.completions.create(model="dispatcher/auto", messages=HELLO)
-    list(client.chat.completions.create(model="echo", messages=HELLO, stream=True))
-    traces = list(Path(os.environ["DISPATCHER_RUNS_DIR"]).glob("*.jsonl"))
-    assert len(traces) == 3
+    create = client.chat.completions.with_raw_response.create
+    ids = [
+        create(model="echo", messages=HELLO).headers["x-dispatcher-run-id"],
+        create(model="dispatcher/auto", messages=HELLO).headers["x-dispatcher-run-id"],
+    ]
+    with client.chat.completions.with_streaming_response.create(
+        model="echo", messages=HELLO, stream=True
+    ) as response:
+        list(response.parse())
+        ids.append(response.headers["x-dispatcher-run-id"])
+    assert len(set(ids)) == 3
+    for run_id in ids:
+        events = run_events(run_id)
+        assert {e.run_id for e in events} == {run_id}
+        assert events[0].kind == "run_started" and events[-1].kind == "run_finished"
+        assert events[-1].status == "ok"
 
 
 def test_health_and_readiness(gateway: Gateway) -> None:

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import httpx2
 import pytest
 from fake_upstream import FakeUpstream
-from gateway_config import Gateway
+from gateway_config import Gateway, run_events
 
-from dispatcher.trace.reader import read_trace
+from dispatcher.errors import DataError
+from dispatcher.trace.reader import list_run_refs
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
 
 def _final_status(run_id: str) -> str:
     """The trace's run_finished status, waiting (bounded) for the gateway to write it."""
-    path = Path(os.environ["DISPATCHER_RUNS_DIR"]) / f"{run_id}.jsonl"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if path.exists():
-            events = list(read_trace(path))
-            if events and events[-1].kind == "run_finished":
-                return str(events[-1].status)  # type: ignore[attr-defined]
+        try:
+            events = run_events(run_id)
+        except DataError:  # not written yet
+            events = []
+        if events and events[-1].kind == "run_finished":
+            return str(events[-1].status)  # type: ignore[attr-defined]
         time.sleep(0.02)
     raise AssertionError(f"run {run_id} never finished")
 
@@ -57,5 +57,5 @@ def test_a_client_timing_out_cancels_upstream_and_run(
             timeout=httpx2.Timeout(10.0, read=0.5),
         )
     assert upstream.gone.wait(timeout=10), "the upstream request was not cancelled"
-    runs = sorted(Path(os.environ["DISPATCHER_RUNS_DIR"]).glob("*.jsonl"))
-    assert _final_status(runs[-1].stem) == "cancelled"
+    (latest,) = list_run_refs(limit=1)
+    assert _final_status(latest.run_id) == "cancelled"

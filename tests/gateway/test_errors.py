@@ -12,13 +12,12 @@ import httpx2
 import openai
 import pytest
 from fake_upstream import LEAKY_SECRET, FakeUpstream
-from gateway_config import CLIENT_KEY, Gateway
+from gateway_config import CLIENT_KEY, Gateway, run_events
 
 from dispatcher import Agent, Dispatcher, Registry
 from dispatcher.gateway import create_app
 from dispatcher.messages import ModelRequest, ModelResponse
 from dispatcher.testing import FunctionModel
-from dispatcher.trace.reader import read_trace
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
@@ -40,7 +39,8 @@ def _post(url: str, content: bytes | str, **headers: str) -> httpx2.Response:
 
 
 def _runs() -> list[Path]:
-    return sorted(Path(os.environ["DISPATCHER_RUNS_DIR"]).glob("*.jsonl"))
+    """Every trace file, the gateway's shared ones included."""
+    return sorted(Path(os.environ["DISPATCHER_RUNS_DIR"]).rglob("*.jsonl"))
 
 
 def test_invalid_json_is_400(gateway: Gateway) -> None:
@@ -115,7 +115,7 @@ def test_upstream_errors_map_to_openai_errors(
     assert response.headers["x-dispatcher-run-id"]
     if status == 429:
         assert response.headers["retry-after"] == "7"
-    trace = list(read_trace(_runs()[-1]))
+    trace = run_events(response.headers["x-dispatcher-run-id"])
     assert trace[-1].kind == "run_finished" and trace[-1].status == "error"  # type: ignore[attr-defined]
 
 
@@ -233,7 +233,7 @@ def test_a_silent_upstream_past_its_timeout_is_504(gateway: Gateway) -> None:
     url, client = gateway()
     response = _post(url, json.dumps({"model": "hang-briefly", "messages": HELLO}))
     assert response.status_code == 504 and _error(response)["type"] == "upstream_timeout"
-    trace = list(read_trace(_runs()[-1]))
+    trace = run_events(response.headers["x-dispatcher-run-id"])
     assert trace[-1].status == "error"  # type: ignore[attr-defined]
     # On a stream already started, the same failure is OpenAI's in-stream error event.
     stream = client.chat.completions.create(model="hang-briefly", messages=HELLO, stream=True)

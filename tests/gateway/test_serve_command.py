@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from pathlib import Path
 import httpx2
 import openai
 import pytest
+from cli_runner import run_cli
 from fake_upstream import FakeUpstream
 from gateway_config import write_config
 
@@ -29,8 +32,8 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from dispatcher.cli import main; main()", *args]
 
 
-@pytest.fixture
-def served(tmp_path: Path, upstream: FakeUpstream) -> Iterator[str]:
+def _start(tmp_path: Path, upstream: FakeUpstream) -> tuple[str, subprocess.Popen[str]]:
+    """`dispatcher serve` on a free port, once it answers /readyz (bounded)."""
     config = write_config(tmp_path, upstream.base_url)  # type: ignore[attr-defined]
     port = _free_port()
     env = {**os.environ, "DISPATCHER_RUNS_DIR": str(tmp_path / "runs")}
@@ -42,20 +45,59 @@ def served(tmp_path: Path, upstream: FakeUpstream) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
+    while True:  # wait for the server to answer, bounded
+        try:
+            if httpx2.get(f"{url}/readyz").status_code == 200:
+                return url, process
+        except httpx2.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log = process.stderr.read() if process.stderr else ""
+            raise AssertionError(f"the gateway did not become ready: {log}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def served(tmp_path: Path, upstream: FakeUpstream) -> Iterator[str]:
+    url, process = _start(tmp_path, upstream)
     try:
-        while True:  # wait for the server to answer, bounded
-            try:
-                if httpx2.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the gateway did not become ready"
-            time.sleep(0.05)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _relayed_runs(url: str) -> list[str]:
+    """A JSON and a streamed request to a relayed model; their run ids."""
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0)
+    create = client.chat.completions.with_raw_response.create
+    json_run = create(model="echo", messages=HELLO).headers["x-dispatcher-run-id"]
+    with client.chat.completions.with_streaming_response.create(
+        model="echo", messages=HELLO, stream=True
+    ) as response:
+        list(response.parse())
+        return [json_run, response.headers["x-dispatcher-run-id"]]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
+def test_answered_requests_traces_outlive_the_gateway(
+    tmp_path: Path, upstream: FakeUpstream, capsys: pytest.CaptureFixture[str], stop: int
+) -> None:
+    url, process = _start(tmp_path, upstream)
+    try:
+        run_ids = _relayed_runs(url)
+    finally:
+        process.send_signal(stop)  # SIGKILL: no shutdown code runs at all
+        process.wait(timeout=20)
+    runs = tmp_path / "runs"
+    assert not list(runs.glob("*.jsonl"))  # relayed requests share the process's file
+    for run_id in run_ids:
+        shown = run_cli(["trace", "show", run_id, "--json", "--runs-dir", str(runs)], capsys)
+        assert shown.exit_code == 0, shown.stderr
+        events = json.loads(shown.stdout)
+        assert [e["kind"] for e in events] == ["run_started", "model_call", "run_finished"]
+        assert events[-1]["status"] == "ok" and events[1]["output_tokens"] > 0
 
 
 def test_the_documented_command_serves_the_openai_sdk(served: str) -> None:

@@ -1,0 +1,52 @@
+"""Text as a model writes it, for whoever listens (`Dispatcher.stream(..., model_text=True)`).
+
+The seam returns whole turns; a listener installed in the run's context makes the adapters
+stream their requests and hand each text delta over as it arrives. Nothing listens by
+default, and then adapters behave exactly as before (no forced streaming, no cost).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+__all__ = ["TextWriter", "listening", "text_listener", "text_writer"]
+
+
+class TextWriter(Protocol):
+    """Receives one model call's text deltas, then `end()` (also when the call fails)."""
+
+    def write(self, text: str) -> None: ...
+
+    def end(self) -> None: ...
+
+
+# Given the model id, a writer for one call's text.
+WriterFactory = Callable[[str], TextWriter]
+
+_LISTENER: contextvars.ContextVar[WriterFactory | None] = contextvars.ContextVar(
+    "dispatcher_text_listener", default=None
+)
+
+
+def listening() -> bool:
+    """True when a model call in this context should stream its text to a listener."""
+    return _LISTENER.get() is not None
+
+
+def text_writer(model_id: str) -> TextWriter | None:
+    """A writer for one call's text deltas, or None when nothing listens."""
+    factory = _LISTENER.get()
+    return None if factory is None else factory(model_id)
+
+
+@contextmanager
+def text_listener(factory: WriterFactory) -> Iterator[None]:
+    """Model calls made in this block (and in tasks it starts) stream their text to `factory`."""
+    token = _LISTENER.set(factory)
+    try:
+        yield
+    finally:
+        _LISTENER.reset(token)
