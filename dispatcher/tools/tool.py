@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_args, overload
 
+from dispatcher._unicode import scrub_text
 from dispatcher.messages import ToolSpec
 from dispatcher.tools._fast_schema import FastCheck, compile_fast_check
 from dispatcher.tools._schema import SignatureSchema, parse_docstring
@@ -28,6 +29,14 @@ class ToolOutput:
     content: str
     is_error: bool = False
     signals: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Tool output is untrusted text too: a lone surrogate (a file name that is not UTF-8,
+        # a careless tool) becomes U+FFFD before it reaches the trace and the next request.
+        if isinstance(self.content, str):
+            content = scrub_text(self.content)
+            if content is not self.content:
+                object.__setattr__(self, "content", content)
 
 
 @dataclass(frozen=True, slots=True)
