@@ -8,6 +8,7 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from dispatcher._user_files import read_user_text
 from dispatcher.errors import ConfigError
 
 __all__ = ["edit_yaml_file", "section"]
@@ -31,7 +32,7 @@ def edit_yaml_file(path: Path, edit: Callable[[MutableMapping[str, Any]], None])
     data: Any = CommentedMap()
     if path.is_file():
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"))
+            data = yaml.load(read_user_text(path))
         except YAMLError as exc:
             raise ConfigError(
                 f"not valid YAML{_where(exc)}: {getattr(exc, 'problem', None) or exc}",

@@ -59,6 +59,7 @@ class Agent:
 
     def __post_init__(self) -> None:
         where = f"agent {self.name!r} ({self.source})"
+        self._check_types(where)
         if not _NAME.match(self.name):
             raise ConfigError(
                 f"invalid agent name {self.name!r}",
@@ -107,6 +108,50 @@ class Agent:
                 fix="e.g. requires_approval: [files.delete]",
             )
         self.requires_approval = tuple(self.requires_approval)
+
+    def _check_types(self, where: str) -> None:
+        """Arguments given from Python are checked like a file's: a wrong type is a ConfigError."""
+        texts = (
+            ("name", self.name),
+            ("description", self.description),
+            ("instructions", self.instructions),
+        )
+        for name, value in texts:
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"{name} must be text, got {type(value).__name__}",
+                    entry=where,
+                    field=name,
+                    fix=f"pass {name} as a str",
+                )
+        for key, choice in (("model", self.model), ("tier", self.tier)):
+            if choice is not None and not isinstance(choice, str):
+                raise ConfigError(
+                    f"{key} must be a name (text) or None, got {type(choice).__name__}",
+                    entry=where,
+                    field=key,
+                    fix=f"pass {key} as a str, e.g. tier='weak'",
+                )
+        if isinstance(self.tools, str | bytes) or not isinstance(self.tools, Sequence):
+            raise ConfigError(
+                f"tools must be a list, got {type(self.tools).__name__}",
+                entry=where,
+                field="tools",
+                fix="e.g. tools=[my_tool, 'sql.run_query'] (a list, even for one tool)",
+            )
+        for item in self.tools:
+            if not isinstance(item, Tool | str):
+                hint = (
+                    f"decorate {getattr(item, '__name__', 'the function')} with @tool"
+                    if callable(item)
+                    else "list Tool objects (made with @tool) or registered tool names"
+                )
+                raise ConfigError(
+                    f"{item!r} in tools is not a Tool or a tool name",
+                    entry=where,
+                    field="tools",
+                    fix=hint,
+                )
 
     @property
     def escalation_settings(self) -> EscalationSettings | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -43,18 +44,12 @@ class Budgets:
                 + f"use any of: {', '.join(sorted(names))}",
             )
         for name, value in data.items():
-            whole = name in ("turns", "tokens", "tool_calls")
-            kinds = (int,) if whole else (int, float)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, kinds) or value <= 0
-            ):
-                raise ConfigError(
-                    f"budget {name} must be a {'whole ' if whole else ''}number > 0, got {value!r}",
-                    entry=where,
-                    field=f"budgets.{name}",
-                    fix=f"e.g. {name}: {_EXAMPLES[name]} (leave it out for no limit)",
-                )
+            _check_limit(name, value, where)
         return cls(**{k: v for k, v in data.items() if v is not None})
+
+    def __post_init__(self) -> None:
+        for limit in fields(self):
+            _check_limit(limit.name, getattr(self, limit.name), "Budgets")
 
     def merged(self, override: Budgets | None) -> Budgets:
         """`override`'s limits where set, ours elsewhere."""
@@ -67,6 +62,24 @@ class Budgets:
                 else getattr(self, f.name)
                 for f in fields(self)
             }
+        )
+
+
+def _check_limit(name: str, value: Any, where: str) -> None:
+    """A limit is None (no limit) or a positive number; NaN would never be exceeded."""
+    whole = name in ("turns", "tokens", "tool_calls")
+    kinds = (int,) if whole else (int, float)
+    if value is not None and (
+        isinstance(value, bool)
+        or not isinstance(value, kinds)
+        or math.isnan(value)
+        or value <= 0
+    ):
+        raise ConfigError(
+            f"budget {name} must be a {'whole ' if whole else ''}number > 0, got {value!r}",
+            entry=where,
+            field=f"budgets.{name}",
+            fix=f"e.g. {name}: {_EXAMPLES[name]} (leave it out for no limit)",
         )
 
 

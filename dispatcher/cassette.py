@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from dispatcher._user_files import read_user_text
 from dispatcher.errors import DataError
 from dispatcher.messages import (
     AssistantMessage,
@@ -291,7 +292,7 @@ def load_cassette(path: str | Path) -> Cassette:
     file = Path(path)
     if not file.is_file():
         raise DataError("cassette not found", file=file)
-    text = file.read_text(encoding="utf-8")
+    text = read_user_text(file, data=True)
     try:
         data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:

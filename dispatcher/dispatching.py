@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from dispatcher._unicode import is_encodable
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets
 from dispatcher.choice import (
@@ -73,7 +74,7 @@ class Dispatcher:
         default_route: str | None = None,
         max_reasks: int = 2,
         max_turns: int = 12,
-        runs_dir: Path | None = None,
+        runs_dir: str | Path | None = None,
         budgets: Budgets | None = None,
         sinks: Sequence[TraceSink] = (),
         checks: Sequence[Callable[[str], None]] = (),
@@ -81,6 +82,12 @@ class Dispatcher:
     ) -> None:
         """`checks` are called with the final answer before the run finishes; one that raises
         fails the run (e.g. a replay whose cassette was not used up)."""
+        if not isinstance(registry, Registry):
+            raise ConfigError(
+                f"Dispatcher takes a Registry, got {type(registry).__name__}",
+                fix="use Dispatcher.from_config('dispatcher.yaml', agents=[...]) for a file, "
+                "or pass Registry.from_file(...)",
+            )
         settings = registry.config.settings
         self.registry = registry
         self.model_name = model or settings.dispatcher_model
@@ -88,7 +95,7 @@ class Dispatcher:
         self.default_route = default_route or settings.default_route
         self.max_reasks = max_reasks
         self.max_turns = max_turns
-        self.runs_dir = runs_dir
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else None
         self.budgets = budgets
         self.sinks = list(sinks)
         self.checks = list(checks)
@@ -185,8 +192,17 @@ class Dispatcher:
         the calls of tools that require approval (see `dispatcher.approvals`); without it they
         are denied.
         """
+        if not isinstance(task, str):
+            raise ConfigError(
+                f"the task must be text, got {type(task).__name__}", fix="pass the task as a str"
+            )
         if not task.strip():
             raise ConfigError("the task is empty", fix="pass the task text to run")
+        if not is_encodable(task):
+            raise ConfigError(
+                "the task holds a lone surrogate (such as \\ud800), which is not a character",
+                fix="pass the task as plain Unicode text (decode bytes with errors='replace')",
+            )
         if self.spend_cap is not None:  # a network call with Redis: off the event loop
             await anyio.to_thread.run_sync(self.spend_cap.check)
         opened: list[RunContext] = []

@@ -90,13 +90,22 @@ class ConfigError(UserError):
 class DataError(UserError):
     """A malformed dataset, trajectory or trace file."""
 
-    def __init__(self, message: str, *, file: str | Path | None = None, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        fix: str | None = None,
+    ):
         self.file = str(file) if file is not None else None
         self.line = line
+        self.fix = fix
         where = self.file or ""
         if line is not None:
             where = f"{where}:{line}" if where else f"line {line}"
-        super().__init__(f"{where}: {message}" if where else message)
+        text = f"{where}: {message}" if where else message
+        super().__init__(f"{text}\n  fix: {fix}" if fix else text)
 
 
 class ModelError(DispatcherError):

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from dispatcher._unicode import scrub_arguments, scrub_text
+
 __all__ = [
     "AssistantMessage",
     "FinishReason",
@@ -138,6 +140,22 @@ class ModelResponse:
     ttft_ms: float | None = None
     request_id: str | None = None
     retries: int = 0
+
+    def __post_init__(self) -> None:
+        # Model output is untrusted text: a lone surrogate would break every trace line and
+        # request after it, so it becomes U+FFFD here, where every adapter's answer passes.
+        text = scrub_text(self.text) if isinstance(self.text, str) else self.text
+        if text is not self.text:
+            object.__setattr__(self, "text", text)
+        calls: list[ToolCall] = []
+        for call in self.tool_calls:
+            if not isinstance(call, ToolCall):  # a caller's mistake; left for it to surface
+                return
+            name, arguments = scrub_text(call.name), scrub_arguments(call.arguments)
+            same = name is call.name and arguments is call.arguments
+            calls.append(call if same else ToolCall(call.id, name, arguments))
+        if any(new is not old for new, old in zip(calls, self.tool_calls, strict=True)):
+            object.__setattr__(self, "tool_calls", tuple(calls))
 
     def to_message(self) -> AssistantMessage:
         return AssistantMessage(text=self.text, tool_calls=self.tool_calls)

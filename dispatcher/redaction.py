@@ -44,7 +44,8 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*")
 _DSN_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]{0,20}://[^:/@\s\"']{0,128}:)[^@\s\"'/]{1,256}(@)")
 _KEY_VALUE = re.compile(
     r"(?i)((?:api[_-]?key|secret|password|passwd|token|authorization)[\"']?\s*[:=]\s*[\"']?)"
-    r"(?!\[REDACTED\])[^\s\"',}]{6,}"
+    # os.environ/NAME is the documented reference to a key, never a key itself
+    r"(?!\[REDACTED\]|os\.environ/)[^\s\"',}]{6,}"
 )
 
 _lock = threading.Lock()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatcher._user_files import read_user_text
 from dispatcher.errors import ConfigError
 
 __all__ = ["BatchTask", "ResultsFile", "finished_ids", "read_tasks"]
@@ -40,13 +41,11 @@ class BatchTask:
 def read_tasks(path: Path) -> list[BatchTask]:
     """Every task of a JSONL file, with an error naming the line that is wrong."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_user_text(path)
     except FileNotFoundError:
         raise ConfigError(
             "tasks file not found", file=path, fix='pass a JSONL file of {"id", "task"} lines'
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the tasks file ({exc})", file=path) from None
     tasks: list[BatchTask] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):

@@ -52,6 +52,8 @@ def ls(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List runs, newest first."""
+    if limit < 1:
+        raise ConfigError(f"--limit must be at least 1, got {limit}", fix="pass --limit 20, say")
     rows: list[dict[str, Any]] = []
     for ref in list_run_refs(runs_dir, limit=max(limit, 0)):
         path = ref.path

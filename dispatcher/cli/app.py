@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
-from dispatcher.errors import UserError
+from dispatcher.errors import DataError, UserError
+
+try:  # typer >= 0.22 ships its own copy of click
+    from typer.exceptions import TyperException as _ClickError
+except ImportError:  # pragma: no cover - older typer on click
+    from click import ClickException as _ClickError  # type: ignore[assignment]
 
 __all__ = ["app", "main"]
 
@@ -46,12 +51,68 @@ def _hide_flag_metavars(command: Any) -> None:
 
 
 def main() -> None:
-    """Console entry point: user mistakes print a one-line error and exit 2, no traceback."""
+    """Console entry point: user mistakes print `error:` and `fix:` lines and exit 2, no traceback.
+
+    Mistakes are typer's usage errors (an unknown option, a value of the wrong type), our
+    `UserError`s, and a path naming the wrong kind of file system entry.
+    """
     _register_subcommands()
     command = typer.main.get_command(app)
     _hide_flag_metavars(command)
+    args = sys.argv[1:]
     try:
-        command()
+        code = command.main(args=args, standalone_mode=False)
     except UserError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        sys.exit(2)
+        _fail(str(exc), _default_fix(exc, command, args))
+    except _ClickError as exc:
+        _usage_error(exc)
+    except OSError as exc:
+        if exc.filename is None:  # not about a path the user gave (a socket, a pipe...)
+            raise
+        _fail(
+            f"{exc.filename2 or exc.filename}: {exc.strerror or exc}",
+            "check the path: a folder where a folder is expected, a file where a file is, "
+            "and the permission to read or write it",
+        )
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, fix: str | None) -> NoReturn:
+    text = message if fix is None else f"{message}\n  fix: {fix}"
+    typer.secho(f"error: {text}", err=True, fg=typer.colors.RED)
+    sys.exit(2)
+
+
+def _default_fix(exc: UserError, command: Any, args: list[str]) -> str | None:
+    """A fix line for an error raised without one."""
+    if "\n  fix:" in str(exc):
+        return None
+    path = _command_path(command, args)
+    if isinstance(exc, DataError):
+        return f"correct the file named above; `{path} --help` describes the formats it reads"
+    return f"correct the value named above; `{path} --help` lists what each option accepts"
+
+
+def _command_path(command: Any, args: list[str]) -> str:
+    words = ["dispatcher"]
+    for arg in args:
+        sub = getattr(command, "commands", {}).get(arg)
+        if sub is None:
+            break
+        words.append(arg)
+        command = sub
+    return " ".join(words)
+
+
+def _usage_error(exc: Any) -> NoReturn:
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help is the answer
+        exc.show()
+        sys.exit(exc.exit_code)
+    if exc.exit_code != 2:  # not a usage mistake (typer's Abort, a click FileError...)
+        exc.show()
+        sys.exit(exc.exit_code)
+    path = ctx.command_path if ctx is not None else "dispatcher"
+    if ctx is not None:
+        typer.echo(ctx.get_usage(), err=True)
+    _fail(exc.format_message(), f"see `{path} --help` for the arguments and options it accepts")

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dispatcher._did_you_mean import did_you_mean
+from dispatcher._user_files import read_user_text
 from dispatcher.agent import DEFAULT_INPUT_SCHEMA, Agent
 from dispatcher.errors import ConfigError
 from dispatcher.registry._validation import config_error, yaml_error
@@ -47,7 +48,7 @@ def load_agent_file(path: str | Path) -> Agent:
         raise ConfigError(
             "agent file not found", file=file, fix="check the path in dispatcher.agents"
         )
-    text = file.read_text(encoding="utf-8")
+    text = read_user_text(file)
     body = ""
     if file.suffix.lower() in {".md", ".markdown"}:
         header, body = _split_front_matter(text, file)

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dispatcher._user_files import read_user_text
 from dispatcher.errors import ConfigError
 from dispatcher.registry._schema import DispatcherSection, ModelListEntry, RegistryFile
 from dispatcher.registry._validation import config_error, did_you_mean, yaml_error
@@ -40,7 +41,7 @@ def load_registry_config(path: str | Path) -> RegistryConfig:
         raise ConfigError(
             "registry file not found", file=file, fix="pass the path of a dispatcher.yaml file"
         )
-    text = file.read_text(encoding="utf-8")
+    text = read_user_text(file)
     import yaml  # loaded with the first file, not with the package
 
     try:

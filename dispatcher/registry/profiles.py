@@ -72,9 +72,11 @@ class ModelProfile:
         key = self.api_key()
         if not key:
             raise ConfigError(
-                f"environment variable {self.api_key_env} is not set: model {self.name!r} reads "
-                f"its key from it (api_key: os.environ/{self.api_key_env}); no other variable "
-                "is used in its place",
+                # "the ..." (a short word after `api_key':`) reads as prose, not as a key
+                # value, to the redaction every error passes through.
+                f"the environment variable {self.api_key_env} is not set: model {self.name!r} "
+                f"reads its key from it (api_key: os.environ/{self.api_key_env}); no other "
+                "variable is used in its place",
                 entry=f"model_list ({self.name})",
                 field="litellm_params.api_key",
                 fix=f"export {self.api_key_env}=<your key>, or run offline (a cassette or "

@@ -98,7 +98,12 @@ class Registry:
                 )
             self.tools[item.name] = item
         else:
-            raise TypeError(f"cannot register {type(item).__name__}: expected Agent or Tool")
+            hint = (
+                f"decorate {getattr(item, '__name__', 'the function')} with @tool"
+                if callable(item)
+                else "pass an Agent(...) or a Tool (a function decorated with @tool)"
+            )
+            raise ConfigError(f"cannot register {item!r}: expected an Agent or a Tool", fix=hint)
 
     def register_toolkit(self, name: str, factory: ToolkitFactory) -> None:
         """Add a toolkit: a factory building tools from its `dispatcher.toolkits.<name>` options."""
@@ -122,8 +127,26 @@ class Registry:
             self.model_factory = models
             self._models.clear()
             self._deployments.clear()
-        else:
-            self._models.update(models)
+            return
+        if not isinstance(models, Mapping):
+            raise ConfigError(
+                f"use_models takes a mapping or a factory, got {type(models).__name__}",
+                fix="pass {'model name': model} or a function (ModelProfile) -> Model",
+            )
+        for name, model in models.items():
+            if name not in self.profiles:
+                raise ConfigError(
+                    f"no model {name!r} in the registry",
+                    fix=did_you_mean(str(name), self.profiles)
+                    + f"model names: {', '.join(self.profiles) or '(none)'}",
+                )
+            if not isinstance(model, Model):
+                raise ConfigError(
+                    f"the model for {name!r} is a {type(model).__name__}, not a Model",
+                    fix="pass an object with `model_id` and `async request(ModelRequest)`, "
+                    "e.g. dispatcher.testing.ScriptedModel",
+                )
+        self._models.update(models)
 
     # lookup -------------------------------------------------------------------------------
 

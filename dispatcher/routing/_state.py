@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dispatcher._user_files import read_user_text
 from dispatcher.errors import DataError
 
 __all__ = ["read_json_state", "write_json_state"]
@@ -31,7 +32,7 @@ def write_json_state(path: Path, state: Any) -> None:
 def read_json_state(path: Path) -> Any:
     """The JSON in `path`, or None if the file does not exist yet."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_user_text(path, data=True)
     except FileNotFoundError:
         return None
     try:

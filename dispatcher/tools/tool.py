@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_args, overload
 
+from pydantic.errors import PydanticSchemaGenerationError
+
+from dispatcher._unicode import scrub_text
+from dispatcher.errors import ConfigError
 from dispatcher.messages import ToolSpec
 from dispatcher.tools._fast_schema import FastCheck, compile_fast_check
 from dispatcher.tools._schema import SignatureSchema, parse_docstring
@@ -15,6 +20,9 @@ if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
 __all__ = ["Tool", "ToolContext", "ToolOutput", "tool"]
+
+# What OpenAI and Anthropic accept as a function name (the wire name: '.' becomes '_').
+_WIRE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +36,14 @@ class ToolOutput:
     content: str
     is_error: bool = False
     signals: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Tool output is untrusted text too: a lone surrogate (a file name that is not UTF-8,
+        # a careless tool) becomes U+FFFD before it reaches the trace and the next request.
+        if isinstance(self.content, str):
+            content = scrub_text(self.content)
+            if content is not self.content:
+                object.__setattr__(self, "content", content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +78,20 @@ class Tool:
     _fast_check: FastCheck | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _WIRE_NAME.match(self.wire_name):
+            raise ConfigError(
+                f"invalid tool name {self.name!r}: providers accept letters, digits, '_' and "
+                "'-' (1 to 128 of them; '.' becomes '_' on the wire)",
+                field="name",
+                fix="rename the tool, e.g. @tool(name='orders.lookup')",
+            )
+        if self.timeout_s is not None and not self.timeout_s > 0:
+            raise ConfigError(
+                f"tool {self.name!r}: timeout_s must be a positive number of seconds or None, "
+                f"got {self.timeout_s!r}",
+                field="timeout_s",
+                fix="e.g. timeout_s=30 (None: no time limit)",
+            )
         if self._signature is None:
             # A hand-written schema is checked now. One derived from a signature (pydantic)
             # is valid by construction: jsonschema then loads only when a call needs it.
@@ -118,13 +148,31 @@ class Tool:
         requires_approval: bool = False,
     ) -> Tool:
         """Derive name, description and schema from the function's signature and docstring."""
+        if isinstance(function, Tool):
+            raise ConfigError(
+                f"{function.name!r} is already a Tool", fix="use it as it is, without @tool again"
+            )
+        if not callable(function):
+            raise ConfigError(
+                f"a tool is made from a function, got {type(function).__name__}",
+                fix="decorate a typed function with @tool",
+            )
         hints = inspect.get_annotations(function, eval_str=True)
         context_param = next(
             (p for p, h in hints.items() if h is ToolContext or ToolContext in get_args(h)), None
         )
-        signature = SignatureSchema(
-            function, skip=frozenset({context_param}) if context_param else frozenset()
-        )
+        try:
+            signature = SignatureSchema(
+                function, skip=frozenset({context_param}) if context_param else frozenset()
+            )
+        except PydanticSchemaGenerationError as exc:
+            raise ConfigError(
+                f"tool {getattr(function, '__name__', function)!r}: a parameter's type has no "
+                f"JSON Schema ({str(exc).splitlines()[0]}); its parameters: "
+                f"{', '.join(h for h in hints if h != 'return') or '(none)'}",
+                fix="annotate each parameter with a JSON type: str, int, float, bool, a list, "
+                "a dict, a Literal, an Enum or a pydantic model",
+            ) from None
         doc_description, _ = parse_docstring(function.__doc__)
         return cls(
             name=name or function.__name__,

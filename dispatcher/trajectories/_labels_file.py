@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from dispatcher._user_files import read_user_text
 from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_label
 from dispatcher.trajectories._model import Trajectory
@@ -39,7 +40,7 @@ def read_labels(path: Path) -> dict[str, bool]:
     """Run or instance id -> success, from any of the accepted label files."""
     if not path.is_file():
         raise DataError("no such labels file", file=path)
-    text = path.read_text(encoding="utf-8")
+    text = read_user_text(path, data=True)
     try:
         whole: Any = json.loads(text)
     except json.JSONDecodeError:

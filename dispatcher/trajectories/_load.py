@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from dispatcher._user_files import read_user_text
 from dispatcher.detectors._observed_signals import with_observed_signals
 from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_group, record_id
@@ -43,7 +44,7 @@ _FORMAT_HELP = (
 
 def _records(path: Path) -> Iterator[tuple[int | None, Any]]:
     """(line number or None, parsed JSON) for a JSON list, a JSON object, or JSONL."""
-    text = path.read_text(encoding="utf-8")
+    text = read_user_text(path, data=True)
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:

@@ -111,6 +111,7 @@ def import_openai_record(
             continue
         text = content_text(message.get("content")).strip()
         calls = message.get("tool_calls") or []
+        _check_tool_calls(calls, position_in_run, file, line)
         if not calls:
             steps.append(
                 Step(
@@ -123,7 +124,7 @@ def import_openai_record(
             continue
         results = _results_after(messages, position_in_run)
         for number, call in enumerate(calls):
-            function = (call.get("function") or {}) if isinstance(call, Mapping) else {}
+            function = call.get("function") or {}
             name = str(function.get("name") or "unknown_tool")
             parsed, arguments = _arguments(function.get("arguments"))
             result = results.get(str(call.get("id"))) or results.get(number) or {}
@@ -149,6 +150,25 @@ def import_openai_record(
         steps=tuple(steps),
         strong_success=strong_label(record),
     )
+
+
+def _check_tool_calls(calls: Any, message: int, file: str | Path, line: int) -> None:
+    """`tool_calls` is a list of objects, each with an optional `function` object."""
+    shape = 'a list of {"id": ..., "function": {"name": ..., "arguments": ...}} objects'
+    if not isinstance(calls, list):
+        raise DataError(
+            f"message {message}: 'tool_calls' must be {shape}, got {type(calls).__name__}",
+            file=file,
+            line=line,
+        )
+    for number, call in enumerate(calls):
+        function = call.get("function") if isinstance(call, Mapping) else None
+        if not isinstance(call, Mapping) or not isinstance(function, Mapping | None):
+            raise DataError(
+                f"message {message}: tool_calls[{number}] must be {shape}, got {call!r:.80}",
+                file=file,
+                line=line,
+            )
 
 
 def _results_after(messages: Sequence[Any], position: int) -> dict[str | int, Mapping[str, Any]]:

@@ -228,3 +228,46 @@ def test_a_parent_directory_swapped_for_a_symlink_is_not_followed(
     with pytest.raises(OSError):
         open_in_workspace(workspace.root, checked, write=True)
     assert outside.read_text() == "top secret\n"
+
+
+@pytest.mark.anyio
+async def test_a_file_name_that_is_not_utf8_does_not_break_the_tools(
+    workspace: WorkspaceToolkit,
+) -> None:
+    # A command may create any byte string as a name; the tools after it must keep working.
+    made = await workspace.run_command("touch \"$(printf 'bad\\377name')\"")
+    assert not made.is_error, made.content
+    again = await workspace.run_command("echo still here")
+    assert not again.is_error and "still here" in again.content
+    listing = workspace.list_files(".")
+    assert not listing.is_error
+    listing.content.encode("utf-8")  # text a model request and a trace line can carry
+    assert "bad" in listing.content and "name" in listing.content
+
+
+@pytest.mark.parametrize("text", ["\udc80", "a\ud800b"])
+def test_lone_surrogates_from_a_model_are_tool_errors(
+    workspace: WorkspaceToolkit, text: str
+) -> None:
+    # JSON may escape a lone surrogate ("\ud800"): not Unicode text, so neither a name nor content.
+    workspace.write_file("ok.txt", "hello\n")
+    for output in (
+        workspace.write_file(f"x{text}.txt", "content"),
+        workspace.write_file("y.txt", text),
+        workspace.patch_file("ok.txt", "hello", text),
+        workspace.read_file(f"x{text}.txt"),
+    ):
+        assert output.is_error
+        assert output.signals["workspace_error"] == "invalid_text"
+        output.content.encode("utf-8")
+    assert sorted(p.name for p in workspace.root.iterdir()) == ["ok.txt"]
+
+
+@pytest.mark.parametrize(("start", "end"), [(3, 1), (1, -1), (0, 0)])
+def test_an_impossible_line_range_is_a_tool_error(
+    workspace: WorkspaceToolkit, start: int, end: int
+) -> None:
+    workspace.write_file("a.txt", "l1\nl2\nl3\n")
+    output = workspace.read_file("a.txt", start_line=start, end_line=end)
+    assert output.is_error
+    assert output.signals["workspace_error"] == "bad_range"

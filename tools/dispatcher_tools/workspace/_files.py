@@ -18,6 +18,7 @@ __all__ = [
     "list_tree",
     "open_in_workspace",
     "read_text",
+    "shown_name",
     "write_text",
 ]
 
@@ -49,14 +50,20 @@ def list_tree(base: Path, root: Path, *, max_entries: int) -> tuple[list[str], i
                 skipped += 1
                 continue
             path = here / name
-            relative = path.relative_to(root).as_posix()
+            relative = shown_name(path.relative_to(root).as_posix())
             if path.is_symlink():
-                entries.append(f"{relative} -> {os.readlink(path)}")
+                entries.append(f"{relative} -> {shown_name(os.readlink(path))}")
             elif is_dir:
                 entries.append(f"{relative}/")
             else:
                 entries.append(f"{relative} ({path.stat().st_size} bytes)")
     return entries, skipped
+
+
+def shown_name(name: str) -> str:
+    """A file name as UTF-8 text: bytes that are not UTF-8 (kept by Python as lone surrogates,
+    which no JSON encoder or trace line accepts) are shown as \\xNN escapes."""
+    return os.fsencode(name).decode("utf-8", errors="backslashreplace")
 
 
 class UnsafeFile(Exception):
@@ -223,9 +230,9 @@ def fingerprint(root: Path, *, max_files: int = 20_000) -> str:
                 stat = path.lstat()
             except OSError:
                 continue
-            digest.update(
-                f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
-            )
+            # fsencode: a command may have named the file with bytes that are not UTF-8.
+            digest.update(os.fsencode(path.relative_to(root)))
+            digest.update(f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
             count += 1
             if count >= max_files:
                 return digest.hexdigest()[:16]

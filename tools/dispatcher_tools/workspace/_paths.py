@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
-__all__ = ["PathRejected", "display", "resolve_in"]
+__all__ = ["PathRejected", "display", "is_unicode_text", "resolve_in"]
 
 
 class PathRejected(Exception):
-    """A path the workspace refuses; `kind` is absolute | parent | symlink_escape | invalid."""
+    """A path the workspace refuses; `kind` is absolute | parent | symlink_escape | invalid |
+    invalid_text."""
 
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind
@@ -26,6 +27,12 @@ def resolve_in(root: Path, path: str) -> Path:
     text = path.strip() or "."
     if "\x00" in text:
         raise PathRejected("invalid", "The path contains a NUL byte.")
+    if not is_unicode_text(text):
+        raise PathRejected(
+            "invalid_text",
+            "The path contains a lone surrogate (an escape such as \\ud800 that is not a "
+            "character). Give the path as plain text.",
+        )
     pure = PurePosixPath(text)
     drive = len(text) >= 2 and text[0].isalpha() and text[1] == ":" and text[2:3] in ("", "/", "\\")
     if pure.is_absolute() or text.startswith(("~", "\\")) or drive:
@@ -48,6 +55,15 @@ def resolve_in(root: Path, path: str) -> Path:
             "the workspace can be used.",
         )
     return resolved
+
+
+def is_unicode_text(text: str) -> bool:
+    """False for a string with lone surrogates: JSON can escape them, UTF-8 cannot encode them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def display(root: Path, location: Path) -> str:

@@ -32,7 +32,7 @@ from dispatcher_tools.workspace._files import (
     write_text,
 )
 from dispatcher_tools.workspace._isolation import ISOLATION_LEVELS
-from dispatcher_tools.workspace._paths import PathRejected, display, resolve_in
+from dispatcher_tools.workspace._paths import PathRejected, display, is_unicode_text, resolve_in
 from dispatcher_tools.workspace._pytest_report import TestReport
 from dispatcher_tools.workspace._sandbox import CommandResult, JailUnavailable, Limits, Sandbox
 
@@ -48,6 +48,15 @@ _SECRET_NAME = re.compile(r"(?i)api[_-]?key|token|secret|passw(or)?d|credential|
 
 def _error(message: str, kind: str, **signals: object) -> ToolOutput:
     return ToolOutput(message, is_error=True, signals={"workspace_error": kind, **signals})
+
+
+def _invalid_text(field: str) -> ToolOutput:
+    return _error(
+        f"{field} contains a lone surrogate (an escape such as \\ud800 that is not a character); "
+        "send plain Unicode text.",
+        "invalid_text",
+        state_changed=False,
+    )
 
 
 def _reports_os_errors(method: Callable[_P, ToolOutput]) -> Callable[_P, ToolOutput]:
@@ -255,6 +264,13 @@ class WorkspaceToolkit:
         lines = text.splitlines(keepends=True)
         first = max(start_line, 1)
         last = len(lines) if end_line is None else min(end_line, len(lines))
+        if (end_line is not None and end_line < first) or (lines and first > len(lines)):
+            return _error(
+                f"No lines {start_line}-{'end' if end_line is None else end_line} in {path!r}: "
+                f"it has {len(lines)} lines, numbered from 1; end_line must not be below "
+                "start_line.",
+                "bad_range",
+            )
         body = "".join(lines[first - 1 : last])
         data = body.encode()
         note = ""
@@ -280,6 +296,8 @@ class WorkspaceToolkit:
             location = resolve_in(self.root, path)
         except PathRejected as exc:
             return _error(str(exc), exc.kind, state_changed=False)
+        if not is_unicode_text(content):
+            return _invalid_text("content")
         size = len(content.encode())
         if size > self.file_size_bytes:
             return _error(
@@ -316,6 +334,8 @@ class WorkspaceToolkit:
             location = resolve_in(self.root, path)
         except PathRejected as exc:
             return _error(str(exc), exc.kind, state_changed=False)
+        if not (is_unicode_text(old_text) and is_unicode_text(new_text)):
+            return _invalid_text("old_text or new_text")
         if not location.is_file():
             return _error(
                 f"No file {path!r} in the workspace. Use workspace.write_file to create it.",

@@ -1,0 +1,34 @@
+"""Read a file a user named: a folder, a binary file or a permission problem is a UserError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dispatcher.errors import ConfigError, DataError
+
+__all__ = ["read_user_text"]
+
+
+def read_user_text(path: Path, *, data: bool = False) -> str:
+    """The UTF-8 text of `path`; raises DataError (`data`) or ConfigError saying what to fix.
+
+    FileNotFoundError passes through: callers word "missing" for their own kind of file.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        problem, fix = "is a folder, not a file", "pass the path of the file itself"
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or exc})"
+        fix = "check the path and its permissions"
+    else:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = f"is not UTF-8 text (byte {exc.start} cannot be decoded)"
+            fix = "pass a text file saved as UTF-8 (is this the right file?)"
+    if data:
+        raise DataError(problem, file=path, fix=fix)
+    raise ConfigError(problem, file=path, fix=fix)

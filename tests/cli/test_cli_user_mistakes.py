@@ -1,0 +1,142 @@
+"""User mistakes on the command line: every one exits 2 with `error:` and `fix:`, no traceback.
+
+Files that are not UTF-8, folders where files are expected, files where folders are expected.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from cli_runner import CliResult, run_cli
+
+_REPO = Path(__file__).resolve().parents[2]
+_NOT_UTF8 = b"\xff\xfe\x00 not text"
+
+
+def _assert_user_mistake(result: CliResult) -> None:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("error:") for line in lines), result.stderr
+    assert any(line.strip().startswith("fix:") for line in lines), result.stderr
+
+
+@pytest.fixture
+def binary(tmp_path: Path) -> Path:
+    path = tmp_path / "garbage.yaml"
+    path.write_bytes(_NOT_UTF8)
+    return path
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    copy = tmp_path / "sql_report"
+    shutil.copytree(_REPO / "examples" / "sql_report", copy)
+    return copy
+
+
+def _labelled_runs(tmp_path: Path) -> Path:
+    path = tmp_path / "runs.jsonl"
+    path.write_text(
+        '{"id": "a", "group": "g", "success": true, "steps": [{"action": "ls", '
+        '"observation": "x", "error": false}]}\n'
+        '{"id": "b", "group": "g", "success": false, "steps": [{"action": "ls", '
+        '"observation": "x", "error": true}]}\n'
+    )
+    return path
+
+
+def test_files_that_are_not_utf8(
+    tmp_path: Path, binary: Path, example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken_example = tmp_path / "broken"
+    broken_example.mkdir()
+    (broken_example / "example.yaml").write_bytes(_NOT_UTF8)
+    runs = _labelled_runs(tmp_path)
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text('{"id": "t1", "task": "x"}\n')
+    for args in (
+        ["run", str(broken_example)],
+        ["ask", "hello", "--config", str(binary)],
+        ["agents", "ls", "--config", str(binary)],
+        ["detectors", "eval", "--data", str(binary)],
+        ["detectors", "eval", "--data", str(runs), "--labels", str(binary)],
+        ["batch", str(binary), "--config", str(example), "--out", str(tmp_path / "o.jsonl")],
+    ):
+        _assert_user_mistake(run_cli(args, capsys))
+
+
+def test_a_config_to_update_that_is_not_utf8_is_left_alone(
+    tmp_path: Path, binary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "prefs.jsonl"
+    data.write_text(
+        '{"id": "1", "prompt": "a", "scores": {"s": 1, "w": 0}}\n'
+        '{"id": "2", "prompt": "bb", "scores": {"s": 1, "w": 1}}\n'
+    )
+    args = ["calibrate", "--data", str(data), "--strong", "s", "--weak", "w"]
+    result = run_cli(
+        [*args, "--config", str(binary), "--strong-share", "0.5", "--router", "length"], capsys
+    )
+    _assert_user_mistake(result)
+    assert binary.read_bytes() == _NOT_UTF8
+
+
+def test_folders_and_files_in_the_wrong_place(
+    tmp_path: Path, example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("x\n")
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text('{"id": "t1", "task": "x"}\n')
+    data = tmp_path / "prefs.jsonl"
+    data.write_text('{"id": "1", "prompt": "a", "scores": {"s": 1, "w": 0}}\n')
+    for args in (
+        ["run", str(example), "--record", str(folder)],
+        ["run", str(example), "--runs-dir", str(a_file)],
+        ["batch", str(tasks), "--config", str(example), "--out", str(folder)],
+        ["batch", str(folder), "--config", str(example), "--out", str(tmp_path / "o.jsonl")],
+        [
+            "calibrate", "--data", str(data), "--strong", "s", "--weak", "w",
+            "--config", str(folder), "--strong-share", "0.5", "--router", "length",
+        ],
+    ):  # fmt: skip
+        _assert_user_mistake(run_cli(args, capsys))
+
+
+def test_data_file_mistakes_say_how_to_fix_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    garbled = tmp_path / "garbled.jsonl"
+    garbled.write_text("{not json\n")
+    array = tmp_path / "array.jsonl"
+    array.write_text("[1, 2]\n")
+    runs = _labelled_runs(tmp_path)
+    some_labels = tmp_path / "labels.jsonl"
+    some_labels.write_text('{"id": "a", "resolved": true}\n')
+    for args in (
+        ["detectors", "eval", "--data", str(tmp_path / "missing.jsonl")],
+        ["detectors", "eval", "--data", str(empty)],
+        ["detectors", "eval", "--data", str(garbled)],
+        ["detectors", "eval", "--data", str(runs), "--format", "swe"],
+        ["detectors", "eval", "--data", str(runs), "--labels", str(some_labels)],
+        ["calibrate", "--data", str(empty), "--strong", "s", "--weak", "w",
+         "--config", str(tmp_path / "c.yaml"), "--strong-share", "0.5"],
+        ["trace", "html", str(array), "-o", str(tmp_path / "o.html")],
+        ["trace", "export", str(array), "-o", str(tmp_path / "o.json")],
+    ):  # fmt: skip
+        _assert_user_mistake(run_cli(args, capsys))
+
+
+def test_a_negative_trace_limit_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _assert_user_mistake(
+        run_cli(["trace", "ls", "--runs-dir", str(tmp_path), "--limit", "-1"], capsys)
+    )

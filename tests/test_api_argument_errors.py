@@ -1,0 +1,107 @@
+"""Wrong types and values given to the public API raise `ConfigError` saying what to fix,
+never an AttributeError or TypeError from deep inside a run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scenario import registry as scripted
+
+from dispatcher import Agent, Budgets, ConfigError, Dispatcher, tool
+from dispatcher.testing import ScriptedModel, reply
+
+
+@tool
+def ping() -> str:
+    """Answer pong."""
+    return "pong"
+
+
+def plain_function() -> str:
+    return "not a tool"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"name": 5},
+        {"description": None},
+        {"description": 3},
+        {"tools": "sql.run_query"},
+        {"tools": [5]},
+        {"tools": [plain_function]},
+        {"instructions": None},
+        {"model": 7},
+    ],
+    ids=lambda kwargs: "-".join(f"{k}={v!r}" for k, v in kwargs.items()),
+)
+def test_agent_arguments_of_the_wrong_type(kwargs: dict[str, Any]) -> None:
+    arguments: dict[str, Any] = {"name": "helper", "description": "Helps.", "tier": "weak"}
+    with pytest.raises(ConfigError, match="fix:"):
+        Agent(**{**arguments, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"usd": -1},
+        {"usd": 0},
+        {"usd": "lots"},
+        {"usd": math.nan},
+        {"turns": 0},
+        {"turns": 2.5},
+        {"tokens": True},
+        {"wall_s": -3},
+    ],
+    ids=str,
+)
+def test_budgets_out_of_range(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="fix:"):
+        Budgets(**kwargs)
+
+
+def test_budgets_in_range_still_build() -> None:
+    assert Budgets(usd=0.5, turns=3, tokens=100, wall_s=1.5, tool_calls=2).turns == 3
+    assert Budgets.from_mapping({"usd": 1}).usd == 1
+
+
+def _registry() -> Any:
+    helper = Agent(name="helper", description="Helps.", tier="weak", tools=[ping])
+    registry, _, _ = scripted([helper], small=[reply("hi", agent="dispatcher")])
+    return registry
+
+
+@pytest.mark.parametrize("registry", [None, "dispatcher.yaml", 5])
+def test_a_dispatcher_needs_a_registry(registry: Any) -> None:
+    with pytest.raises(ConfigError, match="Registry"):
+        Dispatcher(registry)
+
+
+@pytest.mark.parametrize("task", [None, 5, b"bytes"])
+def test_a_task_must_be_text(task: Any, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="task"):
+        Dispatcher(_registry(), runs_dir=tmp_path).run_sync(task)
+
+
+def test_runs_dir_may_be_a_string(tmp_path: Path) -> None:
+    result = Dispatcher(_registry(), runs_dir=str(tmp_path)).run_sync("hello")
+    assert result.trace_path is not None and result.trace_path.parent == tmp_path
+
+
+@pytest.mark.parametrize(
+    "models",
+    [5, {"no-such-model": ScriptedModel([])}, {"small": "not a model"}],
+    ids=["not-a-mapping", "unknown-name", "not-a-model"],
+)
+def test_use_models_checks_its_argument(models: Any) -> None:
+    with pytest.raises(ConfigError, match="fix:"):
+        _registry().use_models(models)
+
+
+@pytest.mark.parametrize("item", ["helper", 5, plain_function])
+def test_register_takes_agents_and_tools_only(item: Any) -> None:
+    with pytest.raises(ConfigError, match="fix:"):
+        _registry().register(item)

@@ -1,0 +1,30 @@
+"""Malformed trajectory records are DataErrors naming the file and line, never an
+AttributeError from inside an importer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatcher.errors import DataError
+from dispatcher.trajectories import load_trajectories
+
+_ASSISTANT = {"role": "assistant", "content": "calling"}
+
+
+@pytest.mark.parametrize(
+    "tool_calls",
+    ["get_order", {"function": {"name": "get_order"}}, [5], [{"function": 5}], [None]],
+    ids=["a-string", "an-object", "an-int-item", "function-an-int", "a-null-item"],
+)
+def test_openai_tool_calls_of_the_wrong_shape(tmp_path: Path, tool_calls: Any) -> None:
+    record = {"messages": [{**_ASSISTANT, "tool_calls": tool_calls}], "reward": 1}
+    data = tmp_path / "runs.jsonl"
+    data.write_text(json.dumps({"id": "ok", "messages": [_ASSISTANT], "reward": 0}) + "\n")
+    with data.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+    with pytest.raises(DataError, match=r"runs\.jsonl:2: .*tool_calls"):
+        load_trajectories(data, "openai")
