@@ -65,9 +65,7 @@ def _fresh() -> None:
     ],
     ids=["worker_text", "dispatcher_text", "route_arguments", "tool_arguments", "tool_output"],
 )
-def test_a_lone_surrogate_is_replaced_and_the_run_goes_on(
-    tmp_path: Path, turns: list[Any]
-) -> None:
+def test_a_lone_surrogate_is_replaced_and_the_run_goes_on(tmp_path: Path, turns: list[Any]) -> None:
     registry, small, _ = scripted_registry([ECHOER], small=turns)
     result = Dispatcher(registry, runs_dir=tmp_path).run_sync("echo hi")
     small.assert_complete()
