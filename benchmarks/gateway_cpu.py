@@ -1,10 +1,12 @@
-"""Gateway CPU per relayed request, one request at a time, for two source trees side by side.
+"""Gateway CPU per relayed request (one user at a time, or `--clients` at once), for source
+trees side by side.
 
 A zero-latency fake upstream (`_fake_upstream.py`) and `dispatcher serve` (default settings,
-model = the upstream's registry name, so every request is relayed and traced); one client
-sends requests back to back; the gateway process's CPU time over them, divided by their
-number. Rounds alternate between the trees (`--tree A --tree B`, each a folder holding a
-`dispatcher` package; default: this checkout), so a busy machine's drift hits both alike.
+model = the upstream's registry name, so every request is relayed and traced); each user
+(its own connection) sends requests back to back; the gateway process's CPU time over them,
+divided by their number. Rounds alternate between the trees (`--tree A --tree B`, each a
+folder holding a `dispatcher` package; default: this checkout), so a busy machine's drift
+hits both alike.
 
     python benchmarks/gateway_cpu.py --tree /tmp/base --tree . --rounds 3 --requests 3000
 """
@@ -27,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 BODY = {"model": "fake", "messages": [{"role": "user", "content": "Say twenty words."}]}
 
 
-async def _drive(url: str, requests: int, stream: bool) -> None:
+async def _user(url: str, requests: int, stream: bool) -> None:
     body = json.dumps({**BODY, "stream": stream}).encode()
     headers = {"content-type": "application/json"}
     async with aiohttp.ClientSession() as session:
@@ -36,6 +38,12 @@ async def _drive(url: str, requests: int, stream: bool) -> None:
                 await answer.read()
                 if answer.status != 200:
                     raise SystemExit(f"HTTP {answer.status} from the gateway")
+
+
+async def _drive(url: str, requests: int, stream: bool, clients: int = 1) -> None:
+    """`requests` in all, from `clients` users with a connection each."""
+    each = max(1, requests // clients)
+    await asyncio.gather(*(_user(url, each, stream) for _ in range(clients)))
 
 
 def _one(tree: Path, upstream: str, folder: Path, args: argparse.Namespace) -> float:
@@ -63,8 +71,9 @@ def _one(tree: Path, upstream: str, folder: Path, args: argparse.Namespace) -> f
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         asyncio.run(_drive(url, args.warmup, args.stream))
         before = cpu_seconds([gateway.pid])
-        asyncio.run(_drive(url, args.requests, args.stream))
-        return (cpu_seconds([gateway.pid]) - before) / args.requests * 1e6
+        asyncio.run(_drive(url, args.requests, args.stream, args.clients))
+        done = max(1, args.requests // args.clients) * args.clients
+        return (cpu_seconds([gateway.pid]) - before) / done * 1e6
 
 
 def main() -> None:
@@ -74,6 +83,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--stream", action="store_true", help="streamed requests (20 chunks)")
+    parser.add_argument("--clients", type=int, default=1, help="concurrent users (default 1)")
     args = parser.parse_args()
     trees: list[Path] = args.tree or [HERE.parent]
     results: dict[str, list[float]] = {str(tree): [] for tree in trees}
