@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dispatcher._streaming import RunStream, TextDelta
+    from dispatcher._streaming import ModelTextDelta, RunStream, TextDelta
     from dispatcher.agent import Agent
     from dispatcher.approvals import Approval, ApprovalRequest
     from dispatcher.budgets import Budgets
@@ -74,6 +74,7 @@ __all__ = [
     "ModelProfile",
     "ModelRequest",
     "ModelResponse",
+    "ModelTextDelta",
     "Price",
     "ProviderError",
     "Registry",
@@ -126,6 +127,7 @@ _EXPORTS: dict[str, str] = {
     "Registry": "dispatcher.registry.registry",
     "RunError": "dispatcher.errors",
     "RunResult": "dispatcher.runner",
+    "ModelTextDelta": "dispatcher._streaming",
     "RunStream": "dispatcher._streaming",
     "Step": "dispatcher.detectors.base",
     "TextDelta": "dispatcher._streaming",

@@ -11,7 +11,7 @@ from scenario import registry
 
 from dispatcher import Agent, ConfigError, Dispatcher, TextDelta
 from dispatcher.errors import UnexpectedModelCall
-from dispatcher.messages import ModelRequest, ModelResponse
+from dispatcher.messages import ModelRequest, ModelResponse, Usage
 from dispatcher.testing import FunctionModel, reply, tool_calls
 from dispatcher.trace.events import RunFinished, RunStarted
 from dispatcher.trace.reader import read_trace
@@ -100,3 +100,63 @@ async def test_cli_progress_prints_each_decision_as_it_happens() -> None:
     assert lines[0] == "agent dispatcher on small (dispatcher)"
     assert "route dispatcher_model → sales" in lines
     assert "agent sales on small (worker)" in lines
+
+
+async def test_model_text_arrives_as_the_model_writes_it_then_the_answer() -> None:
+    from dispatcher import ModelTextDelta
+    from dispatcher.models._text_deltas import text_writer
+
+    reg, small, _ = registry(
+        [SALES],
+        small=[
+            tool_calls(("sales", {"task": "q1"}), agent="dispatcher"),
+            reply("10 units", agent="sales"),
+            reply("Sales were 10 units.", agent="dispatcher"),
+        ],
+    )
+
+    class Streaming:
+        """Plays a streaming adapter: the scripted text in 3-character pieces, then `end`."""
+
+        model_id = "small-model"
+
+        async def request(self, request: ModelRequest) -> ModelResponse:
+            response = await small.request(request)
+            writer = text_writer(self.model_id)
+            if writer is not None:
+                for start in range(0, len(response.text), 3):
+                    writer.write(response.text[start : start + 3])
+                writer.end()
+            return response
+
+    reg.use_models({"small": Streaming()})
+    async with Dispatcher(reg).stream("How did q1 go?", model_text=True) as events:
+        items = [item async for item in events]
+    deltas = [i for i in items if isinstance(i, ModelTextDelta)]
+    assert "".join(d.text for d in deltas) == "10 units" + "Sales were 10 units."
+    # Whole words only: a delta ends at whitespace, or is the end of its call's text.
+    assert {d.text for d in deltas if not d.text[-1].isspace()} == {"units", "units."}
+    assert {d.model for d in deltas} == {"small-model"}
+    assert items[-1] == TextDelta("Sales were 10 units.")
+    finished = next(
+        i for i, item in enumerate(items) if getattr(item, "kind", "") == "run_finished"
+    )
+    assert all(items.index(d) < finished for d in deltas)
+
+
+async def test_without_model_text_nothing_listens() -> None:
+    from dispatcher import ModelTextDelta
+    from dispatcher.models._text_deltas import listening
+
+    heard: list[bool] = []
+
+    def model(request: ModelRequest) -> ModelResponse:
+        heard.append(listening())
+        return ModelResponse(text="done", usage=Usage(1, 1), model="small-model")
+
+    reg, _, _ = registry([SALES], small=[])
+    reg.use_models({"small": FunctionModel(model, model_id="small-model")})
+    async with Dispatcher(reg).stream("q") as events:
+        items = [item async for item in events]
+    assert heard and not any(heard)
+    assert not any(isinstance(i, ModelTextDelta) for i in items)

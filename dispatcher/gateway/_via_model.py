@@ -3,8 +3,11 @@ model seam: the Chat Completions request becomes a `ModelRequest`, the registry'
 (with its retries and fallbacks) answers, and the answer is written back as Chat Completions.
 
 Text and tool calls make the trip (tools, tool_choice, assistant tool calls, tool results,
-max_tokens, temperature); other content parts are refused with a 400. A stream is the whole
-answer sent as chunks once it is complete (the seam returns whole turns).
+max_tokens, temperature); other content parts are refused with a 400. A stream sends the
+model's text as it writes it (adapters that stream: Anthropic, OpenAI), whole words at a
+time, then the tool calls, if any, once the turn is done. Retries and fallbacks apply until
+the first text is sent; after that, a failure ends the stream with an error event (a second
+attempt's text would be appended to the first one's).
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ from __future__ import annotations
 import functools
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from dispatcher._streaming import ModelTextDelta, RunStream
 from dispatcher.gateway._asgi import SSE, Reply
 from dispatcher.gateway._errors import GatewayError, gateway_error
 from dispatcher.gateway._wire import ChatMessage, ChatRequest, chunk_bytes
@@ -29,9 +34,18 @@ from dispatcher.messages import (
     ToolSpec,
     UserMessage,
 )
+from dispatcher.models._text_deltas import (
+    TextWriter,
+    WriterFactory,
+    current_listener,
+    text_listener,
+)
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
-from dispatcher.runner import new_run_id, run_session
+from dispatcher.runner import RunResult, new_run_id, run_session
+from dispatcher.trace.events import ModelFallback, ModelRetry
+from dispatcher.trace.sink import TraceSink
+from dispatcher.trace.tracer import use_tracer
 
 __all__ = ["answer_via_model", "model_request"]
 
@@ -171,6 +185,9 @@ async def answer_via_model(
         "x-dispatcher-route": f"{profile.tier or 'direct'}/{profile.name}",
         "x-dispatcher-escalations": "0",
     }
+    if request.stream:
+        await _stream_live(reply, registry, profile, request, body, run_id, headers)
+        return
     try:
         wire_request = model_request(request, body)
         last_user = next(
@@ -180,7 +197,8 @@ async def answer_via_model(
             registry, last_user, entry=f"model/{profile.name}", run_id=run_id
         ) as (run, outcome):
             run.budget.check()
-            response = await registry.model(profile.name).request(wire_request)
+            with use_tracer(run.tracer, None):  # retries and fallbacks go in the trace
+                response = await registry.model(profile.name).request(wire_request)
             run.record_model_call(
                 agent="gateway", profile=profile, response=response, parent_id=None
             )
@@ -196,31 +214,136 @@ async def answer_via_model(
         "completion_tokens": response.usage.output_tokens,
         "total_tokens": response.usage.total_tokens,
     }
-    message = _message(response)
-    if not request.stream:
-        answer = {
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": created,
-            "model": request.model,
-            "choices": [
-                {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
-            ],
-            "usage": usage,
-        }
-        await reply.json(200, json.dumps(answer).encode(), headers)
-        return
+    answer = {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": request.model,
+        "choices": [
+            {"index": 0, "message": _message(response), "finish_reason": finish, "logprobs": None}
+        ],
+        "usage": usage,
+    }
+    await reply.json(200, json.dumps(answer).encode(), headers)
+
+
+class _ChangedCourse(Exception):
+    """A retry or fallback began after text was sent: its text cannot follow the first's."""
+
+
+def _once_text_is_out(factory: WriterFactory | None, run_id: str) -> WriterFactory:
+    """`factory`, refusing a second model call once a call's text went to the client.
+
+    Raised inside the new attempt, the error is not one the retry or fallback layers take:
+    the run fails at once instead of producing a second answer nobody will see.
+    """
+    assert factory is not None, "RunStream(model_text=True) installs the listener"
+    wrote = False
+
+    class Tracked:
+        def __init__(self, inner: TextWriter) -> None:
+            self._inner = inner
+
+        def write(self, text: str) -> None:
+            nonlocal wrote
+            wrote = wrote or bool(text)
+            self._inner.write(text)
+
+        def end(self) -> None:
+            self._inner.end()
+
+    def guarded(model_id: str) -> TextWriter:
+        if wrote:
+            raise _ChangedCourse(
+                "the model failed after part of its answer was sent, so it cannot be retried "
+                f"or replaced (trace of run {run_id})"
+            )
+        return Tracked(factory(model_id))
+
+    return guarded
+
+
+async def _stream_live(
+    reply: Reply,
+    registry: Registry,
+    profile: ModelProfile,
+    request: ChatRequest,
+    body: dict[str, Any],
+    run_id: str,
+    headers: dict[str, str],
+) -> None:
+    """A streamed answer whose text goes out as the model writes it."""
+    completion_id = f"chatcmpl-{run_id}"
+    created = int(time.time())
     chunk = functools.partial(
         chunk_bytes, completion_id=completion_id, model=request.model, created=created
     )
-    await reply.start(200, headers, SSE)
-    first: dict[str, Any] = {"role": "assistant", "content": message["content"] or ""}
+    answered: list[ModelResponse] = []
+
+    async def work(sinks: Sequence[TraceSink]) -> RunResult:
+        with text_listener(_once_text_is_out(current_listener(), run_id)):
+            return await traced_call(sinks)
+
+    async def traced_call(sinks: Sequence[TraceSink]) -> RunResult:
+        wire_request = model_request(request, body)
+        last_user = next(
+            (m.content for m in reversed(wire_request.messages) if isinstance(m, UserMessage)), ""
+        )
+        async with run_session(
+            registry, last_user, entry=f"model/{profile.name}", run_id=run_id, sinks=sinks
+        ) as (run, outcome):
+            run.budget.check()
+            with use_tracer(run.tracer, None):
+                response = await registry.model(profile.name).request(wire_request)
+            run.record_model_call(
+                agent="gateway", profile=profile, response=response, parent_id=None
+            )
+            outcome.answer = response.text
+        answered.append(response)
+        return RunResult(run_id, response.text, "ok", None, None, run.trace_path)
+
+    async def start() -> None:
+        if not reply.started:
+            await reply.start(200, headers, SSE)
+            await reply.write(chunk(delta={"role": "assistant", "content": ""}))
+
+    sent_text = False
+    try:
+        async with RunStream(work, model_text=True) as items:
+            async for item in items:
+                if isinstance(item, ModelTextDelta):
+                    await start()
+                    await reply.write(chunk(delta={"content": item.text}))
+                    sent_text = True
+                elif not sent_text and isinstance(item, ModelFallback) and item.to_model:
+                    backup = registry.profile(item.to_model)  # the route is the one answering
+                    headers["x-dispatcher-route"] = f"{backup.tier or 'direct'}/{backup.name}"
+                elif sent_text and isinstance(item, ModelRetry | ModelFallback):
+                    raise _ChangedCourse(
+                        "the model failed after part of its answer was sent, so it cannot be "
+                        f"retried or replaced (trace of run {run_id})"
+                    )
+    except _ChangedCourse as exc:
+        await reply.error(GatewayError(502, str(exc), "upstream_error"), headers)
+        return
+    except Exception as exc:
+        await reply.error(gateway_error(exc, run_id=run_id, passthrough=True), headers)
+        return
+    (response,) = answered
+    message = _message(response)
+    await start()
+    last: dict[str, Any] = {}
+    if not sent_text and message["content"]:  # a model that does not stream its text
+        last["content"] = message["content"]
     if "tool_calls" in message:
-        first["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
-    parts = [
-        chunk(delta=first),
-        chunk(delta={}, finish_reason=finish),
-    ]
+        last["tool_calls"] = [{"index": i, **call} for i, call in enumerate(message["tool_calls"])]
+    parts = [chunk(delta=last)] if last else []
+    parts.append(chunk(delta={}, finish_reason=_FINISH.get(response.finish_reason, "stop")))
     if request.include_usage:
+        usage = {
+            "prompt_tokens": response.usage.input_tokens,
+            "completion_tokens": response.usage.output_tokens,
+            "total_tokens": response.usage.total_tokens,
+        }
         parts.append(chunk(usage=usage))
     await reply.finish(b"".join(parts) + b"data: [DONE]\n\n")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-__all__ = ["TextWriter", "listening", "text_listener", "text_writer"]
+__all__ = ["TextWriter", "current_listener", "listening", "text_listener", "text_writer"]
 
 
 class TextWriter(Protocol):
@@ -29,6 +29,11 @@ WriterFactory = Callable[[str], TextWriter]
 _LISTENER: contextvars.ContextVar[WriterFactory | None] = contextvars.ContextVar(
     "dispatcher_text_listener", default=None
 )
+
+
+def current_listener() -> WriterFactory | None:
+    """The factory model calls in this context hand their text to (to wrap it)."""
+    return _LISTENER.get()
 
 
 def listening() -> bool:
