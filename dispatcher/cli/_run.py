@@ -112,7 +112,7 @@ def _run_example(
     dispatcher = Dispatcher(registry, runs_dir=directory, checks=checks)
     trace = directory / f"{run_id}.jsonl"
     try:
-        text = task or spec.task
+        text = spec.task if task is None else task
         if live:  # real models take a while: show each decision as it happens
             result = anyio.run(run_with_progress, dispatcher, text, run_id, console, approver)
         else:

@@ -140,3 +140,11 @@ def test_a_negative_trace_limit_is_refused(
     _assert_user_mistake(
         run_cli(["trace", "ls", "--runs-dir", str(tmp_path), "--limit", "-1"], capsys)
     )
+
+
+def test_an_empty_task_override_is_refused(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--task ""` is the user's task, not "no override": running the example's task instead
+    # would answer a question nobody asked.
+    _assert_user_mistake(run_cli(["run", str(example), "--task", ""], capsys))
