@@ -148,3 +148,11 @@ def test_an_empty_task_override_is_refused(
     # `--task ""` is the user's task, not "no override": running the example's task instead
     # would answer a question nobody asked.
     _assert_user_mistake(run_cli(["run", str(example), "--task", ""], capsys))
+
+
+def test_a_detector_config_that_is_not_utf8(
+    tmp_path: Path, binary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = _labelled_runs(tmp_path)
+    result = run_cli(["detectors", "eval", "--data", str(runs), "--config", str(binary)], capsys)
+    _assert_user_mistake(result)
