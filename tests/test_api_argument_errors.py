@@ -105,3 +105,18 @@ def test_use_models_checks_its_argument(models: Any) -> None:
 def test_register_takes_agents_and_tools_only(item: Any) -> None:
     with pytest.raises(ConfigError, match="fix:"):
         _registry().register(item)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [{"type": "wrong"}, {"type": "string"}, "task", {"properties": 5}],
+    ids=["unknown-type", "not-an-object", "not-a-mapping", "broken-properties"],
+)
+def test_an_input_schema_must_be_a_json_schema_of_an_object(schema: Any) -> None:
+    with pytest.raises(ConfigError, match="input_schema"):
+        Agent(name="helper", description="Helps.", tier="weak", input_schema=schema)
+
+
+def test_an_input_schema_of_an_object_is_accepted() -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    assert Agent(name="helper", description="d", tier="weak", input_schema=schema).input_schema
