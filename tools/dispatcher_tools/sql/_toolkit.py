@@ -22,6 +22,7 @@ import anyio.to_thread
 
 from dispatcher.errors import ConfigError
 from dispatcher.tools.tool import Tool, ToolOutput
+from dispatcher_tools._arguments import checked_number, checked_path
 from dispatcher_tools.sql._format import format_table, rows_hash
 from dispatcher_tools.sql._guard import (
     METADATA_PRAGMAS,
@@ -99,8 +100,8 @@ class SqlToolkit:
         time_limit_s: float = 2.0,
         sample_rows: bool = False,
     ) -> None:
-        path = Path(database).expanduser()
         fix = "set `database` to an existing SQLite file, e.g. data/chinook.sqlite"
+        path = checked_path(database, "database", fix)
         if not path.is_file():
             raise ConfigError(f"no SQLite file at {str(path)!r}", field="database", fix=fix)
         with path.open("rb") as handle:
@@ -108,12 +109,14 @@ class SqlToolkit:
                 raise ConfigError(
                     f"{str(path)!r} is not a SQLite database", field="database", fix=fix
                 )
-        for name, value, low in (("max_rows", max_rows, 1), ("max_bytes", max_bytes, 256)):
-            if value < low:
-                raise ConfigError(f"must be at least {low}, got {value}", field=name)
-        if not time_limit_s > 0:
+        checked_number(max_rows, "max_rows", whole=True, low=1)
+        checked_number(max_bytes, "max_bytes", whole=True, low=256)
+        checked_number(time_limit_s, "time_limit_s", whole=False, low=0.001)
+        if not isinstance(sample_rows, bool):
             raise ConfigError(
-                f"must be a positive number of seconds, got {time_limit_s}", field="time_limit_s"
+                f"must be true or false, got {sample_rows!r}",
+                field="sample_rows",
+                fix="sample_rows=True",
             )
         self.database = path.resolve()
         self.max_rows = max_rows
