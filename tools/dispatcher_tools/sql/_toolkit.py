@@ -33,6 +33,7 @@ from dispatcher_tools.sql._guard import (
     leading_keyword,
     single_statement,
 )
+from dispatcher_tools.sql._printf import MAX_FIELD, BoundedPrintf
 
 __all__ = ["QueryResult", "SqlToolkit"]
 
@@ -265,15 +266,20 @@ class SqlToolkit:
         self, authorizer: Authorizer, deadline: Callable[[], int]
     ) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self._uri, uri=True, timeout=self.time_limit_s, isolation_level=None)
+        max_length = max(4 * self.max_bytes, 1_000_000)
+        printf = BoundedPrintf(max_length)
         try:
             # Bound single values too: zeroblob(1e9) would otherwise allocate a gigabyte.
-            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(4 * self.max_bytes, 1_000_000))
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_length)
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             conn.set_authorizer(authorizer)
             conn.set_progress_handler(deadline, _PROGRESS_STEPS)
+            for name in ("printf", "format"):  # SQLite's own would outrun the time limit
+                conn.create_function(name, -1, printf, deterministic=True)
             yield conn
         finally:
             conn.close()
+            printf.close()
 
     async def _in_thread(self, work: Callable[[threading.Event], _T]) -> _T:
         cancel = threading.Event()
@@ -295,6 +301,10 @@ class SqlToolkit:
             return f"the query was stopped at the {self.time_limit_s:g} s time limit."
         if error_class == "denied" and denied:
             return f"the statement tried {denied[0]}, which is not allowed."
+        if "user-defined function raised exception" in str(exc):  # ours: only BoundedPrintf
+            return (
+                f"printf/format field widths and precisions are limited to {MAX_FIELD} characters."
+            )
         if error_class == "unknown_table":
             names = _name_list(name for name, _ in self.table_names())
             return f"{exc}. Tables in this database: {names}."
