@@ -66,6 +66,9 @@ def main() -> None:
         _fail(str(exc), _default_fix(exc, command, args))
     except _ClickError as exc:
         _usage_error(exc)
+    except typer.Abort:  # end of input (Ctrl-D) at a prompt: typer's own message and code
+        typer.echo("Aborted!", err=True)
+        sys.exit(1)
     except UnicodeDecodeError as exc:  # a reader that does not say which file: still no trace
         _fail(
             f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start})",

@@ -156,3 +156,17 @@ def test_a_detector_config_that_is_not_utf8(
     runs = _labelled_runs(tmp_path)
     result = run_cli(["detectors", "eval", "--data", str(runs), "--config", str(binary)], capsys)
     _assert_user_mistake(result)
+
+
+def test_end_of_input_at_a_prompt_aborts_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dispatcher.cli import _trace
+
+    def ends(*_args: object, **_kwargs: object) -> None:
+        raise EOFError  # what input() raises on Ctrl-D
+
+    monkeypatch.setattr(_trace, "list_runs", ends)
+    result = run_cli(["trace", "ls"], capsys)
+    assert result.exit_code == 1
+    assert "Aborted!" in result.stderr and "Traceback" not in result.stderr
