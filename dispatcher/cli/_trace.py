@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dispatcher.cli._terminal import printable
 from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import (
@@ -91,7 +92,7 @@ def ls(
             _usd(row["cost_usd"]),
             _usd(row["counterfactual_cost_usd"]),
             str(row["escalations"] if row["escalations"] is not None else "-"),
-            str(row["task"]),
+            printable(str(row["task"])),  # the table is for a terminal; --json stays exact
         ]
         for row in rows
     ]
@@ -140,6 +141,7 @@ def show(
         adapter = event_adapter()
         typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
         return
+    events = [_printable_event(e) for e in events]  # model output must not drive the terminal
     console = Console()
     console.print(render_run(events))
     finished = next((e for e in events if isinstance(e, RunFinished)), None)
@@ -216,6 +218,16 @@ def stats(
             f"cost {_usd(cost)} vs all-strong {_usd(counterfactual)} "
             f"({cost / counterfactual:.0%}) over {priced_runs} priced run(s)"
         )
+
+
+def _printable_event(event: Event) -> Event:
+    """The event with its text fields (model and tool output among them) made printable."""
+    changed = {
+        name: printable(value)
+        for name, value in event.__dict__.items()
+        if isinstance(value, str) and printable(value) != value
+    }
+    return event.model_copy(update=changed) if changed else event
 
 
 def _usd(value: float | None) -> str:

@@ -68,3 +68,21 @@ def test_the_report_shows_answer_and_reasons_printable(
     out = capsys.readouterr().out + buffer.getvalue()
     _clean(out)
     assert "fake" in out
+
+
+def test_trace_show_and_ls_print_events_printable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli_runner import run_cli
+    from scenario import registry
+
+    from dispatcher import Agent, Dispatcher
+    from dispatcher.testing import reply
+
+    helper = Agent(name="helper", description="Helps.", tier="weak")
+    reg, _, _ = registry([helper], small=[reply(HOSTILE, agent="dispatcher")])
+    Dispatcher(reg, runs_dir=tmp_path).run_sync(f"task {HOSTILE}")
+    for args in (["trace", "show", "latest"], ["trace", "ls"]):
+        result = run_cli([*args, "--runs-dir", str(tmp_path)], capsys)
+        assert result.exit_code == 0, result.stderr
+        _clean(result.stdout)
