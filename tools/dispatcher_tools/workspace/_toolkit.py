@@ -274,7 +274,7 @@ class WorkspaceToolkit:
                 f"No file {path!r} in the workspace. Use workspace.list_files to see the files.",
                 "not_found",
             )
-        text = read_text(self.root, location)
+        text = read_text(self.root, location, max_bytes=self.file_size_bytes)
         if text is None:
             return _error(f"{path!r} is a binary file; only text files can be read.", "binary")
         lines = text.splitlines(keepends=True)
@@ -324,7 +324,12 @@ class WorkspaceToolkit:
         if location.is_dir():
             return _error(f"{path!r} is a directory.", "is_directory", state_changed=False)
         existed = os.path.lexists(location)
-        previous = read_text(self.root, location) if existed else None
+        try:
+            previous = read_text(self.root, location, max_bytes=size) if existed else None
+        except UnsafeFile as exc:
+            if exc.kind != "too_large":
+                raise
+            previous = None  # larger than the new content: it differs, no need to read it
         rel = display(self.root, location)
         if previous == content:
             return ToolOutput(
@@ -358,7 +363,7 @@ class WorkspaceToolkit:
                 "not_found",
                 state_changed=False,
             )
-        text = read_text(self.root, location)
+        text = read_text(self.root, location, max_bytes=self.file_size_bytes)
         if text is None:
             return _error(f"{path!r} is a binary file.", "binary", state_changed=False)
         rel = display(self.root, location)
