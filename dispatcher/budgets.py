@@ -70,10 +70,7 @@ def _check_limit(name: str, value: Any, where: str) -> None:
     whole = name in ("turns", "tokens", "tool_calls")
     kinds = (int,) if whole else (int, float)
     if value is not None and (
-        isinstance(value, bool)
-        or not isinstance(value, kinds)
-        or math.isnan(value)
-        or value <= 0
+        isinstance(value, bool) or not isinstance(value, kinds) or math.isnan(value) or value <= 0
     ):
         raise ConfigError(
             f"budget {name} must be a {'whole ' if whole else ''}number > 0, got {value!r}",

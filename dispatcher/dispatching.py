@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +75,7 @@ class Dispatcher:
         max_reasks: int = 2,
         max_turns: int = 12,
         runs_dir: str | Path | None = None,
-        budgets: Budgets | None = None,
+        budgets: Budgets | Mapping[str, Any] | None = None,
         sinks: Sequence[TraceSink] = (),
         checks: Sequence[Callable[[str], None]] = (),
         spend_cap: DailySpendCap | None = None,
@@ -93,9 +93,24 @@ class Dispatcher:
         self.model_name = model or settings.dispatcher_model
         self.router = router
         self.default_route = default_route or settings.default_route
+        for name, value, low in (("max_reasks", max_reasks, 0), ("max_turns", max_turns, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(
+                    f"{name} must be a whole number >= {low}, got {value!r}",
+                    field=name,
+                    fix=f"e.g. {name}={max(low, 2)}",
+                )
         self.max_reasks = max_reasks
         self.max_turns = max_turns
         self.runs_dir = Path(runs_dir) if runs_dir is not None else None
+        if isinstance(budgets, Mapping):
+            budgets = Budgets.from_mapping(budgets)
+        elif budgets is not None and not isinstance(budgets, Budgets):
+            raise ConfigError(
+                f"budgets must be a Budgets or a mapping, got {type(budgets).__name__}",
+                field="budgets",
+                fix="e.g. budgets=Budgets(usd=0.5, turns=40)",
+            )
         self.budgets = budgets
         self.sinks = list(sinks)
         self.checks = list(checks)

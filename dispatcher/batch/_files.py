@@ -104,8 +104,7 @@ def _complete_lines(path: Path) -> tuple[list[bytes], int]:
             "this file does not end with a results line (its last line has no newline and "
             "is not the start of one)",
             file=path,
-            fix="is --out the file you meant? pass a new file or one written by `dispatcher "
-            "batch`",
+            fix="is --out the file you meant? pass a new file or one written by `dispatcher batch`",
         )
     return data[:end].splitlines(), end
 
