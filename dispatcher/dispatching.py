@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from dispatcher._dispatcher_options import checked_options
 from dispatcher._unicode import is_encodable
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets
@@ -82,35 +83,23 @@ class Dispatcher:
     ) -> None:
         """`checks` are called with the final answer before the run finishes; one that raises
         fails the run (e.g. a replay whose cassette was not used up)."""
-        if not isinstance(registry, Registry):
-            raise ConfigError(
-                f"Dispatcher takes a Registry, got {type(registry).__name__}",
-                fix="use Dispatcher.from_config('dispatcher.yaml', agents=[...]) for a file, "
-                "or pass Registry.from_file(...)",
-            )
+        budgets = checked_options(
+            registry,
+            router=router,
+            max_reasks=max_reasks,
+            max_turns=max_turns,
+            budgets=budgets,
+            sinks=sinks,
+            checks=checks,
+        )
         settings = registry.config.settings
         self.registry = registry
         self.model_name = model or settings.dispatcher_model
         self.router = router
         self.default_route = default_route or settings.default_route
-        for name, value, low in (("max_reasks", max_reasks, 0), ("max_turns", max_turns, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(
-                    f"{name} must be a whole number >= {low}, got {value!r}",
-                    field=name,
-                    fix=f"e.g. {name}={max(low, 2)}",
-                )
         self.max_reasks = max_reasks
         self.max_turns = max_turns
         self.runs_dir = Path(runs_dir) if runs_dir is not None else None
-        if isinstance(budgets, Mapping):
-            budgets = Budgets.from_mapping(budgets)
-        elif budgets is not None and not isinstance(budgets, Budgets):
-            raise ConfigError(
-                f"budgets must be a Budgets or a mapping, got {type(budgets).__name__}",
-                field="budgets",
-                fix="e.g. budgets=Budgets(usd=0.5, turns=40)",
-            )
         self.budgets = budgets
         self.sinks = list(sinks)
         self.checks = list(checks)

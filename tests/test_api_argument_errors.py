@@ -148,3 +148,13 @@ def test_dispatcher_options(kwargs: dict[str, Any]) -> None:
 
 def test_dispatcher_budgets_may_be_a_mapping() -> None:
     assert Dispatcher(_registry(), budgets={"usd": 1}).budgets == Budgets(usd=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"router": 5}, {"sinks": [5]}, {"sinks": "jsonl"}, {"checks": [5]}],
+    ids=repr,
+)
+def test_dispatcher_hooks_must_have_their_shape(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="fix:"):
+        Dispatcher(_registry(), **kwargs)
