@@ -83,6 +83,10 @@ def read_tasks(path: Path) -> list[BatchTask]:
         seen[key] = number
         extra = {k: v for k, v in data.items() if k not in ("id", "task")}
         tasks.append(BatchTask(key, task, extra))
+    if not tasks:
+        raise ConfigError(
+            "the tasks file has no tasks", file=path, fix='write one {"id", "task"} object a line'
+        )
     return tasks
 
 
