@@ -246,14 +246,9 @@ def _find(run: str, runs_dir: Path | None) -> Path:
 
 
 def _read(path: Path) -> list[Event]:
-    try:
-        return read_trace(path)
-    except DataError as exc:
-        raise ConfigError(
-            f"cannot read the trace: {exc}",
-            fix="pass a trace written by dispatcher (one JSON event a line); "
-            "`dispatcher trace schema` prints the event schema",
-        ) from None
+    from dispatcher.cli._trace_export import read_events
+
+    return read_events(path)
 
 
 # `trace export` and `trace html` live in their own module.

@@ -170,3 +170,17 @@ def test_end_of_input_at_a_prompt_aborts_without_a_traceback(
     result = run_cli(["trace", "ls"], capsys)
     assert result.exit_code == 1
     assert "Aborted!" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00 not a trace"], ids=["empty", "binary"])
+def test_a_file_with_no_trace_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    trace = tmp_path / "run.jsonl"
+    trace.write_bytes(content)
+    for args in (
+        ["trace", "show", str(trace)],
+        ["trace", "html", str(trace), "-o", str(tmp_path / "o.html")],
+        ["trace", "export", str(trace), "-o", str(tmp_path / "o.json")],
+    ):
+        _assert_user_mistake(run_cli(args, capsys))
