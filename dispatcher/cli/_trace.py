@@ -56,7 +56,7 @@ def ls(
     if limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {limit}", fix="pass --limit 20, say")
     rows: list[dict[str, Any]] = []
-    for path in list_runs(runs_dir)[:limit]:
+    for path in _list(runs_dir)[:limit]:
         try:
             events = read_trace(path)
         except (DataError, OSError) as exc:
@@ -160,7 +160,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Summarize runs: escalation rate by trigger, cost against the all-strong counterfactual."""
-    paths = [_find(r, runs_dir) for r in runs] if runs else list_runs(runs_dir)
+    paths = [_find(r, runs_dir) for r in runs] if runs else _list(runs_dir)
     by_trigger: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
@@ -232,6 +232,16 @@ def _printable_event(event: Event) -> Event:
 
 def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
+
+
+def _list(runs_dir: Path | None) -> list[Path]:
+    """The runs of --runs-dir (none when it does not exist yet); a file there is a mistake."""
+    if runs_dir is not None and runs_dir.exists() and not runs_dir.is_dir():
+        raise ConfigError(
+            f"--runs-dir {runs_dir} is a file, not a folder",
+            fix="pass the folder the traces are written to (default .dispatcher/runs)",
+        )
+    return list_runs(runs_dir)
 
 
 def _find(run: str, runs_dir: Path | None) -> Path:

@@ -184,3 +184,12 @@ def test_a_file_with_no_trace_events(
         ["trace", "export", str(trace), "-o", str(tmp_path / "o.json")],
     ):
         _assert_user_mistake(run_cli(args, capsys))
+
+
+@pytest.mark.parametrize("command", [["trace", "ls"], ["trace", "stats"]])
+def test_a_runs_dir_that_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    a_file = tmp_path / "runs.txt"
+    a_file.write_text("x\n")
+    _assert_user_mistake(run_cli([*command, "--runs-dir", str(a_file)], capsys))
