@@ -54,7 +54,8 @@ class Example:
             workspace_dir = workspace_dir.resolve()
             if workspace_dir.exists():
                 shutil.rmtree(workspace_dir)
-            shutil.copytree(self.workspace, workspace_dir)
+            # Links stay links: copied as files, a link out would become readable content.
+            shutil.copytree(self.workspace, workspace_dir, symlinks=True)
             registry.configure_toolkit("workspace", {"root": str(workspace_dir)})
         registry.check()
         return registry
