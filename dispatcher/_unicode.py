@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+from dispatcher._model_json import loads_model_json
+
 __all__ = ["is_encodable", "scrub_arguments", "scrub_text"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -33,7 +35,7 @@ def scrub_arguments(raw: str) -> str:
     if "\\ud" not in raw.lower() and is_encodable(raw):
         return raw  # the common case: no escape that could decode to a surrogate
     try:
-        value = json.loads(raw)
+        value = loads_model_json(raw)
     except json.JSONDecodeError:
         return scrub_text(raw)  # invalid JSON: the executor reports it to the model
     cleaned = _scrub_value(value)

@@ -60,6 +60,8 @@ class Agent:
     def __post_init__(self) -> None:
         where = f"agent {self.name!r} ({self.source})"
         self._check_types(where)
+        if self.input_schema is not DEFAULT_INPUT_SCHEMA:
+            _check_input_schema(self.input_schema, where)
         if not _NAME.match(self.name):
             raise ConfigError(
                 f"invalid agent name {self.name!r}",
@@ -168,3 +170,28 @@ class Agent:
     @property
     def tool_names(self) -> list[str]:
         return [t.name if isinstance(t, Tool) else t for t in self.tools]
+
+
+def _check_input_schema(schema: Any, where: str) -> None:
+    """What the dispatcher model fills in to delegate: a valid JSON Schema of an object."""
+    from jsonschema import Draft202012Validator  # ~0.1 s: only for a custom schema
+    from jsonschema.exceptions import SchemaError
+
+    problem = None
+    if not isinstance(schema, Mapping):
+        problem = f"must be a mapping (a JSON Schema), got {type(schema).__name__}"
+    elif schema.get("type") != "object":
+        problem = f"must describe an object (type: object), got type {schema.get('type')!r}"
+    else:
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            problem = f"is not a valid JSON Schema: {exc.message}"
+    if problem:
+        raise ConfigError(
+            f"input_schema {problem}",
+            entry=where,
+            field="input_schema",
+            fix='e.g. {"type": "object", "properties": {"task": {"type": "string"}}, '
+            '"required": ["task"]}',
+        )

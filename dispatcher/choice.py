@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dispatcher._model_json import loads_model_json
 from dispatcher.agent import Agent
 from dispatcher.messages import (
     AssistantMessage,
@@ -119,7 +120,7 @@ class ChoiceSchema:
         start, end = stripped.find("{"), stripped.rfind("}")
         if start < 0 or end < start:
             raise ValueError("no JSON object in the output")
-        return json.loads(stripped[start : end + 1])
+        return loads_model_json(stripped[start : end + 1])
 
 
 def read_choices(
@@ -132,7 +133,7 @@ def read_choices(
         for call in response.tool_calls:
             raw = json.dumps({"tool": call.name, "arguments": call.arguments})
             try:
-                arguments = json.loads(call.arguments or "{}")
+                arguments = loads_model_json(call.arguments or "{}")
             except json.JSONDecodeError as exc:
                 errors.append((call.id, raw, f"arguments are not valid JSON ({exc.msg})"))
                 continue

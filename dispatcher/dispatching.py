@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from dispatcher._dispatcher_options import checked_options
 from dispatcher._unicode import is_encodable
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets
@@ -75,19 +76,22 @@ class Dispatcher:
         max_reasks: int = 2,
         max_turns: int = 12,
         runs_dir: str | Path | None = None,
-        budgets: Budgets | None = None,
+        budgets: Budgets | Mapping[str, Any] | None = None,
         sinks: Sequence[TraceSink] = (),
         checks: Sequence[Callable[[str], None]] = (),
         spend_cap: DailySpendCap | None = None,
     ) -> None:
         """`checks` are called with the final answer before the run finishes; one that raises
         fails the run (e.g. a replay whose cassette was not used up)."""
-        if not isinstance(registry, Registry):
-            raise ConfigError(
-                f"Dispatcher takes a Registry, got {type(registry).__name__}",
-                fix="use Dispatcher.from_config('dispatcher.yaml', agents=[...]) for a file, "
-                "or pass Registry.from_file(...)",
-            )
+        budgets = checked_options(
+            registry,
+            router=router,
+            max_reasks=max_reasks,
+            max_turns=max_turns,
+            budgets=budgets,
+            sinks=sinks,
+            checks=checks,
+        )
         settings = registry.config.settings
         self.registry = registry
         self.model_name = model or settings.dispatcher_model

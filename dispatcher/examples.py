@@ -54,10 +54,45 @@ class Example:
             workspace_dir = workspace_dir.resolve()
             if workspace_dir.exists():
                 shutil.rmtree(workspace_dir)
-            shutil.copytree(self.workspace, workspace_dir)
+            # Links stay links: copied as files, a link out would become readable content.
+            shutil.copytree(self.workspace, workspace_dir, symlinks=True)
             registry.configure_toolkit("workspace", {"root": str(workspace_dir)})
         registry.check()
         return registry
+
+
+def _check_field_types(data: dict[str, Any], spec_file: Path) -> None:
+    """Paths and text are strings, plugins a list of them, expect a mapping."""
+    for key in ("config", "cassette", "workspace", "description"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise ConfigError(
+                f"must be text (a path, for a file or folder), got {type(data[key]).__name__}",
+                file=spec_file,
+                field=key,
+                fix=f"e.g. {key}: {_EXAMPLE_VALUES[key]}",
+            )
+    plugins = data.get("plugins")
+    if plugins is not None and (
+        not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins)
+    ):
+        raise ConfigError(
+            "must be a list of Python file paths",
+            file=spec_file,
+            field="plugins",
+            fix="e.g. plugins: [my_tools.py]",
+        )
+    if data.get("expect") is not None and not isinstance(data["expect"], dict):
+        raise ConfigError(
+            "must be a mapping", file=spec_file, field="expect", fix="e.g. expect: {status: ok}"
+        )
+
+
+_EXAMPLE_VALUES = {
+    "config": "dispatcher.yaml",
+    "cassette": "cassette.yaml",
+    "workspace": "project",
+    "description": "What this example shows.",
+}
 
 
 def _load_plugin(path: Path) -> Callable[[Registry], None]:
@@ -112,6 +147,7 @@ def load_example(directory: str | Path) -> Example:
             field=unknown[0],
             fix=did_you_mean(unknown[0], known) + f"use: {', '.join(sorted(known))}",
         )
+    _check_field_types(data, spec_file)
     workspace = root / data["workspace"] if data.get("workspace") else None
     if workspace is not None and not workspace.is_dir():
         raise ConfigError("workspace folder not found", file=spec_file, field="workspace")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -129,13 +130,17 @@ def _open_trace(
             continue
 
 
+_RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
 def _check_run_id(run_id: str) -> None:
-    """A run id names a file in the runs folder: no separators, no hidden or parent names."""
-    if not run_id or "/" in run_id or "\\" in run_id or "\x00" in run_id or run_id[0] == ".":
+    """A run id names a file in the runs folder: no separators, no hidden or parent names, no
+    control characters, short enough for a file name."""
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
         raise ConfigError(
             f"invalid run id {run_id!r}",
             field="run_id",
-            fix="use letters, digits, '-', '_' and '.', not starting with '.'",
+            fix="use 1 to 128 ASCII letters, digits, '-', '_' and '.', not starting with '.'",
         )
 
 

@@ -12,6 +12,7 @@ import anyio
 
 from dispatcher._agent_settings import detector_settings, escalate_spec, escalation_settings
 from dispatcher._final_answer import CHECK_SIGNAL, evidence_summary, on_final_answer
+from dispatcher._model_json import loads_model_json
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets, BudgetTracker
 from dispatcher.detectors.base import Detector, Step, Verdict
@@ -330,7 +331,7 @@ class _Loop:
     async def _self_escalation(self, call: ToolCall) -> EscalationOutcome | None:
         assert self.escalator is not None
         try:
-            arguments = json.loads(call.arguments or "{}")
+            arguments = loads_model_json(call.arguments or "{}")
         except json.JSONDecodeError:
             arguments = None
         parsed = (

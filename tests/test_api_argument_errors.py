@@ -105,3 +105,56 @@ def test_use_models_checks_its_argument(models: Any) -> None:
 def test_register_takes_agents_and_tools_only(item: Any) -> None:
     with pytest.raises(ConfigError, match="fix:"):
         _registry().register(item)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [{"type": "wrong"}, {"type": "string"}, "task", {"properties": 5}],
+    ids=["unknown-type", "not-an-object", "not-a-mapping", "broken-properties"],
+)
+def test_an_input_schema_must_be_a_json_schema_of_an_object(schema: Any) -> None:
+    with pytest.raises(ConfigError, match="input_schema"):
+        Agent(name="helper", description="Helps.", tier="weak", input_schema=schema)
+
+
+def test_an_input_schema_of_an_object_is_accepted() -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    assert Agent(name="helper", description="d", tier="weak", input_schema=schema).input_schema
+
+
+@pytest.mark.parametrize(
+    "run_id", [5, "a" * 300, "a\nb", "ü", "run id", ".hidden", "a/b", ""], ids=repr
+)
+def test_a_run_id_names_a_file_in_the_runs_folder(run_id: Any, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="run id"):
+        Dispatcher(_registry(), runs_dir=tmp_path).run_sync("hello", run_id=run_id)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_good_run_id_is_used(tmp_path: Path) -> None:
+    result = Dispatcher(_registry(), runs_dir=tmp_path).run_sync("hello", run_id="Run_2.a-b")
+    assert result.trace_path == tmp_path / "Run_2.a-b.jsonl"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"max_turns": "5"}, {"max_turns": 0}, {"max_reasks": -1}, {"budgets": 5}],
+    ids=repr,
+)
+def test_dispatcher_options(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="fix:"):
+        Dispatcher(_registry(), **kwargs)
+
+
+def test_dispatcher_budgets_may_be_a_mapping() -> None:
+    assert Dispatcher(_registry(), budgets={"usd": 1}).budgets == Budgets(usd=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"router": 5}, {"sinks": [5]}, {"sinks": "jsonl"}, {"checks": [5]}],
+    ids=repr,
+)
+def test_dispatcher_hooks_must_have_their_shape(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="fix:"):
+        Dispatcher(_registry(), **kwargs)

@@ -83,7 +83,14 @@ def read_tasks(path: Path) -> list[BatchTask]:
         seen[key] = number
         extra = {k: v for k, v in data.items() if k not in ("id", "task")}
         tasks.append(BatchTask(key, task, extra))
+    if not tasks:
+        raise ConfigError(
+            "the tasks file has no tasks", file=path, fix='write one {"id", "task"} object a line'
+        )
     return tasks
+
+
+_LINE_START = b'{"id": '  # json.dumps of a result: its first key is always the id
 
 
 def _complete_lines(path: Path) -> tuple[list[bytes], int]:
@@ -93,6 +100,16 @@ def _complete_lines(path: Path) -> tuple[list[bytes], int]:
     except FileNotFoundError:
         return [], 0
     end = data.rfind(b"\n") + 1  # a torn last line (no newline) is not a result
+    tail = data[end:]
+    # Every results line starts with _LINE_START: a tail that does not is no torn write but
+    # a file that is not ours, and cutting it would destroy it.
+    if tail and not (tail.startswith(_LINE_START) or _LINE_START.startswith(tail)):
+        raise ConfigError(
+            "this file does not end with a results line (its last line has no newline and "
+            "is not the start of one)",
+            file=path,
+            fix="is --out the file you meant? pass a new file or one written by `dispatcher batch`",
+        )
     return data[:end].splitlines(), end
 
 
@@ -136,7 +153,8 @@ class ResultsFile:
             os.truncate(path, end)
 
     def append(self, result: dict[str, Any]) -> None:
-        line = (json.dumps(result, ensure_ascii=False) + "\n").encode("utf-8")
+        first = {"id": result["id"], **result}  # starts with _LINE_START, whatever the order
+        line = (json.dumps(first, ensure_ascii=False) + "\n").encode("utf-8")
         written = os.write(self._fd, line)
         while written < len(line):  # a regular file takes it whole; a short write is resumed
             written += os.write(self._fd, line[written:])

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dispatcher.approvals import Approval, ApprovalRequest, Approver, approve_all, deny_all
+from dispatcher.cli._terminal import printable
 from dispatcher.errors import ConfigError
 
 __all__ = ["ApproveAll", "DenyAll", "cli_approver"]
@@ -46,7 +47,7 @@ def cli_approver(approve: bool, deny: bool, console: Console) -> Approver:
 
 
 def _prompt(request: ApprovalRequest, console: Console) -> Approval:
-    arguments = json.dumps(dict(request.arguments), ensure_ascii=False)
+    arguments = printable(json.dumps(dict(request.arguments), ensure_ascii=False))
     console.print(
         f"[bold yellow]approval needed:[/] agent [cyan]{escape(request.agent)}[/] wants to call "
         f"[bold]{escape(request.tool)}[/] with {escape(arguments)}"

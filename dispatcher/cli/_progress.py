@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dispatcher.approvals import Approver
+from dispatcher.cli._terminal import printable
 from dispatcher.dispatching import Dispatcher
 from dispatcher.runner import RunResult
 from dispatcher.trace.events import (
@@ -24,7 +25,12 @@ __all__ = ["progress_line", "run_with_progress"]
 
 
 def progress_line(event: EventBase) -> str | None:
-    """The line to show for an event as it happens (rich markup), or None to stay quiet."""
+    """The line to show for an event as it happens (rich markup, printable), or None."""
+    line = _markup(event)
+    return None if line is None else printable(line)
+
+
+def _markup(event: EventBase) -> str | None:
     if isinstance(event, RouteEvent) and event.chosen and event.valid:
         return f"[magenta]route[/] {escape(event.router)} → {escape(event.chosen)}"
     if isinstance(event, AgentStarted):

@@ -18,6 +18,7 @@ from dispatcher.approvals import Approver
 from dispatcher.cassette import Cassette, load_cassette, save_cassette
 from dispatcher.cli._approve import ApproveAll, DenyAll, cli_approver
 from dispatcher.cli._progress import run_with_progress
+from dispatcher.cli._terminal import printable
 from dispatcher.cli.app import app
 from dispatcher.dispatching import Dispatcher
 from dispatcher.errors import ConfigError, ModelError, RunError, UnexpectedModelCall
@@ -112,7 +113,7 @@ def _run_example(
     dispatcher = Dispatcher(registry, runs_dir=directory, checks=checks)
     trace = directory / f"{run_id}.jsonl"
     try:
-        text = task or spec.task
+        text = spec.task if task is None else task
         if live:  # real models take a while: show each decision as it happens
             result = anyio.run(run_with_progress, dispatcher, text, run_id, console, approver)
         else:
@@ -222,9 +223,10 @@ def _report(result: RunResult, console: Console, as_json: bool) -> None:
         typer.echo(json.dumps(payload, indent=2))
         return
     console.rule("answer")
-    # Verbatim: the answer is model output, not rich markup, and is never re-wrapped.
+    # As written (not rich markup, never re-wrapped), but with control characters shown as
+    # escapes: model output must not drive the terminal. --json keeps it exact.
     console.file.flush()
-    typer.echo(result.answer if result.answer is not None else "(no answer)")
+    typer.echo(printable(result.answer) if result.answer is not None else "(no answer)")
     console.rule("route")
     for route in routes:
         console.print(f"[magenta]{escape(route.router)}[/] → {escape(str(route.chosen))}")
@@ -232,7 +234,8 @@ def _report(result: RunResult, console: Console, as_json: bool) -> None:
     for episode in escalations:
         price = "unpriced" if episode.cost_usd is None else f"${episode.cost_usd:.4f}"
         console.print(
-            f"[yellow]{episode.trigger}[/] in {escape(episode.agent)}: {escape(episode.reason)} → "
+            f"[yellow]{episode.trigger}[/] in {escape(episode.agent)}: "
+            f"{escape(printable(episode.reason))} → "
             f"{episode.mode or '-'} ({episode.outcome}, {price})"
         )
     console.rule("cost")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dispatcher.cli._terminal import printable
 from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import (
@@ -55,7 +56,7 @@ def ls(
     if limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {limit}", fix="pass --limit 20, say")
     rows: list[dict[str, Any]] = []
-    for ref in list_run_refs(runs_dir, limit=max(limit, 0)):
+    for ref in list_run_refs(_checked(runs_dir), limit=max(limit, 0)):
         path = ref.path
         try:
             events = read_run(ref)
@@ -92,7 +93,7 @@ def ls(
             _usd(row["cost_usd"]),
             _usd(row["counterfactual_cost_usd"]),
             str(row["escalations"] if row["escalations"] is not None else "-"),
-            str(row["task"]),
+            printable(str(row["task"])),  # the table is for a terminal; --json stays exact
         ]
         for row in rows
     ]
@@ -141,6 +142,7 @@ def show(
         adapter = event_adapter()
         typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
         return
+    events = [_printable_event(e) for e in events]  # model output must not drive the terminal
     console = Console()
     console.print(render_run(events))
     finished = next((e for e in events if isinstance(e, RunFinished)), None)
@@ -159,7 +161,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Summarize runs: escalation rate by trigger, cost against the all-strong counterfactual."""
-    refs = [_find(r, runs_dir) for r in runs] if runs else list_run_refs(runs_dir)
+    refs = [_find(r, runs_dir) for r in runs] if runs else list_run_refs(_checked(runs_dir))
     by_trigger: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
@@ -219,8 +221,28 @@ def stats(
         )
 
 
+def _printable_event(event: Event) -> Event:
+    """The event with its text fields (model and tool output among them) made printable."""
+    changed = {
+        name: printable(value)
+        for name, value in event.__dict__.items()
+        if isinstance(value, str) and printable(value) != value
+    }
+    return event.model_copy(update=changed) if changed else event
+
+
 def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
+
+
+def _checked(runs_dir: Path | None) -> Path | None:
+    """--runs-dir as given (none yet is fine: no runs); a file there is a mistake."""
+    if runs_dir is not None and runs_dir.exists() and not runs_dir.is_dir():
+        raise ConfigError(
+            f"--runs-dir {runs_dir} is a file, not a folder",
+            fix="pass the folder the traces are written to (default .dispatcher/runs)",
+        )
+    return runs_dir
 
 
 def _find(run: str, runs_dir: Path | None) -> RunRef:
@@ -235,14 +257,9 @@ def _find(run: str, runs_dir: Path | None) -> RunRef:
 
 
 def _read(ref: RunRef) -> list[Event]:
-    try:
-        return read_run(ref)
-    except DataError as exc:
-        raise ConfigError(
-            f"cannot read the trace: {exc}",
-            fix="pass a trace written by dispatcher (one JSON event a line); "
-            "`dispatcher trace schema` prints the event schema",
-        ) from None
+    from dispatcher.cli._trace_export import read_events
+
+    return read_events(ref)
 
 
 # `trace export` and `trace html` live in their own module.

@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
-from dispatcher.errors import ConfigError
-from dispatcher.trace.reader import locate_run, read_run
+from dispatcher.errors import ConfigError, DataError
+from dispatcher.trace.events import Event
+from dispatcher.trace.reader import RunRef, locate_run, read_run
 
-__all__ = ["register"]
+__all__ = ["read_events", "register"]
 
 _FORMATS = ("otlp-json",)
 
@@ -25,6 +26,27 @@ RunsDir = Annotated[
         help="Folder of run traces (default .dispatcher/runs).",
     ),
 ]
+
+
+def read_events(ref: RunRef) -> list[Event]:
+    """The events of a run; a file with none (empty, or not a trace) is a user mistake.
+
+    The reader skips an unfinished last line (a killed run), so random bytes read as none.
+    """
+    try:
+        events = read_run(ref)
+    except DataError as exc:
+        raise ConfigError(
+            f"cannot read the trace: {exc}",
+            fix="pass a trace written by dispatcher (one JSON event a line); "
+            "`dispatcher trace schema` prints the event schema",
+        ) from None
+    if not events:
+        raise ConfigError(
+            f"{ref.path} holds no trace events",
+            fix="pass a trace written by dispatcher; `dispatcher trace ls` lists the runs",
+        )
+    return events
 
 
 def _write(output: Path, text: str) -> None:
@@ -60,7 +82,7 @@ def export(
         raise ConfigError(
             f"unknown export format {format!r}", fix=f"use --format {' or '.join(_FORMATS)}"
         )
-    events = read_run(locate_run(run, runs_dir))
+    events = read_events(locate_run(run, runs_dir))
     try:
         from dispatcher.telemetry._otlp_json import export_otlp_json
     except ImportError:
@@ -79,7 +101,7 @@ def html(run: RunArg, output: OutputOpt, runs_dir: RunsDir = None) -> None:
     """Write one run as a single HTML file (no network): timeline, escalations, costs."""
     from dispatcher.trace._html import render_html
 
-    events = read_run(locate_run(run, runs_dir))
+    events = read_events(locate_run(run, runs_dir))
     _write(output, render_html(events))
     typer.echo(f"wrote {output} (open it in a browser)")
 

@@ -66,6 +66,14 @@ def main() -> None:
         _fail(str(exc), _default_fix(exc, command, args))
     except _ClickError as exc:
         _usage_error(exc)
+    except typer.Abort:  # end of input (Ctrl-D) at a prompt: typer's own message and code
+        typer.echo("Aborted!", err=True)
+        sys.exit(1)
+    except UnicodeDecodeError as exc:  # a reader that does not say which file: still no trace
+        _fail(
+            f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            "pass text files saved as UTF-8 (is each path the file you meant?)",
+        )
     except OSError as exc:
         if exc.filename is None:  # not about a path the user gave (a socket, a pipe...)
             raise
@@ -88,9 +96,8 @@ def _default_fix(exc: UserError, command: Any, args: list[str]) -> str | None:
     if "\n  fix:" in str(exc):
         return None
     path = _command_path(command, args)
-    if isinstance(exc, DataError):
-        return f"correct the file named above; `{path} --help` describes the formats it reads"
-    return f"correct the value named above; `{path} --help` lists what each option accepts"
+    what = "the file formats it reads" if isinstance(exc, DataError) else "what each option takes"
+    return f"do what the message above says; `{path} --help` describes {what}"
 
 
 def _command_path(command: Any, args: list[str]) -> str:

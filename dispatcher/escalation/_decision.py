@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from dispatcher._model_json import loads_model_json
 from dispatcher.escalation.request import DECISION_TOOL_NAME, OverwatchDecision
 
 __all__ = ["ReadDecision", "read_decision"]
@@ -55,7 +56,7 @@ def _raw(text: str, tool_calls: Sequence[Any]) -> tuple[object, str]:
         if not source.startswith("{"):
             return None, source
     try:
-        return json.loads(source), source
+        return loads_model_json(source), source
     except json.JSONDecodeError:
         return None, source
 

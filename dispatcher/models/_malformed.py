@@ -30,6 +30,7 @@ PARSE_ERRORS: tuple[type[Exception], ...] = (
     KeyError,
     IndexError,
     ValueError,
+    RecursionError,  # a body nested past the JSON parser's recursion limit
 )
 
 

@@ -200,8 +200,9 @@ class AnthropicModel:
 
     def _map_error(self, exc: Exception) -> DispatcherError | None:
         """The dispatcher error for an SDK or transport exception; None if it is not ours."""
-        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
-            return malformed(exc, model=self.model_id)  # a 200 whose body is not JSON
+        if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError | RecursionError):
+            # a 200 whose body is not JSON, or nested past the parser's recursion limit
+            return malformed(exc, model=self.model_id)
         import anthropic
         import httpx2
 

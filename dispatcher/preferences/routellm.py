@@ -11,6 +11,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def _contaminated(csvs: list[Path]) -> set[str]:
         file = folder / _CONTAMINATED
         if not file.is_file():
             continue
-        with file.open(encoding="utf-8") as handle:
+        with _utf8(file), file.open(encoding="utf-8") as handle:
             for number, text in enumerate(handle, start=1):
                 if not text.strip():
                     continue
@@ -160,9 +161,28 @@ def import_routellm(directory: str | Path, *, drop_contaminated: bool = True) ->
     records: list[PreferenceRecord] = []
     dropped = 0
     for file in csvs:
-        for record in _rows(file, _domain(file, prefix)):
-            if record.prompt in contaminated:
-                dropped += 1
-                continue
-            records.append(record)
+        with _utf8(file):
+            for record in _rows(file, _domain(file, prefix)):
+                if record.prompt in contaminated:
+                    dropped += 1
+                    continue
+                records.append(record)
+    if not records:
+        raise DataError(
+            f"no records in {len(csvs)} CSV file(s)"
+            + (f" ({dropped} dropped as contaminated)" if dropped else ""),
+            file=folder,
+            fix="pass RouteLLM's data folder, whose CSVs have a prompt column and a row per query",
+        )
     return RouteLLMImport(tuple(records), len(csvs), dropped)
+
+
+@contextmanager
+def _utf8(file: Path) -> Iterator[None]:
+    """Reading `file` as UTF-8: a decode error names it."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"not UTF-8 text (byte {exc.start} of a line cannot be decoded)", file=file
+        ) from None

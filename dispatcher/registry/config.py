@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from dispatcher.registry._validation import config_error, did_you_mean, yaml_err
 from dispatcher.registry.profiles import ENV_PREFIX, ModelProfile, Price
 
 __all__ = ["RegistryConfig", "load_registry_config", "parse_registry_config"]
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # matched whole (fullmatch)
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,18 @@ def _api_key_env(entry: ModelListEntry, index: int, file: Path | None) -> str | 
             field="litellm_params.api_key",
             fix="write api_key: os.environ/PROVIDER_API_KEY and export that variable",
         )
-    return key[len(ENV_PREFIX) :]
+    name = key[len(ENV_PREFIX) :]
+    if not _ENV_NAME.fullmatch(name):
+        # Not echoed either: a key pasted after the prefix would land in the message.
+        raise ConfigError(
+            "the text after os.environ/ is not an environment variable name (letters, digits "
+            "and '_', not starting with a digit, no spaces)",
+            file=file,
+            entry=f"model_list[{index}] ({entry.model_name})",
+            field="litellm_params.api_key",
+            fix="write api_key: os.environ/PROVIDER_API_KEY and export that variable",
+        )
+    return name
 
 
 def _profiles(parsed: RegistryFile, file: Path | None) -> dict[str, ModelProfile]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from dispatcher._model_json import loads_model_json
 from dispatcher.detectors.base import Step
 from dispatcher.errors import ToolErrorCapExceeded
 from dispatcher.messages import ToolCall, ToolResultMessage
@@ -132,7 +133,7 @@ class ToolExecutor:
         tool = tools.get(call.name)
         output: ToolOutput
         try:
-            arguments = json.loads(call.arguments) if call.arguments.strip() else {}
+            arguments = loads_model_json(call.arguments) if call.arguments.strip() else {}
         except json.JSONDecodeError as exc:
             error_kind = "invalid_json"
             output = ToolOutput(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ def _truthy(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return value >= 1.0 - 1e-9
+        # NaN and infinities (which json.loads reads) say nothing about the outcome
+        return value >= 1.0 - 1e-9 if math.isfinite(value) else None
     if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
         return value.lower() in {"true", "1", "yes"}
     return None

@@ -140,3 +140,56 @@ def test_a_negative_trace_limit_is_refused(
     _assert_user_mistake(
         run_cli(["trace", "ls", "--runs-dir", str(tmp_path), "--limit", "-1"], capsys)
     )
+
+
+def test_an_empty_task_override_is_refused(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--task ""` is the user's task, not "no override": running the example's task instead
+    # would answer a question nobody asked.
+    _assert_user_mistake(run_cli(["run", str(example), "--task", ""], capsys))
+
+
+def test_a_detector_config_that_is_not_utf8(
+    tmp_path: Path, binary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = _labelled_runs(tmp_path)
+    result = run_cli(["detectors", "eval", "--data", str(runs), "--config", str(binary)], capsys)
+    _assert_user_mistake(result)
+
+
+def test_end_of_input_at_a_prompt_aborts_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dispatcher.cli import _trace
+
+    def ends(*_args: object, **_kwargs: object) -> None:
+        raise EOFError  # what input() raises on Ctrl-D
+
+    monkeypatch.setattr(_trace, "list_runs", ends)
+    result = run_cli(["trace", "ls"], capsys)
+    assert result.exit_code == 1
+    assert "Aborted!" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00 not a trace"], ids=["empty", "binary"])
+def test_a_file_with_no_trace_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    trace = tmp_path / "run.jsonl"
+    trace.write_bytes(content)
+    for args in (
+        ["trace", "show", str(trace)],
+        ["trace", "html", str(trace), "-o", str(tmp_path / "o.html")],
+        ["trace", "export", str(trace), "-o", str(tmp_path / "o.json")],
+    ):
+        _assert_user_mistake(run_cli(args, capsys))
+
+
+@pytest.mark.parametrize("command", [["trace", "ls"], ["trace", "stats"]])
+def test_a_runs_dir_that_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    a_file = tmp_path / "runs.txt"
+    a_file.write_text("x\n")
+    _assert_user_mistake(run_cli([*command, "--runs-dir", str(a_file)], capsys))

@@ -63,6 +63,7 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("null-message", b'{"choices": [{"message": null}], "content": null}'),
     ("arguments-not-text", json.dumps(BAD_TOOL_CALL).encode()),
     ("content-not-a-list", b'{"type": "message", "content": 5, "choices": [{"message": 5}]}'),
+    ("nested-past-the-parser", b'{"choices": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
 ]
 
 

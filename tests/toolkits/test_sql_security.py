@@ -143,3 +143,40 @@ def test_database_is_opened_read_only(chinook: Path, monkeypatch: pytest.MonkeyP
     # The mode=ro URI is a second wall behind the authorizer: it refuses writes by itself.
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         connect(opened[0][0], uri=True).execute("DELETE FROM Genre")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT printf('%.*c', 2000000000, 'x')",
+        "SELECT format('%.*c', 2000000000, 'x')",
+        "SELECT printf('%' || '.2000000000c', 'x')",
+        "SELECT printf('%*.*c', 5, 2000000000, 'x')",
+    ],
+)
+def test_printf_cannot_outrun_the_time_limit(chinook: Path, query: str) -> None:
+    # SQLite 3.40 repeats %c one character at a time inside a single VM step, where the
+    # progress handler never runs: 2e9 repeats took 8 s against a 0.5 s limit.
+    sql = SqlToolkit(chinook, time_limit_s=0.5)
+    started = time.monotonic()
+    result = sql.execute(query)
+    assert time.monotonic() - started < 2.0
+    assert result.error_class is not None
+    assert "limited to 100000 characters" in result.text
+
+
+def test_printf_still_formats(chinook: Path) -> None:
+    sql = SqlToolkit(chinook)
+    result = sql.execute(
+        "SELECT printf('%.2f', 3.14159), format('%5d|%-3s|%.*c', 42, 'ab', 3, 'z'), "
+        "printf('%s and %%', 'x'), printf(NULL), printf('%d')"
+    )
+    assert result.ok, result.text
+    assert result.rows == (("3.14", "   42|ab |zzz", "x and %", None, "0"),)
+
+
+def test_printf_output_is_capped_like_any_value(chinook: Path) -> None:
+    sql = SqlToolkit(chinook)
+    parts = ", ".join(["hex(zeroblob(450000))"] * 8)  # 900 kB of text each
+    result = sql.execute(f"SELECT length(printf('{'%s' * 8}', {parts}))")
+    assert result.rows == ((None,),)  # over the length limit: NULL, as SQLite's own printf

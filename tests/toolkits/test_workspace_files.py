@@ -271,3 +271,21 @@ def test_an_impossible_line_range_is_a_tool_error(
     output = workspace.read_file("a.txt", start_line=start, end_line=end)
     assert output.is_error
     assert output.signals["workspace_error"] == "bad_range"
+
+
+def test_a_file_larger_than_the_file_limit_is_not_read_into_memory(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    toolkit = WorkspaceToolkit(root, file_size_mb=1)
+    with (root / "huge.log").open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024 * 1024)  # sparse: 50 GiB that take no disk
+    for output in (
+        toolkit.read_file("huge.log"),
+        toolkit.patch_file("huge.log", "a", "b"),
+    ):
+        assert output.is_error
+        assert output.signals["workspace_error"] == "too_large"
+        assert "run_command" in output.content  # how to look at it instead
+    replaced = toolkit.write_file("huge.log", "small now\n")  # overwriting stays possible
+    assert not replaced.is_error, replaced.content
+    assert (root / "huge.log").read_text() == "small now\n"

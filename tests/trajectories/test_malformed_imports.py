@@ -28,3 +28,13 @@ def test_openai_tool_calls_of_the_wrong_shape(tmp_path: Path, tool_calls: Any) -
         handle.write(json.dumps(record) + "\n")
     with pytest.raises(DataError, match=r"runs\.jsonl:2: .*tool_calls"):
         load_trajectories(data, "openai")
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_outcome_is_not_a_label(tmp_path: Path, value: str) -> None:
+    # json.loads reads NaN and Infinity; neither says whether a run succeeded.
+    data = tmp_path / "runs.jsonl"
+    record = '{"messages": [{"role": "assistant", "content": "x"}], "reward": ' + value + "}"
+    data.write_text(record + "\n")
+    with pytest.raises(DataError, match="not a usable outcome"):
+        load_trajectories(data, "openai")

@@ -22,6 +22,7 @@ import anyio.to_thread
 
 from dispatcher.errors import ConfigError
 from dispatcher.tools.tool import Tool, ToolOutput
+from dispatcher_tools._arguments import checked_number, checked_path
 from dispatcher_tools.sql._format import format_table, rows_hash
 from dispatcher_tools.sql._guard import (
     METADATA_PRAGMAS,
@@ -32,6 +33,7 @@ from dispatcher_tools.sql._guard import (
     leading_keyword,
     single_statement,
 )
+from dispatcher_tools.sql._printf import MAX_FIELD, BoundedPrintf
 
 __all__ = ["QueryResult", "SqlToolkit"]
 
@@ -99,8 +101,8 @@ class SqlToolkit:
         time_limit_s: float = 2.0,
         sample_rows: bool = False,
     ) -> None:
-        path = Path(database).expanduser()
         fix = "set `database` to an existing SQLite file, e.g. data/chinook.sqlite"
+        path = checked_path(database, "database", fix)
         if not path.is_file():
             raise ConfigError(f"no SQLite file at {str(path)!r}", field="database", fix=fix)
         with path.open("rb") as handle:
@@ -108,12 +110,14 @@ class SqlToolkit:
                 raise ConfigError(
                     f"{str(path)!r} is not a SQLite database", field="database", fix=fix
                 )
-        for name, value, low in (("max_rows", max_rows, 1), ("max_bytes", max_bytes, 256)):
-            if value < low:
-                raise ConfigError(f"must be at least {low}, got {value}", field=name)
-        if not time_limit_s > 0:
+        checked_number(max_rows, "max_rows", whole=True, low=1)
+        checked_number(max_bytes, "max_bytes", whole=True, low=256)
+        checked_number(time_limit_s, "time_limit_s", whole=False, low=0.001)
+        if not isinstance(sample_rows, bool):
             raise ConfigError(
-                f"must be a positive number of seconds, got {time_limit_s}", field="time_limit_s"
+                f"must be true or false, got {sample_rows!r}",
+                field="sample_rows",
+                fix="sample_rows=True",
             )
         self.database = path.resolve()
         self.max_rows = max_rows
@@ -262,15 +266,20 @@ class SqlToolkit:
         self, authorizer: Authorizer, deadline: Callable[[], int]
     ) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self._uri, uri=True, timeout=self.time_limit_s, isolation_level=None)
+        max_length = max(4 * self.max_bytes, 1_000_000)
+        printf = BoundedPrintf(max_length)
         try:
             # Bound single values too: zeroblob(1e9) would otherwise allocate a gigabyte.
-            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max(4 * self.max_bytes, 1_000_000))
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_length)
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             conn.set_authorizer(authorizer)
             conn.set_progress_handler(deadline, _PROGRESS_STEPS)
+            for name in ("printf", "format"):  # SQLite's own would outrun the time limit
+                conn.create_function(name, -1, printf, deterministic=True)
             yield conn
         finally:
             conn.close()
+            printf.close()
 
     async def _in_thread(self, work: Callable[[threading.Event], _T]) -> _T:
         cancel = threading.Event()
@@ -292,6 +301,10 @@ class SqlToolkit:
             return f"the query was stopped at the {self.time_limit_s:g} s time limit."
         if error_class == "denied" and denied:
             return f"the statement tried {denied[0]}, which is not allowed."
+        if "user-defined function raised exception" in str(exc):  # ours: only BoundedPrintf
+            return (
+                f"printf/format field widths and precisions are limited to {MAX_FIELD} characters."
+            )
         if error_class == "unknown_table":
             names = _name_list(name for name, _ in self.table_names())
             return f"{exc}. Tables in this database: {names}."

@@ -67,7 +67,7 @@ def shown_name(name: str) -> str:
 
 
 class UnsafeFile(Exception):
-    """A workspace entry the file tools refuse; `kind` is hard_link | not_regular."""
+    """A workspace entry the file tools refuse; `kind` is hard_link | not_regular | too_large."""
 
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind
@@ -142,10 +142,21 @@ def open_in_workspace(root: Path, location: Path, *, write: bool) -> int:
     return fd
 
 
-def read_text(root: Path, path: Path) -> str | None:
-    """The file's text, or None for a binary file (a NUL byte in its first 8 KiB)."""
+def read_text(root: Path, path: Path, *, max_bytes: int) -> str | None:
+    """The file's text, or None for a binary file (a NUL byte in its first 8 KiB).
+
+    Raises:
+        UnsafeFile: kind too_large, for a file over `max_bytes` (it is never read into memory).
+    """
     with os.fdopen(open_in_workspace(root, path, write=False), "rb") as handle:
-        data = handle.read()
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise UnsafeFile(
+                "too_large",
+                f"{path.name!r} is {size} bytes, over the {max_bytes}-byte limit of the file "
+                "tools. Look at parts of it with workspace.run_command (head, tail, grep, sed -n).",
+            )
+        data = handle.read(max_bytes + 1)
     if b"\x00" in data[:8192]:
         return None
     return data.decode(errors="replace")

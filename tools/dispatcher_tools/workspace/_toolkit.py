@@ -21,6 +21,7 @@ import anyio.to_thread
 
 from dispatcher.errors import ConfigError
 from dispatcher.tools.tool import Tool, ToolContext, ToolOutput
+from dispatcher_tools._arguments import checked_number, checked_path
 from dispatcher_tools.workspace._capture import truncation_marker
 from dispatcher_tools.workspace._files import (
     PatchError,
@@ -43,7 +44,26 @@ _PYTEST_DURATION = re.compile(r" in \d+(?:\.\d+)?s(?: \(\d+:\d+:\d+\))?(?=(?: =+
 _MAX_LIST_ENTRIES = 400
 _REMEMBERED_RUNS = 128
 _P = ParamSpec("_P")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_NAME = re.compile(r"(?i)api[_-]?key|token|secret|passw(or)?d|credential|private[_-]?key")
+
+
+def _check_env(env: object) -> None:
+    """Extra variables for commands: names a shell accepts, values without NUL bytes."""
+    fix = "e.g. env: {APP_MODE: test}"
+    if env is None:
+        return
+    if not isinstance(env, Mapping):
+        raise ConfigError(f"must be a mapping, got {type(env).__name__}", field="env", fix=fix)
+    for name, value in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise ConfigError(f"invalid variable name {name!r}", field="env", fix=fix)
+        if not isinstance(value, str) or "\x00" in value:
+            raise ConfigError(
+                f"the value of {name} must be text without NUL bytes, got {value!r}",
+                field=f"env.{name}",
+                fix=fix,
+            )
 
 
 def _error(message: str, kind: str, **signals: object) -> ToolOutput:
@@ -108,35 +128,31 @@ class WorkspaceToolkit:
         env: Mapping[str, str] | None = None,
         sandbox_uid: int = 65534,
     ) -> None:
-        path = Path(root).expanduser()
+        path = checked_path(root, "root", "point `root` at an existing directory")
         if not path.is_dir():
             raise ConfigError(
                 f"workspace root {str(path)!r} is not an existing directory",
                 field="root",
                 fix="create the directory first or point `root` at an existing one",
             )
-        numbers = {
-            "command_timeout_s": command_timeout_s,
+        checked_number(command_timeout_s, "command_timeout_s", whole=False, low=0.001)
+        whole_numbers = {
             "memory_mb": memory_mb,
             "file_size_mb": file_size_mb,
             "max_processes": max_processes,
             "max_output_bytes": max_output_bytes,
-            "cpu_s": cpu_s or 1,
+            "cpu_s": 1 if cpu_s is None else cpu_s,
             "sandbox_uid": sandbox_uid,
         }
-        for name, value in numbers.items():
-            if not value > 0:
-                raise ConfigError(f"must be a positive number, got {value}", field=name)
-        if max_output_bytes < 256:
-            raise ConfigError(
-                f"must be at least 256, got {max_output_bytes}", field="max_output_bytes"
-            )
+        for name, value in whole_numbers.items():
+            checked_number(value, name, whole=True, low=256 if name == "max_output_bytes" else 1)
         if isolation not in ("auto", *ISOLATION_LEVELS):
             raise ConfigError(
                 f"unknown isolation {isolation!r}",
                 field="isolation",
                 fix=f"use one of: auto, {', '.join(ISOLATION_LEVELS)}",
             )
+        _check_env(env)
         for name in env or {}:
             if _SECRET_NAME.search(name):
                 raise ConfigError(
@@ -258,7 +274,7 @@ class WorkspaceToolkit:
                 f"No file {path!r} in the workspace. Use workspace.list_files to see the files.",
                 "not_found",
             )
-        text = read_text(self.root, location)
+        text = read_text(self.root, location, max_bytes=self.file_size_bytes)
         if text is None:
             return _error(f"{path!r} is a binary file; only text files can be read.", "binary")
         lines = text.splitlines(keepends=True)
@@ -308,7 +324,12 @@ class WorkspaceToolkit:
         if location.is_dir():
             return _error(f"{path!r} is a directory.", "is_directory", state_changed=False)
         existed = os.path.lexists(location)
-        previous = read_text(self.root, location) if existed else None
+        try:
+            previous = read_text(self.root, location, max_bytes=size) if existed else None
+        except UnsafeFile as exc:
+            if exc.kind != "too_large":
+                raise
+            previous = None  # larger than the new content: it differs, no need to read it
         rel = display(self.root, location)
         if previous == content:
             return ToolOutput(
@@ -342,7 +363,7 @@ class WorkspaceToolkit:
                 "not_found",
                 state_changed=False,
             )
-        text = read_text(self.root, location)
+        text = read_text(self.root, location, max_bytes=self.file_size_bytes)
         if text is None:
             return _error(f"{path!r} is a binary file.", "binary", state_changed=False)
         rel = display(self.root, location)

@@ -1,0 +1,37 @@
+"""Parse JSON a model wrote: every way it can be unreadable is a `json.JSONDecodeError`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["MAX_DEPTH", "loads_model_json"]
+
+# Deeper values are refused: arguments land in trace lines, which pydantic writes and reads
+# back with a recursion limit (serialization fails near 500 levels, parsing near 200).
+MAX_DEPTH = 100
+
+
+def loads_model_json(raw: str) -> Any:
+    """`json.loads`, with nesting deeper than `MAX_DEPTH` (``[[[[...`` from a looping model)
+    reported as a decode error instead of breaking the trace or the parser's recursion."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        value = None
+    else:
+        if _depth_within(value, MAX_DEPTH):
+            return value
+    raise json.JSONDecodeError(f"the JSON is nested deeper than {MAX_DEPTH} levels", raw, 0)
+
+
+def _depth_within(value: Any, limit: int) -> bool:
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict | list):
+            if depth > limit:
+                return False
+            children = current.values() if isinstance(current, dict) else current
+            pending += [(child, depth + 1) for child in children]
+    return True

@@ -1,0 +1,39 @@
+"""`api_key: os.environ/NAME` must name a variable that can exist; the file is refused when it
+loads, and the text after the prefix is never echoed (it may be a pasted key)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dispatcher.errors import ConfigError
+from dispatcher.registry.config import parse_registry_config
+
+
+def _config(api_key: str) -> dict[str, object]:
+    return {
+        "model_list": [
+            {"model_name": "s", "litellm_params": {"model": "openai/x", "api_key": api_key}}
+        ],
+        "dispatcher": {"tiers": {"weak": "s", "strong": "s"}},
+    }
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "os.environ/OPENAI_API_KEY ",
+        "os.environ/A B",
+        "os.environ/1ABC",
+        "os.environ/sk-proj-abcdefghijklmnop1234",
+        "os.environ/$(id)",
+    ],
+)
+def test_a_reference_that_names_no_variable_is_refused_on_load(reference: str) -> None:
+    with pytest.raises(ConfigError, match="fix:") as caught:
+        parse_registry_config(_config(reference))
+    assert reference.removeprefix("os.environ/").strip() not in str(caught.value)
+
+
+def test_a_valid_reference_loads() -> None:
+    config = parse_registry_config(_config("os.environ/MY_KEY_2"))
+    assert config.profiles["s"].api_key_env == "MY_KEY_2"
