@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
+from dispatcher import Dispatcher
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -18,3 +22,20 @@ def test_install_commands_install_this_repository_not_a_namesake() -> None:
             for argument in arguments.split():
                 name = argument.strip("'\"")
                 assert not re.match(r"dispatcher\b", name), f"{doc.name}: pip install {argument}"
+
+
+def _blocks(path: Path, language: str) -> list[str]:
+    fence = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+    return [body for lang, body in fence.findall(path.read_text()) if lang == language]
+
+
+def test_the_local_model_registry_loads_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading checks every name and option without a key and without loading the model."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    (block,) = _blocks(ROOT / "docs" / "local-model.md", "yaml")
+    config = tmp_path / "dispatcher.yaml"
+    config.write_text(block)
+    dispatcher = Dispatcher.from_config(config, runs_dir=tmp_path / "runs")
+    assert dispatcher.registry.config.settings.tiers["weak"] == "smollm2"
