@@ -39,3 +39,18 @@ def test_the_local_model_registry_loads_as_written(
     config.write_text(block)
     dispatcher = Dispatcher.from_config(config, runs_dir=tmp_path / "runs")
     assert dispatcher.registry.config.settings.tiers["weak"] == "smollm2"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_to_a_section_name_a_section_that_exists() -> None:
+    link = re.compile(r"\]\(([^)#\s]*)#([^)\s]+)\)")
+    for doc in DOCS:
+        for target, anchor in link.findall(doc.read_text()):
+            path = doc if not target else doc.parent / target
+            headings = re.findall(r"^#+ (.+)$", path.read_text(), re.MULTILINE)
+            slugs = {_slug(heading) for heading in headings}
+            assert anchor in slugs, f"{doc.name} links to {target}#{anchor}: no such heading"
