@@ -54,3 +54,14 @@ def test_links_to_a_section_name_a_section_that_exists() -> None:
             headings = re.findall(r"^#+ (.+)$", path.read_text(), re.MULTILINE)
             slugs = {_slug(heading) for heading in headings}
             assert anchor in slugs, f"{doc.name} links to {target}#{anchor}: no such heading"
+
+
+def test_every_test_a_document_names_exists() -> None:
+    """docs/reliability.md proves each guarantee by naming tests: each must still be there."""
+    named = re.compile(r"(tests/[\w/]+\.py)(?:::(\w+))?")
+    for doc in DOCS:
+        for path, name in named.findall(doc.read_text()):
+            assert (ROOT / path).is_file(), f"{doc.name} names the missing file {path}"
+            if name:
+                definition = re.compile(rf"^\s*(async )?def {name}\(", re.MULTILINE)
+                assert definition.search((ROOT / path).read_text()), f"{doc.name}: {path}::{name}"
