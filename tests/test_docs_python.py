@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from dispatcher.cassette import Cassette, save_cassette
+from dispatcher.errors import UnexpectedModelCall
+from dispatcher.recording import RecordingModel
 
 ROOT = Path(__file__).resolve().parents[1]
 _BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -36,7 +41,27 @@ def test_the_python_page_runs_offline(
     assert printed[1] == "ok ['shipping_quoter']"
     result = namespace["result"]
     assert Path(str(result.trace_path)).is_file()  # type: ignore[attr-defined]
-    assert "replay_factory" in replay and "strict=True" in replay
+
+
+def test_the_python_page_replays_a_recorded_cassette_as_written(docs_config: Path) -> None:
+    """Record the page's scripted run to cassette.yaml, then run the page's replay code."""
+    first, replay = _blocks(ROOT / "docs" / "python.md", "python")
+    scripted = 'dispatcher.registry.use_models({"small": small, "strong": ScriptedModel([])})'
+    recorded = (
+        'dispatcher.registry.use_models({"small": RecordingModel(small, "small", cassette),'
+        ' "strong": RecordingModel(ScriptedModel([]), "strong", cassette)})'
+    )
+    assert scripted in first
+    namespace: dict[str, Any] = {"RecordingModel": RecordingModel, "cassette": Cassette()}
+    exec(compile(first.replace(scripted, recorded), "docs/python.md", "exec"), namespace)
+    save_cassette(namespace["cassette"], docs_config / "cassette.yaml")
+
+    exec(compile(replay, "docs/python.md", "exec"), namespace)
+    replayed = namespace["dispatcher"].run_sync("What does a 12 kg parcel to Germany cost?")
+    assert replayed.answer == "A 12 kg parcel to Germany costs 50.40 EUR."
+    exec(compile(replay, "docs/python.md", "exec"), namespace)
+    with pytest.raises(UnexpectedModelCall, match="differs from the recording"):  # strict
+        namespace["dispatcher"].run_sync("What does a 13 kg parcel to Germany cost?")
 
 
 def test_the_readme_code_section_runs_offline(
