@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from dispatcher import Dispatcher
 
@@ -112,3 +114,17 @@ def test_every_documented_command_and_flag_exists() -> None:
         options = {name for param in command.params for name in param.opts}
         for flag in re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", line):
             assert flag in options | {"--help"}, f"{doc}: `{line}`: no option {flag}"
+
+
+def test_every_yaml_and_json_snippet_parses() -> None:
+    """A reader pastes these into files: `[top genres by revenue?, ...]` did not parse."""
+    fence = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
+    for doc in DOCS:
+        for lang, body in fence.findall(doc.read_text()):
+            if lang == "yaml":
+                list(yaml.safe_load_all(body))
+            elif lang == "markdown":  # an agent file: its front matter is YAML
+                yaml.safe_load(body.split("---")[1])
+            elif lang == "json":  # JSON lines
+                for line in body.splitlines():
+                    json.loads(line)
