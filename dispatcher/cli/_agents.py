@@ -76,9 +76,17 @@ def ls(
     console.print(table)
     missing = [(name, kit) for name, kit in _TOOLKIT_AGENTS if name not in registry.agents]
     if missing:
-        listed = " and ".join(f"`{name}` (needs `toolkits.{kit}`)" for name, kit in missing)
-        console.print(
-            f"The built-in {listed} appear when the registry file configures those toolkits: "
-            "pass it with -c, e.g. `dispatcher agents ls -c examples/sql_report/dispatcher.yaml`.",
-            markup=False,
-        )
+        console.print(_toolkit_agents_hint(missing, registry.config.path), markup=False)
+
+
+def _toolkit_agents_hint(missing: list[tuple[str, str]], config: Path | None) -> str:
+    """Why built-in specialists are not listed: with a file, it lacks their toolkits; without
+    one, the user should pass theirs."""
+    listed = " and ".join(f"`{name}` (needs `toolkits.{kit}`)" for name, kit in missing)
+    verb = "appears" if len(missing) == 1 else "appear"
+    hint = f"The built-in {listed} {verb} when the registry file configures "
+    hint += "that toolkit" if len(missing) == 1 else "those toolkits"
+    if config is not None:
+        return f"{hint}; this one does not ({config})."
+    example = "dispatcher agents ls -c examples/sql_report/dispatcher.yaml"
+    return f"{hint}: pass it with -c, e.g. `{example}`."

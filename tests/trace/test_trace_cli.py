@@ -73,6 +73,20 @@ def test_agents_ls_without_a_config_explains_the_toolkit_agents(
     assert "-c" in text
 
 
+def test_agents_ls_with_a_config_does_not_suggest_running_it_again(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """README's `agents ls -c examples/sql_report/dispatcher.yaml` must not answer "pass it with
+    -c, e.g. `dispatcher agents ls -c examples/sql_report/dispatcher.yaml`"."""
+    config = Path(__file__).resolve().parents[2] / "examples" / "sql_report" / "dispatcher.yaml"
+    result = run_cli(["agents", "ls", "-c", str(config)], capsys)
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "sql_analyst" in text and "pass it with -c" not in text
+    assert "`coder` (needs `toolkits.workspace`) appears when the registry file configures" in text
+    assert "this one does not" in text
+
+
 def test_a_damaged_trace_does_not_hide_the_other_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
