@@ -166,7 +166,7 @@ def test_end_of_input_at_a_prompt_aborts_without_a_traceback(
     def ends(*_args: object, **_kwargs: object) -> None:
         raise EOFError  # what input() raises on Ctrl-D
 
-    monkeypatch.setattr(_trace, "list_runs", ends)
+    monkeypatch.setattr(_trace, "list_run_refs", ends)
     result = run_cli(["trace", "ls"], capsys)
     assert result.exit_code == 1
     assert "Aborted!" in result.stderr and "Traceback" not in result.stderr
