@@ -1,12 +1,12 @@
 """Gateway CPU per relayed request (one user at a time, or `--clients` at once), for source
 trees side by side.
 
-A zero-latency fake upstream (`_fake_upstream.py`) and `dispatcher serve` (default settings,
-model = the upstream's registry name, so every request is relayed and traced); each user
-(its own connection) sends requests back to back; the gateway process's CPU time over them,
-divided by their number. Rounds alternate between the trees (`--tree A --tree B`, each a
-folder holding a `dispatcher` package; default: this checkout), so a busy machine's drift
-hits both alike.
+A fake upstream (`_fake_upstream.py`, no latency unless `--latency`) and `dispatcher serve`
+(default settings unless `--traces`; model = the upstream's registry name, so every request
+is relayed and traced); each user (its own connection) sends requests back to back; the
+gateway process's CPU time over them, divided by their number. Rounds alternate between
+the trees (`--tree A --tree B`, each a folder holding a `dispatcher` package; default: this
+checkout), so a busy machine's drift hits both alike.
 
     python benchmarks/gateway_cpu.py --tree /tmp/base --tree . --rounds 3 --requests 3000
 """
@@ -56,6 +56,7 @@ def _one(tree: Path, upstream: str, folder: Path, args: argparse.Namespace) -> f
         "dispatcher:\n"
         "  tiers: {weak: fake, strong: fake}\n"
         "  prices: {fake: {input: 0.1, output: 0.2}}\n"
+        + (f"  gateway: {{traces: {args.traces}}}\n" if args.traces else "")
     )
     port = free_port()
     env = {
@@ -84,6 +85,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--stream", action="store_true", help="streamed requests (20 chunks)")
     parser.add_argument("--clients", type=int, default=1, help="concurrent users (default 1)")
+    parser.add_argument("--latency", type=float, default=0.0, help="upstream latency, seconds")
+    parser.add_argument("--traces", choices=["per_run", "per_process"], help="default: unset")
     args = parser.parse_args()
     trees: list[Path] = args.tree or [HERE.parent]
     results: dict[str, list[float]] = {str(tree): [] for tree in trees}
@@ -92,7 +95,7 @@ def main() -> None:
         up_port = free_port()
         up_log = folder / "upstream.log"
         command = [sys.executable, str(HERE / "_fake_upstream.py"), str(up_port)]
-        with process([*command, "--latency", "0"], up_log) as upstream:
+        with process([*command, "--latency", str(args.latency)], up_log) as upstream:
             wait_ready_tcp(up_port, upstream, up_log)
             for _ in range(args.rounds):
                 for tree in trees:

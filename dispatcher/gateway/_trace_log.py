@@ -1,10 +1,10 @@
 """One JSONL trace file per gateway process for relayed requests (`traces: per_process`,
 the default).
 
-Creating a file costs more CPU on a busy gateway than relaying the request (about 170 µs to
-create one on this machine's ext4, against a few µs to append three lines to an open file),
-so every relayed request's events, tagged with their run id, go to one file per process:
-`<runs dir>/gateway/<start>-<pid>.jsonl`. `dispatcher trace show <run id>` finds a run
+A file per request costs a busy gateway CPU that appending three lines to an open file does
+not (at 50 concurrent clients, up to half its requests per CPU-second: benchmarks/RESULTS.md
+section 6), so every relayed request's events, tagged with their run id, go to one file per
+process: `<runs dir>/gateway/<start>-<pid>.jsonl`. `dispatcher trace show <run id>` finds a run
 inside it. Lines are written unbuffered as they happen (one `write` each, to the page
 cache), so a gateway killed mid-request loses nothing already traced; shutdown closes it.
 Runs of `dispatcher/auto` and `agent/<name>` keep a file each either way.
