@@ -144,6 +144,32 @@ def _check_run_id(run_id: str) -> None:
         )
 
 
+# The registry's budgets as limits, kept with a snapshot of the settings they came from: a
+# gateway opens a run per request, and rebuilding them cost about a third of opening one.
+_limits_memo: dict[int, tuple[Any, Budgets]] = {}
+
+
+def _run_limits(configured: Any, override: Budgets | None) -> Budgets:
+    """The run's limits: the registry's `budgets`, `override` where set, and a turn cap."""
+    memo = _limits_memo.get(id(configured))
+    if memo is not None and memo[0] == configured:  # unchanged since (a snapshot, not `is`)
+        base = memo[1]
+    else:
+        base = _with_turn_cap(
+            Budgets.from_mapping(configured.model_dump(), where="dispatcher.budgets")
+        )
+        if len(_limits_memo) >= 64:
+            _limits_memo.clear()
+        _limits_memo[id(configured)] = (configured.model_copy(deep=True), base)
+    return base if override is None else _with_turn_cap(base.merged(override))
+
+
+def _with_turn_cap(limits: Budgets) -> Budgets:
+    if limits.turns is None:
+        return dataclasses.replace(limits, turns=DEFAULT_MAX_TURNS)
+    return limits
+
+
 @asynccontextmanager
 async def run_session(
     registry: Registry,
@@ -173,10 +199,7 @@ async def run_session(
 
         all_sinks += telemetry_sinks(settings.telemetry)
     tracer = Tracer(run_id, all_sinks, trace_path=trace_path)
-    limits = Budgets.from_mapping(settings.budgets.model_dump(), where="dispatcher.budgets")
-    limits = limits.merged(budgets)
-    if limits.turns is None:
-        limits = dataclasses.replace(limits, turns=DEFAULT_MAX_TURNS)
+    limits = _run_limits(settings.budgets, budgets)
     try:
         strong = registry.strong_profile()
     except Exception:

@@ -198,3 +198,28 @@ def test_an_unlimited_run_is_not_stopped(tmp_path: Path) -> None:
     result = Dispatcher(registry, runs_dir=tmp_path).run_sync("count")
     small.assert_complete()
     assert result.answer == "three" and len(ticks) == 3
+
+
+def test_each_run_takes_the_registry_budgets_as_they_are_then(tmp_path: Path) -> None:
+    import anyio
+
+    from dispatcher.budgets import Budgets
+    from dispatcher.runner import run_session
+
+    registry, _, _ = scripted_registry([COUNTER], small=[], dispatcher={"budgets": {"turns": 7}})
+
+    async def limits(override: Budgets | None = None) -> Budgets:
+        async with run_session(registry, "t", entry="x", runs_dir=tmp_path, budgets=override) as (
+            run,
+            _,
+        ):
+            return run.budget.budgets
+
+    assert anyio.run(limits).turns == 7
+    assert anyio.run(limits).turns == 7  # the same settings again
+    registry.config.settings.budgets.turns = 3  # changed in place between runs
+    registry.config.settings.budgets.usd = 0.5
+    assert anyio.run(limits) == Budgets(turns=3, usd=0.5)
+    assert anyio.run(limits, Budgets(tokens=10)) == Budgets(turns=3, usd=0.5, tokens=10)
+    registry.config.settings.budgets.turns = None
+    assert anyio.run(limits).turns == 100  # the default cap
