@@ -43,9 +43,13 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*")
 # Bounded repeats keep every pattern linear on megabytes of tool output.
 _DSN_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]{0,20}://[^:/@\s\"']{0,128}:)[^@\s\"'/]{1,256}(@)")
 _KEY_VALUE = re.compile(
-    r"(?i)((?:api[_-]?key|secret|password|passwd|token|authorization)[\"']?\s*[:=]\s*[\"']?)"
-    # os.environ/NAME is the documented reference to a key, never a key itself
-    r"(?!\[REDACTED\]|os\.environ/)[^\s\"',}]{6,}"
+    r"(?i)((?:api[_-]?key|secret|password|passwd|token|authorization)[\"']?\s*[:=]\s*[\"']?"
+    # `Authorization: Basic <credentials>`: the credentials are the secret, not the scheme
+    r"(?:(?:bearer|basic|digest|negotiate)\s+)?)"
+    # os.environ/NAME is the documented reference to a key, never a key itself; `<key>` is a
+    # placeholder in a how-to, and a scheme word alone is no secret
+    r"(?!\[REDACTED\]|os\.environ/|<[a-z][a-z _-]{0,30}>|(?:bearer|basic|digest|negotiate)\b)"
+    r"[^\s\"',}]{6,}"
 )
 
 _lock = threading.Lock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from dispatcher import Dispatcher
+from dispatcher.registry.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -128,3 +130,27 @@ def test_every_yaml_and_json_snippet_parses() -> None:
             elif lang == "json":  # JSON lines
                 for line in body.splitlines():
                     json.loads(line)
+
+
+def test_the_reference_registry_file_loads(tmp_path: Path) -> None:
+    """configuration.md's annotated file names every key: each must still be accepted. Only
+    what the page marks as elided is filled in (the router's `...`, the files it names)."""
+    reference = _blocks(ROOT / "docs" / "configuration.md", "yaml")[0]
+    elided = "  router: {type: semantic, ...}"
+    assert elided in reference
+    text = "\n".join(line for line in reference.splitlines() if not line.startswith(elided))
+    (tmp_path / "dispatcher.yaml").write_text(text)
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "agents" / "shipping_quoter.md").write_text(
+        "---\nname: shipping_quoter\ndescription: Quotes.\ntier: weak\n---\nQuote.\n"
+    )
+    (tmp_path / "data").mkdir()
+    database = sqlite3.connect(tmp_path / "data" / "chinook.sqlite")
+    database.execute("CREATE TABLE genre (name TEXT)")
+    database.close()
+    (tmp_path / "project").mkdir()
+    registry = Registry.from_file(tmp_path / "dispatcher.yaml")
+    registry.check()
+    settings = registry.config.settings
+    assert settings.approval_timeout_s == 300 and settings.requires_approval == ["payments.charge"]
+    assert {"shipping_quoter", "sql_analyst", "coder"} <= set(registry.agents)

@@ -75,6 +75,32 @@ def test_bearer_tokens_are_redacted(text: str, kept: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # the gateway's 401 tells the client what to send: the scheme and a placeholder
+        "send `Authorization: Bearer <key>` with a key listed in dispatcher.gateway.api_keys",
+        "authorization: Basic <your credentials>",
+    ],
+)
+def test_how_to_authenticate_is_not_mistaken_for_a_key(text: str) -> None:
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: Basic dXNlcjpjb3JyZWN0LWhvcnNl",
+        "authorization=Bearer abcdefgh12345678",
+        "Authorization: <x9Qk2mZ7pLw4>",
+    ],
+)
+def test_credentials_after_an_auth_scheme_are_still_redacted(text: str) -> None:
+    redacted = redact(text)
+    assert REDACTED in redacted
+    assert "dXNlcjpj" not in redacted and "12345678" not in redacted and "x9Qk2" not in redacted
+
+
+@pytest.mark.parametrize(
     ("dsn", "expected"),
     [
         (
