@@ -37,6 +37,7 @@ __all__ = [
     "DispatcherError",
     "EscalationRefused",
     "MalformedResponseError",
+    "MissingKeyError",
     "ModelConnectionError",
     "ModelError",
     "ProviderError",
@@ -85,6 +86,19 @@ class ConfigError(UserError):
         if fix:
             text = f"{text}\n  fix: {fix}"
         super().__init__(text)
+
+
+class MissingKeyError(ConfigError):
+    """A model's key is read from an environment variable that is not set.
+
+    A mistake in the setup of whoever runs dispatcher, not in a request: the gateway answers
+    it as its own fault (502), not the client's (400).
+    """
+
+    def __init__(self, message: str, *, model: str, variable: str, **where: Any) -> None:
+        self.model = model
+        self.variable = variable
+        super().__init__(message, **where)
 
 
 class DataError(UserError):

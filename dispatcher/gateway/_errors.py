@@ -3,6 +3,7 @@
 GatewayError carries status, type, code and a message that is redacted and never holds a
 traceback. `gateway_error` maps dispatcher errors onto it:
 
+    MissingKeyError                   502 upstream_auth: the gateway has no key for its upstream
     UserError / ConfigError           400 invalid_request_error
     ContextOverflowError              400 context_length_exceeded
     BudgetExceeded (usd)              402 insufficient_quota, code budget_exceeded
@@ -27,6 +28,7 @@ from dispatcher.errors import (
     BudgetExceeded,
     ContextOverflowError,
     DeadlineExceededError,
+    MissingKeyError,
     ModelConnectionError,
     ProviderError,
     RunError,
@@ -83,6 +85,16 @@ def gateway_error(
             400,
             f"the request does not fit the model's context window: {exc}",
             code="context_length_exceeded",
+        )
+    if isinstance(exc, MissingKeyError):
+        # The operator's setup, not the request: the client can do nothing about it, and the
+        # variable's name stays out of the answer (the run's trace has it).
+        return GatewayError(
+            502,
+            f"the gateway has no key for the upstream model {exc.model!r}: its operator must "
+            f"set it{see}",
+            "upstream_error",
+            "upstream_auth",
         )
     if isinstance(exc, UserError):
         return GatewayError(400, str(exc))

@@ -57,7 +57,8 @@ class Upstream:
     read_timeout_s: float | None = None
 
     def headers(self, profile: ModelProfile) -> dict[str, str]:
-        key = profile.api_key() or _PLACEHOLDER_KEY
+        # A key read from a variable must be there; a keyless local server gets a placeholder.
+        key = profile.require_api_key() if profile.api_key_env else _PLACEHOLDER_KEY
         return {"authorization": f"Bearer {key}", "content-type": "application/json"}
 
     def timeout(self) -> aiohttp.ClientTimeout:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dispatcher.errors import ConfigError
+from dispatcher.errors import MissingKeyError
 from dispatcher.messages import Usage
 from dispatcher.redaction import register_secret
 
@@ -71,7 +71,7 @@ class ModelProfile:
     def require_api_key(self) -> str:
         key = self.api_key()
         if not key:
-            raise ConfigError(
+            raise MissingKeyError(
                 # "the ..." (a short word after `api_key':`) reads as prose, not as a key
                 # value, to the redaction every error passes through.
                 f"the environment variable {self.api_key_env} is not set: model {self.name!r} "
@@ -81,6 +81,8 @@ class ModelProfile:
                 field="litellm_params.api_key",
                 fix=f"export {self.api_key_env}=<your key>, or run offline (a cassette or "
                 "scripted models) without --live",
+                model=self.name,
+                variable=self.api_key_env or "",
             )
         return key
 

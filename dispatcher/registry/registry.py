@@ -9,7 +9,7 @@ from typing import Any
 
 from dispatcher._did_you_mean import did_you_mean
 from dispatcher.agent import Agent
-from dispatcher.errors import ConfigError
+from dispatcher.errors import ConfigError, MissingKeyError
 from dispatcher.models.base import Model
 from dispatcher.registry.agent_files import load_agent_file
 from dispatcher.registry.config import RegistryConfig, load_registry_config, parse_registry_config
@@ -229,13 +229,17 @@ class Registry:
             except ConfigError as exc:
                 if exc.file is not None or self.config.path is None:
                     raise
-                raise ConfigError(
-                    exc.reason,
-                    file=self.config.path,
-                    entry=exc.entry or f"model_list ({name})",
-                    field=exc.field,
-                    fix=exc.fix,
-                ) from None
+                where: dict[str, Any] = {
+                    "file": self.config.path,
+                    "entry": exc.entry or f"model_list ({name})",
+                    "field": exc.field,
+                    "fix": exc.fix,
+                }
+                if isinstance(exc, MissingKeyError):  # keep the kind: the gateway answers 502
+                    raise MissingKeyError(
+                        exc.reason, model=exc.model, variable=exc.variable, **where
+                    ) from None
+                raise ConfigError(exc.reason, **where) from None
             self._deployments[name] = model
         return model
 

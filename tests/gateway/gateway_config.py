@@ -30,6 +30,7 @@ You never finish.
 """
 
 CLIENT_KEY = "gw-client-key-0123456789"
+UNSET_KEY_VARIABLE = "DISPATCHER_GATEWAY_TEST_NEVER_SET_KEY"
 
 
 def _closed_port() -> int:
@@ -80,6 +81,14 @@ def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | N
                 },
             },
             {"model_name": "claude", "litellm_params": {"model": "anthropic/claude-x"}},
+            # Its key's variable is never set: the gateway's own configuration is incomplete.
+            {
+                "model_name": "keyless",
+                "litellm_params": {
+                    **model("", "openai/echo")["litellm_params"],
+                    "api_key": f"os.environ/{UNSET_KEY_VARIABLE}",
+                },
+            },
         ],
         "dispatcher": {
             "tiers": {"weak": "brain", "strong": "brain"},

@@ -12,7 +12,7 @@ import httpx2
 import openai
 import pytest
 from fake_upstream import LEAKY_SECRET, FakeUpstream
-from gateway_config import CLIENT_KEY, Gateway, run_events
+from gateway_config import CLIENT_KEY, UNSET_KEY_VARIABLE, Gateway, run_events
 
 from dispatcher import Agent, Dispatcher, Registry
 from dispatcher.gateway import create_app
@@ -127,6 +127,24 @@ def test_an_upstream_failure_inside_auto_is_502_with_the_run_id(gateway: Gateway
     assert LEAKY_SECRET not in caught.value.message
     run_id = caught.value.response.headers["x-dispatcher-run-id"]
     assert run_id in caught.value.message
+
+
+@pytest.mark.parametrize("model", ["keyless", "dispatcher/auto"])
+def test_a_key_the_gateway_lacks_is_its_fault_not_the_clients(
+    gateway: Gateway, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(UNSET_KEY_VARIABLE, raising=False)
+    _, client = gateway({"dispatcher_model": "keyless"})
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model=model, messages=HELLO)
+    assert caught.value.status_code == 502  # not 400: the client's request was fine
+    error = caught.value.body
+    assert isinstance(error, dict) and error["code"] == "upstream_auth"
+    assert "no key" in caught.value.message and "--live" not in caught.value.message
+    assert UNSET_KEY_VARIABLE not in caught.value.message  # the server's setup stays private
+    run_id = caught.value.response.headers["x-dispatcher-run-id"]
+    finished = run_events(run_id)[-1]
+    assert UNSET_KEY_VARIABLE in str(finished.error)  # type: ignore[attr-defined]
 
 
 def test_an_exhausted_usd_budget_is_402(gateway: Gateway) -> None:
