@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -210,21 +210,32 @@ def _config_error(exc: ValidationError, source: str | Path | None) -> ConfigErro
     first = exc.errors()[0]
     location = [str(part) for part in first["loc"]]
     dotted = ".".join(location)
+    model: type[BaseModel] = DetectorSettings
+    for part in location[:-1]:
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
     if first["type"] == "extra_forbidden":
-        model: type[BaseModel] = DetectorSettings
-        for part in location[:-1]:
-            annotation = model.model_fields[part].annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                model = annotation
         known = list(model.model_fields)
         close = difflib.get_close_matches(location[-1], known, n=1)
         fix = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
         return ConfigError("unknown key", file=source, field=dotted, fix=fix)
     message = first["msg"]
     if first["type"].startswith(("greater_than", "less_than")):
-        fix = "use a value in the allowed range (a count of null switches a loop pattern off)"
+        message = f"{message} (got {first.get('input')!r})"
+        fix = _range_fix(model, location[-1], dotted)
     elif first["type"].endswith("_type") or first["type"].endswith("_parsing"):
         fix = f"give {dotted} a value of the right type, e.g. `{location[-1]}: 4`"
     else:
         fix = "see `dispatcher detectors eval --help` and docs for the detector settings"
     return ConfigError(message, file=source, field=dotted, fix=fix)
+
+
+def _range_fix(model: type[BaseModel], name: str, dotted: str) -> str:
+    """How to fix an out-of-range setting: its default as an example, and null if it may be."""
+    field = model.model_fields.get(name)
+    if field is None:
+        return "use a value in the allowed range"
+    example = field.default if field.default is not None else 2
+    off = " (null switches this pattern off)" if type(None) in get_args(field.annotation) else ""
+    return f"use a value in the allowed range, e.g. `{dotted}: {example}`{off}"

@@ -57,3 +57,23 @@ def test_switched_off_detectors_are_not_built() -> None:
 def test_settings_round_trip_through_plain_data() -> None:
     settings = DetectorSettings.from_mapping({"loop": {"navigation_tools": ["peek"]}})
     assert DetectorSettings.from_mapping(settings.to_mapping()) == settings
+
+
+@pytest.mark.parametrize(
+    ("mapping", "field", "got", "fix"),
+    [
+        ({"stall": {"patience": 0}}, "stall.patience", "0", "`stall.patience: "),
+        ({"loop": {"repeats": 1}}, "loop.repeats", "1", "null switches this pattern off"),
+        ({"combined": {"threshold": 1.5}}, "combined.threshold", "1.5", "combined.threshold"),
+    ],
+)
+def test_an_out_of_range_value_is_named_with_what_was_given(
+    mapping: dict[str, object], field: str, got: str, fix: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        DetectorSettings.from_mapping(mapping)
+    assert caught.value.field == field
+    assert f"got {got}" in str(caught.value)
+    assert caught.value.fix is not None and fix in caught.value.fix
+    if not field.startswith("loop."):
+        assert "loop pattern" not in caught.value.fix
