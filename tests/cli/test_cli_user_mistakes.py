@@ -193,3 +193,16 @@ def test_a_runs_dir_that_is_a_file(
     a_file = tmp_path / "runs.txt"
     a_file.write_text("x\n")
     _assert_user_mistake(run_cli([*command, "--runs-dir", str(a_file)], capsys))
+
+
+@pytest.mark.parametrize("where", ["a-folder", "missing/cassette.yaml"])
+def test_a_record_path_that_cannot_be_written_is_refused_before_the_run(
+    tmp_path: Path, example: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    (tmp_path / "a-folder").mkdir()
+    runs = tmp_path / "runs"
+    result = run_cli(
+        ["run", str(example), "--record", str(tmp_path / where), "--runs-dir", str(runs)], capsys
+    )
+    _assert_user_mistake(result)
+    assert not runs.exists() or not list(runs.glob("*.jsonl"))  # no run was started
