@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dispatcher.errors import ConfigError, DataError
 
-__all__ = ["read_user_text"]
+__all__ = ["as_path", "read_user_text"]
 
 
 def read_user_text(path: Path, *, data: bool = False) -> str:
@@ -32,3 +33,13 @@ def read_user_text(path: Path, *, data: bool = False) -> str:
     if data:
         raise DataError(problem, file=path, fix=fix)
     raise ConfigError(problem, file=path, fix=fix)
+
+
+def as_path(value: object, what: str = "path") -> Path:
+    """`value` as a Path when it is a str or an os.PathLike; else a ConfigError."""
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise ConfigError(
+        f"the {what} must be a str or a Path, got {type(value).__name__}",
+        fix="pass the file's path, e.g. Path('runs.jsonl')",
+    )
