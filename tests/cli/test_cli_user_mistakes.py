@@ -206,3 +206,18 @@ def test_a_record_path_that_cannot_be_written_is_refused_before_the_run(
     )
     _assert_user_mistake(result)
     assert not runs.exists() or not list(runs.glob("*.jsonl"))  # no run was started
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_not_read_as_a_data_file(
+    tmp_path: Path, example: Path, capsys: pytest.CaptureFixture[str], device: str
+) -> None:
+    # /dev/zero never ends: reading it as data would fill the memory.
+    for args in (
+        ["detectors", "eval", "--data", device],
+        ["batch", device, "--config", str(example), "--out", str(tmp_path / "o.jsonl")],
+        ["calibrate", "--data", device, "--strong", "s", "--weak", "w",
+         "--config", str(tmp_path / "c.yaml"), "--strong-share", "0.5", "--router", "length"],
+        ["eval", "routers", "--data", device, "--strong", "s", "--weak", "w"],
+    ):  # fmt: skip
+        _assert_user_mistake(run_cli(args, capsys))
