@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from dispatcher.errors import ConfigError, DataError
 
-__all__ = ["read_user_text"]
+__all__ = ["as_path", "check_regular_file", "read_user_text"]
 
 
 def read_user_text(path: Path, *, data: bool = False) -> str:
@@ -15,6 +17,7 @@ def read_user_text(path: Path, *, data: bool = False) -> str:
     FileNotFoundError passes through: callers word "missing" for their own kind of file.
     """
     try:
+        check_regular_file(path, data=data)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise
@@ -32,3 +35,32 @@ def read_user_text(path: Path, *, data: bool = False) -> str:
     if data:
         raise DataError(problem, file=path, fix=fix)
     raise ConfigError(problem, file=path, fix=fix)
+
+
+def check_regular_file(path: Path, *, data: bool = False) -> None:
+    """Refuse a device or a pipe before it is read: /dev/zero never ends, a FIFO may block.
+
+    A missing path or a folder passes, for the caller's own message.
+    """
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+        return
+    error = DataError if data else ConfigError
+    raise error(
+        "is a device or a pipe, not a file",
+        file=path,
+        fix="pass the path of a regular file (save the data to a file first)",
+    )
+
+
+def as_path(value: object, what: str = "path") -> Path:
+    """`value` as a Path when it is a str or an os.PathLike; else a ConfigError."""
+    if isinstance(value, str | os.PathLike):
+        return Path(value)
+    raise ConfigError(
+        f"the {what} must be a str or a Path, got {type(value).__name__}",
+        fix="pass the file's path, e.g. Path('runs.jsonl')",
+    )

@@ -28,7 +28,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
@@ -36,6 +36,7 @@ from dispatcher._user_files import read_user_text
 from dispatcher.errors import DataError
 from dispatcher.messages import (
     AssistantMessage,
+    FinishReason,
     ModelRequest,
     ModelResponse,
     ToolCall,
@@ -205,6 +206,7 @@ def _turn(data: Any, where: str, file: Path | None, call_counter: list[int]) -> 
     unknown = set(data) - {"agent", "request", "text", "tool_calls", "usage", "finish_reason"}
     if unknown:
         raise DataError(f"{where}: unknown key {sorted(unknown)[0]!r}", file=file)
+    _check_turn_fields(data, where, file)
     calls = []
     for raw in data.get("tool_calls") or []:
         if not isinstance(raw, Mapping) or "name" not in raw:
@@ -226,6 +228,8 @@ def _turn(data: Any, where: str, file: Path | None, call_counter: list[int]) -> 
             )
         except (AttributeError, TypeError, ValueError):
             raise DataError(f"{where}: usage must map token kinds to integers", file=file) from None
+        if min(usage.input_tokens, usage.output_tokens, usage.cached_input_tokens) < 0:
+            raise DataError(f"{where}: usage token counts cannot be negative", file=file)
     return CassetteTurn(
         text=str(data.get("text") or ""),
         tool_calls=tuple(calls),
@@ -234,6 +238,23 @@ def _turn(data: Any, where: str, file: Path | None, call_counter: list[int]) -> 
         agent=data.get("agent"),
         request=_request(data.get("request"), where, file),
     )
+
+
+def _check_turn_fields(data: Mapping[str, Any], where: str, file: Path | None) -> None:
+    """Types of a turn's fields (what they mean is checked when the turn is replayed)."""
+    calls = data.get("tool_calls")
+    if calls is not None and not isinstance(calls, list):
+        raise DataError(f"{where}: tool_calls must be a list of {{name, arguments}}", file=file)
+    for key in ("text", "agent"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise DataError(f"{where}: {key} must be text, got {data[key]!r:.60}", file=file)
+    reason = data.get("finish_reason")
+    if reason is not None and reason not in get_args(FinishReason):
+        raise DataError(
+            f"{where}: finish_reason {reason!r:.60} is not one of "
+            f"{', '.join(get_args(FinishReason))}",
+            file=file,
+        )
 
 
 def _request(data: Any, where: str, file: Path | None) -> RecordedRequest | None:

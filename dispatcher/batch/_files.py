@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dispatcher._user_files import read_user_text
+from dispatcher._user_files import check_regular_file, read_user_text
 from dispatcher.errors import ConfigError
 
 __all__ = ["BatchTask", "ResultsFile", "finished_ids", "read_tasks"]
@@ -95,6 +95,7 @@ _LINE_START = b'{"id": '  # json.dumps of a result: its first key is always the 
 
 def _complete_lines(path: Path) -> tuple[list[bytes], int]:
     """The complete lines of a results file and the byte length they span."""
+    check_regular_file(path)  # /dev/zero would be read forever
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -67,6 +67,12 @@ def run(
     a request that differs from its recording fails the run.
     """
     spec = load_example(example)
+    if record is not None and (record.is_dir() or not record.parent.is_dir()):
+        raise ConfigError(
+            f"--record {record}: "
+            + ("is a folder" if record.is_dir() else f"the folder {record.parent} does not exist"),
+            fix="pass a cassette file path in an existing folder, e.g. --record cassette.yaml",
+        )
     directory = (runs_dir or default_runs_dir()).resolve()
     run_id = new_run_id()
     workspace = directory / f"{run_id}.workspace"

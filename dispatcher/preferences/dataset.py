@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dispatcher._user_files import as_path, check_regular_file
 from dispatcher.errors import DataError
 
 __all__ = ["PreferenceDataset", "PreferenceRecord", "load_preferences", "write_preferences"]
@@ -150,7 +151,8 @@ def _parse_line(text: str, path: Path, line: int) -> PreferenceRecord:
 
 def load_preferences(path: str | Path) -> PreferenceDataset:
     """Read and check a preference JSONL file (blank lines are skipped)."""
-    file = Path(path)
+    file = as_path(path)
+    check_regular_file(file, data=True)
     try:
         handle = file.open(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from dispatcher._user_files import as_path
 from dispatcher.errors import DataError
 from dispatcher.preferences.dataset import PreferenceRecord
 
@@ -147,7 +148,7 @@ def _rows(file: Path, domain: str) -> Iterator[PreferenceRecord]:
 
 def import_routellm(directory: str | Path, *, drop_contaminated: bool = True) -> RouteLLMImport:
     """Convert every per-domain CSV under `directory` into preference records."""
-    folder = Path(directory)
+    folder = as_path(directory, "directory")
     if not folder.is_dir():
         raise DataError(
             "not a directory; pass RouteLLM's data folder (e.g. routellm/mmlu)", file=folder

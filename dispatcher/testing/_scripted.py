@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from dispatcher.cassette import CassetteTurn, parse_cassette
-from dispatcher.errors import UnexpectedModelCall
+from dispatcher.errors import ConfigError, UnexpectedModelCall
 from dispatcher.messages import (
     AssistantMessage,
     ModelRequest,
@@ -73,6 +73,12 @@ def _as_turn(item: TurnLike) -> CassetteTurn:
         return CassetteTurn(text=item)
     if isinstance(item, ModelResponse):
         return CassetteTurn.from_response(item, None)
+    if not isinstance(item, Mapping):
+        raise ConfigError(
+            f"{item!r} is not a scripted turn",
+            fix="use reply(text), tool_calls(...), a ModelResponse, a str or a cassette turn "
+            "mapping",
+        )
     return parse_cassette({"models": {"m": [dict(item)]}}).models["m"][0]
 
 
@@ -116,6 +122,11 @@ class ScriptedModel:
         self.name = name or model_id
         self.strict = strict
         self.provider_model = provider_model
+        if isinstance(turns, str | bytes) or not isinstance(turns, Sequence):
+            raise ConfigError(
+                f"turns must be a list, got {type(turns).__name__}",
+                fix='e.g. ScriptedModel([reply("hello")])',
+            )
         self._turns = [_as_turn(t) for t in turns]
         self._used = [False] * len(self._turns)
         self.requests: list[ModelRequest] = []

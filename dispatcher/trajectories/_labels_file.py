@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dispatcher._user_files import read_user_text
+from dispatcher._user_files import as_path, read_user_text
 from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_label
 from dispatcher.trajectories._model import Trajectory
@@ -36,8 +36,9 @@ _FIX = (
 )
 
 
-def read_labels(path: Path) -> dict[str, bool]:
+def read_labels(path: str | Path) -> dict[str, bool]:
     """Run or instance id -> success, from any of the accepted label files."""
+    path = as_path(path)
     if not path.is_file():
         raise DataError("no such labels file", file=path)
     text = read_user_text(path, data=True)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from dispatcher._user_files import read_user_text
+from dispatcher._user_files import as_path, read_user_text
 from dispatcher.detectors._observed_signals import with_observed_signals
 from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_group, record_id
@@ -115,8 +115,9 @@ def _record_format(record: Any) -> TrajectoryFormat | None:
     return None
 
 
-def detect_format(path: Path) -> TrajectoryFormat:
+def detect_format(path: str | Path) -> TrajectoryFormat:
     """The format of a file; a folder holds traces, or `*.traj.json` logs (swe)."""
+    path = as_path(path)
     if path.is_dir():
         return "swe" if _swe_files(path) else "trace"
     for _, record in _records(path):
@@ -131,7 +132,7 @@ def detect_format(path: Path) -> TrajectoryFormat:
 
 
 def load_trajectories(
-    path: Path,
+    path: str | Path,
     format: TrajectoryFormat | None = None,
     *,
     labels: Mapping[str, bool] | None = None,
@@ -142,6 +143,7 @@ def load_trajectories(
     With `labels` (run or instance id -> success, see `read_labels`) the outcomes come from
     there, not from the runs, and a run without a label is an error naming it.
     """
+    path = as_path(path)
     if not path.exists():
         raise DataError("no such file or folder", file=path)
     kind = format or detect_format(path)

@@ -36,3 +36,12 @@ def test_a_torn_results_line_is_still_cut(
     done = run_cli(["batch", str(tasks), "-c", str(EXAMPLE), "--out", str(out)], capsys)
     assert done.exit_code == 0, done.stderr
     assert out.read_text().startswith('{"id": "a"')
+
+
+def test_out_that_is_a_device_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tasks = write_tasks(tmp_path / "tasks.jsonl", ["a"])
+    done = run_cli(["batch", str(tasks), "-c", str(EXAMPLE), "--out", "/dev/zero"], capsys)
+    assert done.exit_code == 2, done.stderr
+    assert "device or a pipe" in done.stderr and "fix:" in done.stderr

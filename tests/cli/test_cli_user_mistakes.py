@@ -193,3 +193,31 @@ def test_a_runs_dir_that_is_a_file(
     a_file = tmp_path / "runs.txt"
     a_file.write_text("x\n")
     _assert_user_mistake(run_cli([*command, "--runs-dir", str(a_file)], capsys))
+
+
+@pytest.mark.parametrize("where", ["a-folder", "missing/cassette.yaml"])
+def test_a_record_path_that_cannot_be_written_is_refused_before_the_run(
+    tmp_path: Path, example: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    (tmp_path / "a-folder").mkdir()
+    runs = tmp_path / "runs"
+    result = run_cli(
+        ["run", str(example), "--record", str(tmp_path / where), "--runs-dir", str(runs)], capsys
+    )
+    _assert_user_mistake(result)
+    assert not runs.exists() or not list(runs.glob("*.jsonl"))  # no run was started
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_not_read_as_a_data_file(
+    tmp_path: Path, example: Path, capsys: pytest.CaptureFixture[str], device: str
+) -> None:
+    # /dev/zero never ends: reading it as data would fill the memory.
+    for args in (
+        ["detectors", "eval", "--data", device],
+        ["batch", device, "--config", str(example), "--out", str(tmp_path / "o.jsonl")],
+        ["calibrate", "--data", device, "--strong", "s", "--weak", "w",
+         "--config", str(tmp_path / "c.yaml"), "--strong-share", "0.5", "--router", "length"],
+        ["eval", "routers", "--data", device, "--strong", "s", "--weak", "w"],
+    ):  # fmt: skip
+        _assert_user_mistake(run_cli(args, capsys))

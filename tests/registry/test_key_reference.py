@@ -37,3 +37,22 @@ def test_a_reference_that_names_no_variable_is_refused_on_load(reference: str) -
 def test_a_valid_reference_loads() -> None:
     config = parse_registry_config(_config("os.environ/MY_KEY_2"))
     assert config.profiles["s"].api_key_env == "MY_KEY_2"
+
+
+@pytest.mark.parametrize("price", [float("inf"), float("nan"), -1.0])
+def test_prices_are_finite_and_not_negative(price: float) -> None:
+    config = _config("os.environ/MY_KEY")
+    config["dispatcher"] = {
+        "tiers": {"weak": "s", "strong": "s"},
+        "prices": {"s": {"input": price, "output": 1.0}},
+    }
+    with pytest.raises(ConfigError, match="input"):
+        parse_registry_config(config)
+
+
+@pytest.mark.parametrize("price", [float("inf"), -1.0, "free"])
+def test_a_price_built_in_code_is_checked_too(price: object) -> None:
+    from dispatcher import Price
+
+    with pytest.raises(ConfigError, match="input"):
+        Price(input=price, output=1.0)  # type: ignore[arg-type]

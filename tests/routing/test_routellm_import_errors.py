@@ -23,3 +23,13 @@ def test_a_file_that_is_not_utf8_is_named(tmp_path: Path, name: str) -> None:
     (tmp_path / name).write_bytes(b"\xff\xfe,not text\n")
     with pytest.raises(DataError, match=rf"{name}: .*not UTF-8"):
         import_routellm(tmp_path)
+
+
+@pytest.mark.parametrize("path", [5, None])
+def test_a_path_of_the_wrong_type(path: object) -> None:
+    from dispatcher.errors import ConfigError
+    from dispatcher.preferences import load_preferences
+
+    for load in (load_preferences, import_routellm):
+        with pytest.raises(ConfigError, match="path"):
+            load(path)  # type: ignore[operator]

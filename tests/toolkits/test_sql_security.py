@@ -180,3 +180,21 @@ def test_printf_output_is_capped_like_any_value(chinook: Path) -> None:
     parts = ", ".join(["hex(zeroblob(450000))"] * 8)  # 900 kB of text each
     result = sql.execute(f"SELECT length(printf('{'%s' * 8}', {parts}))")
     assert result.rows == ((None,),)  # over the length limit: NULL, as SQLite's own printf
+
+
+@pytest.mark.parametrize("operator", ["LIKE '%' ||", "GLOB '*' ||"])
+def test_a_long_like_pattern_cannot_outrun_the_time_limit(chinook: Path, operator: str) -> None:
+    # LIKE/GLOB match inside one VM step: a 40 kB pattern against 400 kB of text took 26 s
+    # against a 0.5 s limit. Patterns are capped at 200 characters.
+    text = "replace(hex(zeroblob(200000)), '0', 'a')"
+    pattern = "replace(hex(zeroblob(20000)), '0', 'a') || 'b'"
+    sql = SqlToolkit(chinook, time_limit_s=0.5)
+    started = time.monotonic()
+    result = sql.execute(f"SELECT {text} {operator} {pattern}")
+    assert time.monotonic() - started < 2.0
+    assert result.error_class is not None and "pattern too complex" in result.text
+
+
+def test_ordinary_like_patterns_work(chinook: Path) -> None:
+    result = SqlToolkit(chinook).execute("SELECT count(*) FROM Artist WHERE Name LIKE '%the%'")
+    assert result.ok and result.rows[0][0] > 0

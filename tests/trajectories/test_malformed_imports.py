@@ -38,3 +38,27 @@ def test_a_non_finite_outcome_is_not_a_label(tmp_path: Path, value: str) -> None
     data.write_text(record + "\n")
     with pytest.raises(DataError, match="not a usable outcome"):
         load_trajectories(data, "openai")
+
+
+def test_paths_may_be_strings(tmp_path: Path) -> None:
+    from dispatcher.trajectories import detect_format, read_labels
+
+    data = tmp_path / "runs.jsonl"
+    data.write_text(
+        '{"id": "a", "group": "g", "success": true, "steps": [{"action": "ls"}]}\n'
+        '{"id": "b", "group": "g", "success": false, "steps": [{"action": "ls"}]}\n'
+    )
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"id": "a", "resolved": true}\n{"id": "b", "resolved": false}\n')
+    assert detect_format(str(data)) == "jsonl"  # type: ignore[arg-type]
+    assert read_labels(str(labels)) == {"a": True, "b": False}  # type: ignore[arg-type]
+    runs = load_trajectories(str(data), labels=read_labels(labels))  # type: ignore[arg-type]
+    assert [r.success for r in runs] == [True, False]
+
+
+@pytest.mark.parametrize("path", [5, None])
+def test_a_path_of_the_wrong_type(path: Any) -> None:
+    from dispatcher.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="path"):
+        load_trajectories(path)

@@ -6,7 +6,8 @@ functions) and RECURSIVE; exactly one statement per call, checked by a tokenizer
 strings and comments, before SQLite sees it; every statement is compiled with EXPLAIN first, so
 a denied one fails at prepare time, never at run time; a progress handler stops each call at
 its time limit (``printf``/``format``, whose ``%c`` repeats would spin inside one VM step, are
-replaced by a version that refuses fields over 100000 characters); results are clamped with
+replaced by a version that refuses fields over 100000 characters, and LIKE/GLOB patterns are
+capped at 200 characters, since both run inside one VM step); results are clamped with
 an outer LIMIT and capped in bytes; values are capped at SQLite's length limit.
 """
 
