@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from dispatcher.errors import MissingKeyError
+from dispatcher.errors import ConfigError, MissingKeyError
 from dispatcher.messages import Usage
 from dispatcher.redaction import register_secret
 
