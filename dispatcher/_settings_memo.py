@@ -23,14 +23,14 @@ _LIMIT = 256
 _memo: dict[tuple[str, str], Any] = {}
 
 
-def _content_key(mapping: Mapping[str, Any] | None) -> str:
+def _content_key(mapping: Mapping[str, Any] | str | None) -> str:
     if not mapping:
         return ""
     return json.dumps(mapping, sort_keys=True, default=repr)
 
 
 def shared_settings(
-    kind: str, mappings: tuple[Mapping[str, Any] | None, ...], build: Callable[[], T]
+    kind: str, mappings: tuple[Mapping[str, Any] | str | None, ...], build: Callable[[], T]
 ) -> T:
     """The `kind` settings built from `mappings`, built once per distinct content."""
     key = (kind, "\x00".join(_content_key(m) for m in mappings))

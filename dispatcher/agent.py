@@ -47,7 +47,7 @@ class Agent:
     model: str | None = None
     tier: str | None = None
     tools: Sequence[Tool | str] = ()
-    detectors: Mapping[str, Any] | None = None
+    detectors: Mapping[str, Any] | str | None = None
     escalation: EscalationSettings | Mapping[str, Any] | None = None
     budgets: Budgets | Mapping[str, Any] | None = None
     input_schema: Mapping[str, Any] = field(default_factory=lambda: DEFAULT_INPUT_SCHEMA)
@@ -97,6 +97,10 @@ class Agent:
                     field="escalation." + ".".join(str(p) for p in first["loc"]),
                     fix="see docs/configuration.md#escalation",
                 ) from None
+        if self.detectors is not None:  # checked now, not at the first step of a run
+            from dispatcher.detectors import DetectorSettings
+
+            DetectorSettings.from_mapping(self.detectors, source=where)
         if isinstance(self.budgets, Mapping):
             self.budgets = Budgets.from_mapping(self.budgets, where=f"{where} budgets")
         self.mcp_servers = parse_mcp_servers(self.mcp_servers, where=where)

@@ -158,3 +158,18 @@ def test_dispatcher_budgets_may_be_a_mapping() -> None:
 def test_dispatcher_hooks_must_have_their_shape(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="fix:"):
         Dispatcher(_registry(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "detectors",
+    ["loop", {"profile": "codin"}, {"stall": {"patience": 0}}, {"loops": {}}, 5],
+    ids=repr,
+)
+def test_agent_detector_settings_are_checked_when_the_agent_is_made(detectors: Any) -> None:
+    with pytest.raises(ConfigError, match="fix:"):
+        Agent(name="helper", description="Helps.", tier="weak", detectors=detectors)
+
+
+def test_agent_detector_settings_may_name_a_profile() -> None:
+    assert Agent(name="coder2", description="Codes.", tier="weak", detectors="coding").detectors
+    Agent(name="x", description="X.", tier="weak", detectors={"profile": "sql", "stall": {}})
