@@ -26,7 +26,7 @@ from dispatcher.gateway._passthrough import Upstream, relay, upstream_for
 from dispatcher.gateway._relay_chain import relay_chains
 from dispatcher.gateway._runs import answer_with_run
 from dispatcher.gateway._trace_log import ProcessTraceLog
-from dispatcher.gateway._via_model import answer_via_model
+from dispatcher.gateway._via_model import answer_via_model, model_request
 from dispatcher.gateway._wire import MAX_BODY_BYTES, parse_request, task_text
 from dispatcher.redaction import register_secret
 from dispatcher.trace.sink import default_runs_dir
@@ -141,7 +141,7 @@ class _Gateway:
                     registry=self.registry,
                     profile=self.registry.profile(name),
                     request=parsed,
-                    body=body,
+                    wire_request=model_request(parsed, body),  # a 400 before any run
                 )
             )
         assert self.client is not None, "the lifespan opened the client"

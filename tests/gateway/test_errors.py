@@ -257,3 +257,19 @@ def test_a_silent_upstream_past_its_timeout_is_504(gateway: Gateway) -> None:
     stream = client.chat.completions.create(model="hang-briefly", messages=HELLO, stream=True)
     with pytest.raises(openai.APIError, match="timed out"):
         list(stream)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_model_without_default_credentials_is_the_gateways_fault(
+    gateway: Gateway, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`claude` has no `api_key` and ANTHROPIC_API_KEY is unset: the operator's setup."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    _, client = gateway()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="claude", messages=HELLO, stream=stream)
+    assert caught.value.status_code == 502
+    error = caught.value.body
+    assert isinstance(error, dict) and error["code"] == "upstream_auth"
+    assert "ANTHROPIC_API_KEY" not in caught.value.message  # the server's setup stays private
