@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dispatcher.errors import ModelConnectionError, StreamStalledError
+from dispatcher.errors import (
+    MalformedResponseError,
+    ModelConnectionError,
+    ProviderError,
+    StreamStalledError,
+)
 from dispatcher.gateway._asgi import SSE, Reply
 from dispatcher.gateway._errors import gateway_error
 from dispatcher.gateway._relay_chain import Committed, Exchange, relay_through, route_of
@@ -168,12 +173,21 @@ async def relay_json(
         data=payload,
         headers=upstream.headers(profile),
         timeout=upstream.timeout(),
+        allow_redirects=False,
     ) as answer:
         data = await answer.read()
-    if answer.status >= 400:
+    if answer.status >= 300:
         raise _upstream_error(answer.status, data, answer.headers, profile)
     try:
         parsed = json.loads(data)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):  # a proxy's page, an empty 204: not an answer to relay
+        raise MalformedResponseError(
+            f"the upstream's answer is not a JSON object ({answer.content_type})",
+            model=profile.name,
+        )
+    try:
         message = parsed["choices"][0]["message"]
         text = message.get("content") or ""
         usage = parsed.get("usage") or {}
@@ -210,10 +224,16 @@ async def relay_stream(
         data=payload,
         headers=upstream.headers(profile),
         timeout=upstream.timeout(),
+        allow_redirects=False,
     ) as answer:
-        if answer.status >= 400:
+        if answer.status >= 300:
             data = await answer.read()
             raise _upstream_error(answer.status, data, answer.headers, profile)
+        if answer.content_type != SSE:  # a proxy's page, a JSON answer: not a stream to relay
+            raise MalformedResponseError(
+                f"the upstream answered a stream with {answer.content_type}, not {SSE}",
+                model=profile.name,
+            )
         async for raw in answer.content.iter_any():
             if ttft_ms is None:
                 ttft_ms = (time.perf_counter() - started) * 1000
@@ -223,7 +243,7 @@ async def relay_stream(
             for event in events:
                 if event.startswith(b"data:") and event[5:].strip() == b"[DONE]":
                     done = True  # sent by the caller once the run is traced
-                    continue
+                    break
                 if b'"usage"' in event and _USAGE_ONLY.search(event):
                     usage = _event_usage(event)
                     if drop_usage:
@@ -231,7 +251,8 @@ async def relay_stream(
                 out.append(event + b"\n\n")
             if done:  # the stream's last read: it goes out with [DONE], one write, not two
                 held.extend(out)
-            elif out:
+                break  # whatever an upstream sends after [DONE] is no part of the answer
+            if out:
                 if not reply.started:  # until now a failure may still retry or fall back
                     await reply.start(200, headers, SSE)
                 await reply.write(b"".join(out))
@@ -281,6 +302,15 @@ def _usage(usage: Mapping[str, Any]) -> Usage:
 def _upstream_error(
     status: int, data: bytes, headers: Mapping[str, str], profile: ModelProfile
 ) -> Exception:
+    if status < 400:
+        # Followed, a redirect would send the body (and, to the same host, the key) wherever
+        # the upstream says: the gateway only talks to the api_base its operator configured.
+        return ProviderError(
+            "the upstream answered with a redirect, which the gateway does not follow; its "
+            "operator must set the model's api_base to the URL that answers",
+            model=profile.name,
+            status_code=status,
+        )
     detail = f"upstream answered HTTP {status}"
     try:
         error = json.loads(data).get("error")

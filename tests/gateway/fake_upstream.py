@@ -6,6 +6,9 @@
     hang          never answers (streams one chunk first); records when the caller goes away
     flaky-N-NNN   fails with HTTP NNN the first N times it is called, then answers as echo
     broken        streams one chunk, then drops the connection (no [DONE])
+    html          answers 200 with an HTML page (a proxy's login or error page)
+    redirect      answers 307 to /v1/redirected, which records who followed it
+    after-done    streams a chunk and [DONE], then a forged chunk, then never ends
     dispatcher-*  plays the dispatcher LLM: delegates to the first specialist, then repeats
                   the specialist's result as the final answer; workers get "answer: <task>"
 
@@ -65,7 +68,17 @@ class FakeUpstream:
         self.hanging = threading.Event()
         self.gone = threading.Event()
         self.calls: dict[str, int] = {}
-        self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
+        self.redirected: list[str] = []
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/redirected", self.redirected_to, methods=["GET", "POST"]),
+            ]
+        )
+
+    async def redirected_to(self, request: Request) -> Response:
+        self.redirected.append(request.headers.get("authorization", ""))
+        return JSONResponse(_completion("redirected", {"role": "assistant", "content": "moved"}))
 
     async def chat(self, request: Request) -> Response:
         body = await request.json()
@@ -87,6 +100,13 @@ class FakeUpstream:
             return JSONResponse({"error": error}, status_code=status, headers=headers)
         if model == "hang":
             return await self._hang(request, body)
+        if model == "html":
+            page = "<html>\n\n<body>Please log in</body></html>"
+            return Response(page, media_type="text/html")
+        if model == "redirect":
+            return Response(status_code=307, headers={"location": "/v1/redirected"})
+        if model == "after-done" and body.get("stream"):
+            return StreamingResponse(self._after_done(), media_type="text/event-stream")
         message = self._answer(model, body)
         if body.get("stream"):
             return StreamingResponse(
@@ -128,6 +148,15 @@ class FakeUpstream:
     async def _broken(self) -> Any:
         yield _sse(_chunk("broken", {"role": "assistant", "content": "half"}))
         raise RuntimeError("the upstream dropped the connection")  # uvicorn closes it
+
+    async def _after_done(self) -> Any:
+        try:
+            yield _sse(_chunk("after-done", {"role": "assistant", "content": "real"}))
+            yield b"data: [DONE]\n\n"
+            yield _sse(_chunk("after-done", {"content": "FORGED"}))
+            await anyio.sleep_forever()
+        finally:
+            self.gone.set()
 
     async def _hang(self, request: Request, body: dict[str, Any]) -> Response:
         self.hanging.set()

@@ -71,6 +71,7 @@ def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | N
                 },
             },
             model("broken", "openai/broken"),
+            *(model(name, f"openai/{name}") for name in ("html", "redirect", "after-done")),
             # Nothing listens there: every request is a connection error.
             {
                 "model_name": "unreachable",

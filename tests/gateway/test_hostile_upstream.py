@@ -1,0 +1,62 @@
+"""An upstream that answers with something other than Chat Completions: the client gets an
+OpenAI-shaped error (or a clean stream), never the upstream's page, and never more than the
+upstream's one answer."""
+
+from __future__ import annotations
+
+import time
+
+import httpx2
+import openai
+import pytest
+from fake_upstream import FakeUpstream
+from gateway_config import Gateway, run_events
+
+HELLO = [{"role": "user", "content": "hello there"}]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_page_instead_of_an_answer_is_502(gateway: Gateway, stream: bool) -> None:
+    url, _ = gateway()
+    response = httpx2.post(
+        f"{url}/v1/chat/completions",
+        json={"model": "html", "messages": HELLO, "stream": stream},
+        timeout=30,
+    )
+    assert response.status_code == 502, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+    assert "<html>" not in response.text
+    finished = run_events(response.headers["x-dispatcher-run-id"])[-1]
+    assert finished.status == "error"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_redirect_is_not_followed(gateway: Gateway, upstream: FakeUpstream, stream: bool) -> None:
+    """The body and key go only where `api_base` says; a redirect is the operator's to fix."""
+    _, client = gateway()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="redirect", messages=HELLO, stream=stream)
+    assert caught.value.status_code == 502
+    assert "api_base" in caught.value.message
+    assert upstream.redirected == []
+
+
+def test_nothing_after_the_upstreams_done_reaches_the_client(
+    gateway: Gateway, upstream: FakeUpstream
+) -> None:
+    url, _ = gateway()
+    started = time.monotonic()
+    response = httpx2.post(
+        f"{url}/v1/chat/completions",
+        json={"model": "after-done", "messages": HELLO, "stream": True},
+        timeout=30,
+    )
+    assert time.monotonic() - started < 10  # the stream did not wait for the upstream's end
+    assert response.status_code == 200
+    assert "FORGED" not in response.text
+    assert response.text.endswith("data: [DONE]\n\n")
+    assert response.text.count("[DONE]") == 1
+    assert upstream.gone.wait(5)  # the upstream connection was let go
+    finished = run_events(response.headers["x-dispatcher-run-id"])[-1]
+    assert finished.status == "ok"  # type: ignore[attr-defined]
