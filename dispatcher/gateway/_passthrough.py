@@ -49,6 +49,11 @@ _USAGE_ONLY = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 _AGENT = "gateway"
 # Without `timeout` / `stream_timeout` in litellm_params: what the model adapters default to.
 _DEFAULT_READ_TIMEOUT_S = 600.0
+# An answer (or one event of a stream) past this is not buffered further: the upstream is
+# broken or hostile; no Chat Completion comes near it.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+_REDACTED = b"[REDACTED]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +180,12 @@ async def relay_json(
         timeout=upstream.timeout(),
         allow_redirects=False,
     ) as answer:
-        data = await answer.read()
+        data = await _read_capped(answer, profile)
     if answer.status >= 300:
         raise _upstream_error(answer.status, data, answer.headers, profile)
+    key = _own_key(profile)
+    if key is not None and key in data:  # an upstream that tells the gateway's key back
+        data = data.replace(key, _REDACTED)
     try:
         parsed = json.loads(data)
     except ValueError:
@@ -227,18 +235,23 @@ async def relay_stream(
         allow_redirects=False,
     ) as answer:
         if answer.status >= 300:
-            data = await answer.read()
+            data = await _read_capped(answer, profile)
             raise _upstream_error(answer.status, data, answer.headers, profile)
         if answer.content_type != SSE:  # a proxy's page, a JSON answer: not a stream to relay
             raise MalformedResponseError(
                 f"the upstream answered a stream with {answer.content_type}, not {SSE}",
                 model=profile.name,
             )
+        key = _own_key(profile)
         async for raw in answer.content.iter_any():
             if ttft_ms is None:
                 ttft_ms = (time.perf_counter() - started) * 1000
-            pending += raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw
+            pending += raw
+            if b"\r" in pending:  # on the buffer: a "\r\n" may be split across two reads
+                pending = pending.replace(b"\r\n", b"\n")
             *events, pending = pending.split(b"\n\n")
+            if len(pending) > MAX_EVENT_BYTES:
+                raise _too_large(profile, "an event of its stream", MAX_EVENT_BYTES)
             out = []
             for event in events:
                 if event.startswith(b"data:") and event[5:].strip() == b"[DONE]":
@@ -255,7 +268,7 @@ async def relay_stream(
             if out:
                 if not reply.started:  # until now a failure may still retry or fall back
                     await reply.start(200, headers, SSE)
-                await reply.write(b"".join(out))
+                await reply.write(_without(key, b"".join(out)))
     if not done:
         raise ModelConnectionError(
             "the upstream stream ended before [DONE] (connection dropped?)",
@@ -271,7 +284,41 @@ async def relay_stream(
         ttft_ms=ttft_ms,
         request_id=answer.headers.get("x-request-id"),
     )
-    return response, b"".join(held)
+    return response, _without(key, b"".join(held))
+
+
+def _own_key(profile: ModelProfile) -> bytes | None:
+    """The key the gateway sends this upstream (redacted from what it answers)."""
+    key = profile.api_key()
+    return key.encode() if key else None
+
+
+def _without(key: bytes | None, data: bytes) -> bytes:
+    """`data` without the gateway's own key (an upstream may tell it back; never the client).
+
+    A key an upstream streams in pieces over several events is not caught: it would take
+    holding text back, as dispatcher/auto streams do.
+    """
+    return data.replace(key, _REDACTED) if key is not None and key in data else data
+
+
+async def _read_capped(answer: aiohttp.ClientResponse, profile: ModelProfile) -> bytes:
+    parts = []
+    size = 0
+    async for part in answer.content.iter_any():
+        size += len(part)
+        if size > MAX_ANSWER_BYTES:
+            raise _too_large(profile, "its answer", MAX_ANSWER_BYTES)
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _too_large(profile: ModelProfile, what: str, limit: int) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"the upstream sent {what} larger than {limit // (1024 * 1024)} MiB; the gateway "
+        "stopped reading",
+        model=profile.name,
+    )
 
 
 def _event_usage(event: bytes) -> Mapping[str, Any]:

@@ -9,6 +9,10 @@
     html          answers 200 with an HTML page (a proxy's login or error page)
     redirect      answers 307 to /v1/redirected, which records who followed it
     after-done    streams a chunk and [DONE], then a forged chunk, then never ends
+    crlf          streams with CRLF line ends, each event's last "\n" in a write of its own
+    endless       streams one event that never ends (1 MiB writes, no blank line)
+    huge          answers a JSON body that never ends (1 MiB writes)
+    tell-key      answers (or streams) the Authorization header it was sent
     dispatcher-*  plays the dispatcher LLM: delegates to the first specialist, then repeats
                   the specialist's result as the final answer; workers get "answer: <task>"
 
@@ -23,12 +27,14 @@ import time
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+SSE = "text/event-stream"
 LEAKY_SECRET = "sk-proj-upstreamSecretValue0123456789"
 
 
@@ -107,6 +113,17 @@ class FakeUpstream:
             return Response(status_code=307, headers={"location": "/v1/redirected"})
         if model == "after-done" and body.get("stream"):
             return StreamingResponse(self._after_done(), media_type="text/event-stream")
+        if model == "crlf" and body.get("stream"):
+            return StreamingResponse(self._crlf(), media_type="text/event-stream")
+        if model in ("endless", "huge"):
+            start = b"data: " if model == "endless" else b'{"choices": "'
+            media_type = "text/event-stream" if model == "endless" else "application/json"
+            return StreamingResponse(self._endless(start), media_type=media_type)
+        if model == "tell-key":
+            told = {"role": "assistant", "content": f"I got {request.headers['authorization']}"}
+            if body.get("stream"):
+                return StreamingResponse(self._chunks(model, told, body), media_type=SSE)
+            return JSONResponse(_completion(model, told))
         message = self._answer(model, body)
         if body.get("stream"):
             return StreamingResponse(
@@ -155,6 +172,25 @@ class FakeUpstream:
             yield b"data: [DONE]\n\n"
             yield _sse(_chunk("after-done", {"content": "FORGED"}))
             await anyio.sleep_forever()
+        finally:
+            self.gone.set()
+
+    async def _crlf(self) -> Any:
+        for event in (
+            _sse(_chunk("crlf", {"role": "assistant", "content": "line ends"})),
+            b"data: [DONE]\n\n",
+        ):
+            yield event.replace(b"\n", b"\r\n")[:-1]
+            await anyio.sleep(0.05)  # so that the gateway reads the "\n" on its own
+            yield b"\n"
+            await anyio.sleep(0.05)
+
+    async def _endless(self, start: bytes) -> Any:
+        try:
+            yield start
+            while True:
+                yield b"x" * 1024 * 1024
+                await anyio.lowlevel.checkpoint()
         finally:
             self.gone.set()
 

@@ -4,13 +4,14 @@ upstream's one answer."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx2
 import openai
 import pytest
 from fake_upstream import FakeUpstream
-from gateway_config import Gateway, run_events
+from gateway_config import UPSTREAM_KEY_VARIABLE, Gateway, run_events
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
@@ -60,3 +61,46 @@ def test_nothing_after_the_upstreams_done_reaches_the_client(
     assert upstream.gone.wait(5)  # the upstream connection was let go
     finished = run_events(response.headers["x-dispatcher-run-id"])[-1]
     assert finished.status == "ok"  # type: ignore[attr-defined]
+
+
+def test_crlf_line_ends_split_across_reads_are_one_stream(gateway: Gateway) -> None:
+    _, client = gateway()
+    chunks = list(client.chat.completions.create(model="crlf", messages=HELLO, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "line ends"
+
+
+@pytest.mark.parametrize(("model", "stream"), [("endless", True), ("huge", False)])
+def test_an_answer_that_never_ends_is_cut_off_with_a_502(
+    gateway: Gateway, upstream: FakeUpstream, model: str, stream: bool
+) -> None:
+    """Not buffered without bound: an event or body past the limit is the upstream's fault."""
+    url, _ = gateway()
+    response = httpx2.post(
+        f"{url}/v1/chat/completions",
+        json={"model": model, "messages": HELLO, "stream": stream},
+        timeout=60,
+    )
+    assert response.status_code == 502, response.text[:200]
+    assert "larger than" in response.json()["error"]["message"]
+    assert upstream.gone.wait(5)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_gateways_upstream_key_told_back_by_the_upstream_is_redacted(
+    gateway: Gateway, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "sk-gateway-own-upstream-key-0123456789"
+    monkeypatch.setenv(UPSTREAM_KEY_VARIABLE, key)
+    url, _ = gateway()
+    response = httpx2.post(
+        f"{url}/v1/chat/completions",
+        json={"model": "tell-key", "messages": HELLO, "stream": stream},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    text = response.text
+    if stream:  # word by word: the key came whole in one event
+        events = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: {")]
+        text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
+    assert "I got Bearer [REDACTED]" in text
+    assert key not in response.text
