@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import logging
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -41,6 +42,9 @@ AGENT_PREFIX = "agent/"
 ENV_PREFIX = "os.environ/"
 
 _log = logging.getLogger("dispatcher.gateway")
+# The whole request body must arrive within this: a client sending it a byte at a time
+# (slowloris) would otherwise hold a connection and a task for as long as it likes.
+BODY_TIMEOUT_S = 60.0
 
 
 def _client_keys(dispatcher: Dispatcher) -> tuple[bytes, ...]:
@@ -209,11 +213,20 @@ async def _body(request: Request) -> bytes:
         raise _too_large()
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _too_large()
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise _too_large()
+                chunks.append(chunk)
+    except TimeoutError:
+        raise GatewayError(
+            408,
+            f"the request body did not arrive within {BODY_TIMEOUT_S:g} s; send it whole, "
+            "with a Content-Length that matches it",
+            code="request_timeout",
+        ) from None
     return b"".join(chunks)
 
 
@@ -277,6 +290,8 @@ class _GatewayApp(Starlette):
             response = await self._chat(Request(scope, receive))
         except GatewayError as exc:
             response = _error_response(exc)
+        except ClientDisconnect:
+            return  # it left while sending its body: nobody to answer, nothing went wrong
         except Exception:
             _log.exception("the chat completions handler failed")
             response = _error_response(GatewayError(500, "internal error", "internal_error"))
