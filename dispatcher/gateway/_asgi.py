@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import quote
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -19,6 +20,16 @@ __all__ = ["ProducedResponse", "Reply"]
 
 JSON = "application/json"
 SSE = "text/event-stream"
+# What a header value keeps as it is: printable ASCII but `%` (model and agent names are
+# the registry's, and may hold anything, CR/LF included).
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def header_value(value: str) -> bytes:
+    """`value` as a header value: printable ASCII, anything else percent-encoded (UTF-8)."""
+    if value.isascii() and value.isprintable() and "%" not in value:
+        return value.encode()
+    return quote(value, safe=_HEADER_SAFE).encode()
 
 
 class Reply:
@@ -32,12 +43,12 @@ class Reply:
 
     async def start(self, status: int, headers: Mapping[str, str], content_type: str) -> None:
         raw = [(b"content-type", content_type.encode())]
-        raw += [(name.encode(), value.encode()) for name, value in headers.items()]
+        raw += [(name.encode(), header_value(value)) for name, value in headers.items()]
         if content_type == SSE:
             self.streaming = True
             raw += [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
-        self.started = True
         await self._send({"type": "http.response.start", "status": status, "headers": raw})
+        self.started = True  # only once sent: a refused start can still be an error answer
 
     async def write(self, data: bytes) -> None:
         await self._send({"type": "http.response.body", "body": data, "more_body": True})
