@@ -8,6 +8,7 @@ upstream error before the first token should still be a real HTTP status, not an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
@@ -40,6 +41,9 @@ class Reply:
         self.started = False
         self.finished = False
         self.streaming = False
+        # The producer's headers (run id, route) once it has them, for an answer it cannot
+        # give itself (the server stopping it).
+        self.headers: Mapping[str, str] = {}
 
     async def start(self, status: int, headers: Mapping[str, str], content_type: str) -> None:
         raw = [(b"content-type", content_type.encode())]
@@ -72,6 +76,10 @@ class Reply:
 
 Producer = Callable[[Reply], Awaitable[None]]
 
+_SHUTTING_DOWN = GatewayError(
+    503, "the gateway is shutting down; send the request again", "server_error", "shutting_down"
+)
+
 
 class ProducedResponse(Response):
     """Runs `produce` with a `Reply`; a client disconnect cancels it (and the run inside)."""
@@ -100,9 +108,13 @@ class ProducedResponse(Response):
         try:
             await self._produce(reply)
         except asyncio.CancelledError:
+            this.uncancel()  # our own cancellation (the client left), or the server's
             if not client_gone:
-                raise
-            this.uncancel()  # our own cancellation: the client left, nothing to answer
+                # The server stopping with this request in flight: the run is cancelled (its
+                # trace says so); the client hears why, in OpenAI's shape, if it still listens.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(1):
+                        await reply.error(_SHUTTING_DOWN, reply.headers)
         except Exception:
             # Producers answer their own errors; this is the last guard against a traceback.
             await reply.error(GatewayError(500, "internal error", "internal_error"))

@@ -134,6 +134,7 @@ async def relay(
         "x-dispatcher-route": route_of(profile),
         "x-dispatcher-escalations": "0",
     }
+    reply.headers = headers
     drop_usage = False
     if request.stream and not request.include_usage:
         # Asked for anyway: the trace needs the token counts; the client does not get them.

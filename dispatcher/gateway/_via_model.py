@@ -211,6 +211,7 @@ async def answer_via_model(
         "x-dispatcher-route": f"{profile.tier or 'direct'}/{profile.name}",
         "x-dispatcher-escalations": "0",
     }
+    reply.headers = headers
     if request.stream:
         await _stream_live(reply, registry, profile, request, wire_request, run_id, headers)
         return
