@@ -54,6 +54,7 @@ _DEFAULT_READ_TIMEOUT_S = 600.0
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 MAX_EVENT_BYTES = 16 * 1024 * 1024
 _REDACTED = b"[REDACTED]"
+_MAX_TOKENS = 2**40
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,13 @@ async def relay_json(
             f"the upstream's answer is not a JSON object ({answer.content_type})",
             model=profile.name,
         )
+    if not isinstance(parsed.get("choices"), list):
+        if "error" in parsed:  # an error sent with 200, as some proxies do
+            raise _upstream_error(502, data, answer.headers, profile)
+        raise MalformedResponseError(
+            "the upstream's answer is not a chat completion (it has no choices)",
+            model=profile.name,
+        )
     try:
         message = parsed["choices"][0]["message"]
         text = message.get("content") or ""
@@ -336,14 +344,15 @@ def _event_usage(event: bytes) -> Mapping[str, Any]:
 def _usage(usage: Mapping[str, Any]) -> Usage:
     def count(name: str) -> int:
         value = usage.get(name)
-        return value if isinstance(value, int) and value >= 0 else 0
+        # The upstream's word: a count no model produces (10**400) would break the pricing.
+        return value if isinstance(value, int) and 0 <= value < _MAX_TOKENS else 0
 
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     return Usage(
         count("prompt_tokens"),
         count("completion_tokens"),
-        cached if isinstance(cached, int) and cached >= 0 else 0,
+        cached if isinstance(cached, int) and 0 <= cached < _MAX_TOKENS else 0,
     )
 
 

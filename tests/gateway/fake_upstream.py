@@ -13,6 +13,8 @@
     endless       streams one event that never ends (1 MiB writes, no blank line)
     huge          answers a JSON body that never ends (1 MiB writes)
     tell-key      answers (or streams) the Authorization header it was sent
+    error-200     answers 200 with an OpenAI error body instead of a completion
+    odd-usage     answers echo with a usage of 10**400 prompt tokens and -5 completion tokens
     dispatcher-*  plays the dispatcher LLM: delegates to the first specialist, then repeats
                   the specialist's result as the final answer; workers get "answer: <task>"
 
@@ -119,6 +121,12 @@ class FakeUpstream:
             start = b"data: " if model == "endless" else b'{"choices": "'
             media_type = "text/event-stream" if model == "endless" else "application/json"
             return StreamingResponse(self._endless(start), media_type=media_type)
+        if model == "error-200":
+            return JSONResponse({"error": {"message": "overloaded", "type": "server_error"}})
+        if model == "odd-usage":
+            answer = _completion(model, self._answer(model, body))
+            answer["usage"] = {"prompt_tokens": 10**400, "completion_tokens": -5}
+            return Response(json.dumps(answer), media_type="application/json")
         if model == "tell-key":
             told = {"role": "assistant", "content": f"I got {request.headers['authorization']}"}
             if body.get("stream"):

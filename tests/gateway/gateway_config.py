@@ -74,7 +74,10 @@ def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | N
             model("broken", "openai/broken"),
             *(
                 model(name, f"openai/{name}")
-                for name in ("html", "redirect", "after-done", "crlf", "endless", "huge")
+                for name in (
+                    *("html", "redirect", "after-done", "crlf", "endless", "huge"),
+                    *("error-200", "odd-usage"),
+                )
             ),
             {
                 "model_name": "tell-key",

@@ -104,3 +104,20 @@ def test_the_gateways_upstream_key_told_back_by_the_upstream_is_redacted(
         text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events)
     assert "I got Bearer [REDACTED]" in text
     assert key not in response.text
+
+
+def test_an_error_body_sent_with_200_is_a_502_saying_so(gateway: Gateway) -> None:
+    _, client = gateway()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="error-200", messages=HELLO)
+    assert caught.value.status_code == 502
+    assert "overloaded" in caught.value.message
+
+
+def test_an_absurd_usage_is_not_a_failure(gateway: Gateway) -> None:
+    """The answer is relayed; the trace counts what it can (nothing, here)."""
+    _, client = gateway()
+    raw = client.chat.completions.with_raw_response.create(model="odd-usage", messages=HELLO)
+    assert raw.parse().choices[0].message.content == "echo: hello there"
+    call = next(e for e in run_events(raw.headers["x-dispatcher-run-id"]) if e.kind == "model_call")
+    assert call.input_tokens == 0 and call.output_tokens == 0  # type: ignore[attr-defined]
