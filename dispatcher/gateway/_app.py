@@ -165,11 +165,16 @@ class _Gateway:
 
     async def models(self, request: Request) -> Response:
         self.check_key(request)
-        data = [
-            {"id": model, "object": "model", "created": 0, "owned_by": "dispatcher"}
-            for model in self.model_ids()
-        ]
+        data = [_model_object(model) for model in self.model_ids()]
         return JSONResponse({"object": "list", "data": data})
+
+    async def model(self, request: Request) -> Response:
+        """GET /v1/models/{id}: the SDKs' `models.retrieve`."""
+        self.check_key(request)
+        name = request.path_params["model"]
+        if name not in self.model_ids():
+            raise _unknown_model(name)
+        return JSONResponse(_model_object(name))
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -232,6 +237,10 @@ async def _body(request: Request) -> bytes:
 
 def _too_large() -> GatewayError:
     return GatewayError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+
+
+def _model_object(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "dispatcher"}
 
 
 def _unknown_model(name: str) -> GatewayError:
@@ -304,6 +313,7 @@ def build_app(dispatcher: Dispatcher) -> Starlette:
     routes = [
         Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
         Route("/v1/models", gateway.models, methods=["GET"]),
+        Route("/v1/models/{model:path}", gateway.model, methods=["GET"]),
         Route("/healthz", gateway.healthz, methods=["GET"]),
         Route("/readyz", gateway.readyz, methods=["GET"]),
     ]
