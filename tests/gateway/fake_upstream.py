@@ -14,6 +14,7 @@
     huge          answers a JSON body that never ends (1 MiB writes)
     tell-key      answers (or streams) the Authorization header it was sent
     error-200     answers 200 with an OpenAI error body instead of a completion
+    wait-VALUE    fails with 429 and `Retry-After: VALUE` (wait-nan, wait-inf, ...)
     odd-usage     answers echo with a usage of 10**400 prompt tokens and -5 completion tokens
     dispatcher-*  plays the dispatcher LLM: delegates to the first specialist, then repeats
                   the specialist's result as the final answer; workers get "answer: <task>"
@@ -121,6 +122,10 @@ class FakeUpstream:
             start = b"data: " if model == "endless" else b'{"choices": "'
             media_type = "text/event-stream" if model == "endless" else "application/json"
             return StreamingResponse(self._endless(start), media_type=media_type)
+        if model.startswith("wait-"):
+            error = {"message": "slow down", "type": "rate_limit"}
+            wait = {"retry-after": model.removeprefix("wait-")}
+            return JSONResponse({"error": error}, status_code=429, headers=wait)
         if model == "error-200":
             return JSONResponse({"error": {"message": "overloaded", "type": "server_error"}})
         if model == "odd-usage":

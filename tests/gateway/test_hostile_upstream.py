@@ -121,3 +121,11 @@ def test_an_absurd_usage_is_not_a_failure(gateway: Gateway) -> None:
     assert raw.parse().choices[0].message.content == "echo: hello there"
     call = next(e for e in run_events(raw.headers["x-dispatcher-run-id"]) if e.kind == "model_call")
     assert call.input_tokens == 0 and call.output_tokens == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("model", ["wait-nan", "wait-inf", "wait-1e400"])
+def test_a_retry_after_that_is_no_number_is_ignored(gateway: Gateway, model: str) -> None:
+    _, client = gateway()
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model=model, messages=HELLO)
+    assert "retry-after" not in caught.value.response.headers
