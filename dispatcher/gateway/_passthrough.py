@@ -263,9 +263,18 @@ async def relay_stream(
                 raise _too_large(profile, "an event of its stream", MAX_EVENT_BYTES)
             out = []
             for event in events:
-                if event.startswith(b"data:") and event[5:].strip() == b"[DONE]":
-                    done = True  # sent by the caller once the run is traced
-                    break
+                if event.startswith(b"data:"):
+                    data = event[5:].strip()
+                    if data == b"[DONE]":
+                        done = True  # sent by the caller once the run is traced
+                        break
+                    # A look at its ends, not a parse (that would cost more than relaying):
+                    # enough to stop a truncated or non-JSON event the SDKs would choke on.
+                    if not (data.startswith(b"{") and data.endswith(b"}")):
+                        raise MalformedResponseError(
+                            "an event of the upstream's stream is not a JSON object",
+                            model=profile.name,
+                        )
                 if b'"usage"' in event and _USAGE_ONLY.search(event):
                     usage = _event_usage(event)
                     if drop_usage:

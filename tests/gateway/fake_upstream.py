@@ -14,6 +14,7 @@
     huge          answers a JSON body that never ends (1 MiB writes)
     tell-key      answers (or streams) the Authorization header it was sent
     error-200     answers 200 with an OpenAI error body instead of a completion
+    garbled       streams an event whose data is not a JSON object, then [DONE]
     wait-VALUE    fails with 429 and `Retry-After: VALUE` (wait-nan, wait-inf, ...)
     odd-usage     answers echo with a usage of 10**400 prompt tokens and -5 completion tokens
     dispatcher-*  plays the dispatcher LLM: delegates to the first specialist, then repeats
@@ -122,6 +123,9 @@ class FakeUpstream:
             start = b"data: " if model == "endless" else b'{"choices": "'
             media_type = "text/event-stream" if model == "endless" else "application/json"
             return StreamingResponse(self._endless(start), media_type=media_type)
+        if model == "garbled" and body.get("stream"):
+            garbled = [b'data: {"id": "x", "choices": [\n\n', b"data: [DONE]\n\n"]
+            return StreamingResponse(iter(garbled), media_type=SSE)
         if model.startswith("wait-"):
             error = {"message": "slow down", "type": "rate_limit"}
             wait = {"retry-after": model.removeprefix("wait-")}

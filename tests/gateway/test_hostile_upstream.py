@@ -129,3 +129,12 @@ def test_a_retry_after_that_is_no_number_is_ignored(gateway: Gateway, model: str
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model=model, messages=HELLO)
     assert "retry-after" not in caught.value.response.headers
+
+
+def test_a_stream_event_that_is_no_json_object_is_a_502(gateway: Gateway) -> None:
+    """The SDKs would fail on it with a bare JSONDecodeError, not an API error."""
+    _, client = gateway()
+    with pytest.raises(openai.APIStatusError) as caught:
+        list(client.chat.completions.create(model="garbled", messages=HELLO, stream=True))
+    assert caught.value.status_code == 502
+    assert "not a JSON object" in caught.value.message
