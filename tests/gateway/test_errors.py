@@ -273,3 +273,27 @@ def test_a_model_without_default_credentials_is_the_gateways_fault(
     error = caught.value.body
     assert isinstance(error, dict) and error["code"] == "upstream_auth"
     assert "ANTHROPIC_API_KEY" not in caught.value.message  # the server's setup stays private
+
+
+def test_client_keys_are_compared_without_revealing_their_length(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compare_digest is constant-time only for inputs of equal length: a presented key of
+    another length must not return early (and so tell how long the real key is)."""
+    import hmac
+
+    lengths: list[tuple[int, int]] = []
+    real = hmac.compare_digest
+
+    def recording(a: bytes, b: bytes) -> bool:
+        lengths.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setenv("GATEWAY_CLIENT_KEY", CLIENT_KEY)
+    monkeypatch.setattr(hmac, "compare_digest", recording)
+    url, client = gateway({"gateway": {"api_keys": ["os.environ/GATEWAY_CLIENT_KEY"]}}, "k")
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(model="echo", messages=HELLO)
+    good = openai.OpenAI(base_url=f"{url}/v1", api_key=CLIENT_KEY, max_retries=0)
+    assert good.chat.completions.create(model="echo", messages=HELLO).choices[0].message.content
+    assert lengths and all(a == b for a, b in lengths)
