@@ -75,6 +75,9 @@ def _finite(number: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
+
+
 def _invalid_json(why: str) -> GatewayError:
     return GatewayError(
         400,
@@ -110,7 +113,7 @@ def parse_request(raw: bytes) -> tuple[ChatRequest, dict[str, Any]]:
     """The checked request and the body as sent (400 with OpenAI's error shape otherwise)."""
     try:
         text = raw.decode(json.detect_encoding(raw), "surrogatepass")
-        body = json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        body = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise _invalid_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except _NotJSON as exc:
