@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import hashlib
 import hmac
 import logging
 import os
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -26,7 +28,7 @@ from dispatcher.gateway._passthrough import Upstream, relay, upstream_for
 from dispatcher.gateway._relay_chain import relay_chains
 from dispatcher.gateway._runs import answer_with_run
 from dispatcher.gateway._trace_log import ProcessTraceLog
-from dispatcher.gateway._via_model import answer_via_model
+from dispatcher.gateway._via_model import answer_via_model, model_request
 from dispatcher.gateway._wire import MAX_BODY_BYTES, parse_request, task_text
 from dispatcher.redaction import register_secret
 from dispatcher.trace.sink import default_runs_dir
@@ -41,6 +43,9 @@ AGENT_PREFIX = "agent/"
 ENV_PREFIX = "os.environ/"
 
 _log = logging.getLogger("dispatcher.gateway")
+# The whole request body must arrive within this: a client sending it a byte at a time
+# (slowloris) would otherwise hold a connection and a task for as long as it likes.
+BODY_TIMEOUT_S = 60.0
 
 
 def _client_keys(dispatcher: Dispatcher) -> tuple[bytes, ...]:
@@ -56,8 +61,14 @@ def _client_keys(dispatcher: Dispatcher) -> tuple[bytes, ...]:
                 fix=f"export {name}=... before `dispatcher serve`, or remove the entry",
             )
         register_secret(value)
-        keys.append(value.encode())
+        keys.append(_digest(value.encode()))
     return tuple(keys)
+
+
+def _digest(key: bytes) -> bytes:
+    # Keys are compared as digests: compare_digest is constant-time only for inputs of equal
+    # length, and a digest's length says nothing about the key's.
+    return hashlib.sha256(key).digest()
 
 
 class _Gateway:
@@ -88,7 +99,7 @@ class _Gateway:
             return
         header = request.headers.get("authorization", "")
         scheme, _, presented = header.partition(" ")
-        token = presented.strip().encode()
+        token = _digest(presented.strip().encode())
         # compare_digest over every key: the time taken says nothing about which one is close.
         matched = False
         for key in self.keys:
@@ -141,7 +152,7 @@ class _Gateway:
                     registry=self.registry,
                     profile=self.registry.profile(name),
                     request=parsed,
-                    body=body,
+                    wire_request=model_request(parsed, body),  # a 400 before any run
                 )
             )
         assert self.client is not None, "the lifespan opened the client"
@@ -161,11 +172,16 @@ class _Gateway:
 
     async def models(self, request: Request) -> Response:
         self.check_key(request)
-        data = [
-            {"id": model, "object": "model", "created": 0, "owned_by": "dispatcher"}
-            for model in self.model_ids()
-        ]
+        data = [_model_object(model) for model in self.model_ids()]
         return JSONResponse({"object": "list", "data": data})
+
+    async def model(self, request: Request) -> Response:
+        """GET /v1/models/{id}: the SDKs' `models.retrieve`."""
+        self.check_key(request)
+        name = request.path_params["model"]
+        if name not in self.model_ids():
+            raise _unknown_model(name)
+        return JSONResponse(_model_object(name))
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -209,11 +225,20 @@ async def _body(request: Request) -> bytes:
         raise _too_large()
     chunks = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _too_large()
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise _too_large()
+                chunks.append(chunk)
+    except TimeoutError:
+        raise GatewayError(
+            408,
+            f"the request body did not arrive within {BODY_TIMEOUT_S:g} s; send it whole, "
+            "with a Content-Length that matches it",
+            code="request_timeout",
+        ) from None
     return b"".join(chunks)
 
 
@@ -221,10 +246,15 @@ def _too_large() -> GatewayError:
     return GatewayError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
 
 
+def _model_object(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "dispatcher"}
+
+
 def _unknown_model(name: str) -> GatewayError:
+    shown = repr(name) if len(name) <= 200 else f"{name[:200]!r}... ({len(name)} characters)"
     return GatewayError(
         404,
-        f"the model {name!r} does not exist here; GET /v1/models lists the ones served",
+        f"the model {shown} does not exist here; GET /v1/models lists the ones served",
         param="model",
         code="model_not_found",
     )
@@ -277,6 +307,8 @@ class _GatewayApp(Starlette):
             response = await self._chat(Request(scope, receive))
         except GatewayError as exc:
             response = _error_response(exc)
+        except ClientDisconnect:
+            return  # it left while sending its body: nobody to answer, nothing went wrong
         except Exception:
             _log.exception("the chat completions handler failed")
             response = _error_response(GatewayError(500, "internal error", "internal_error"))
@@ -289,6 +321,7 @@ def build_app(dispatcher: Dispatcher) -> Starlette:
     routes = [
         Route("/v1/chat/completions", gateway.chat, methods=["POST"]),
         Route("/v1/models", gateway.models, methods=["GET"]),
+        Route("/v1/models/{model:path}", gateway.model, methods=["GET"]),
         Route("/healthz", gateway.healthz, methods=["GET"]),
         Route("/readyz", gateway.readyz, methods=["GET"]),
     ]

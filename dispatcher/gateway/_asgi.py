@@ -8,7 +8,9 @@ upstream error before the first token should still be a real HTTP status, not an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import quote
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -19,6 +21,16 @@ __all__ = ["ProducedResponse", "Reply"]
 
 JSON = "application/json"
 SSE = "text/event-stream"
+# What a header value keeps as it is: printable ASCII but `%` (model and agent names are
+# the registry's, and may hold anything, CR/LF included).
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def header_value(value: str) -> bytes:
+    """`value` as a header value: printable ASCII, anything else percent-encoded (UTF-8)."""
+    if value.isascii() and value.isprintable() and "%" not in value:
+        return value.encode()
+    return quote(value, safe=_HEADER_SAFE).encode()
 
 
 class Reply:
@@ -29,15 +41,18 @@ class Reply:
         self.started = False
         self.finished = False
         self.streaming = False
+        # The producer's headers (run id, route) once it has them, for an answer it cannot
+        # give itself (the server stopping it).
+        self.headers: Mapping[str, str] = {}
 
     async def start(self, status: int, headers: Mapping[str, str], content_type: str) -> None:
         raw = [(b"content-type", content_type.encode())]
-        raw += [(name.encode(), value.encode()) for name, value in headers.items()]
+        raw += [(name.encode(), header_value(value)) for name, value in headers.items()]
         if content_type == SSE:
             self.streaming = True
             raw += [(b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
-        self.started = True
         await self._send({"type": "http.response.start", "status": status, "headers": raw})
+        self.started = True  # only once sent: a refused start can still be an error answer
 
     async def write(self, data: bytes) -> None:
         await self._send({"type": "http.response.body", "body": data, "more_body": True})
@@ -60,6 +75,10 @@ class Reply:
 
 
 Producer = Callable[[Reply], Awaitable[None]]
+
+_SHUTTING_DOWN = GatewayError(
+    503, "the gateway is shutting down; send the request again", "server_error", "shutting_down"
+)
 
 
 class ProducedResponse(Response):
@@ -89,9 +108,13 @@ class ProducedResponse(Response):
         try:
             await self._produce(reply)
         except asyncio.CancelledError:
+            this.uncancel()  # our own cancellation (the client left), or the server's
             if not client_gone:
-                raise
-            this.uncancel()  # our own cancellation: the client left, nothing to answer
+                # The server stopping with this request in flight: the run is cancelled (its
+                # trace says so); the client hears why, in OpenAI's shape, if it still listens.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(1):
+                        await reply.error(_SHUTTING_DOWN, reply.headers)
         except Exception:
             # Producers answer their own errors; this is the last guard against a traceback.
             await reply.error(GatewayError(500, "internal error", "internal_error"))

@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dispatcher.errors import ModelConnectionError, StreamStalledError
+from dispatcher.errors import (
+    MalformedResponseError,
+    ModelConnectionError,
+    ProviderError,
+    StreamStalledError,
+)
 from dispatcher.gateway._asgi import SSE, Reply
 from dispatcher.gateway._errors import gateway_error
 from dispatcher.gateway._relay_chain import Committed, Exchange, relay_through, route_of
@@ -44,6 +49,12 @@ _USAGE_ONLY = re.compile(rb'"choices"\s*:\s*\[\s*\]')
 _AGENT = "gateway"
 # Without `timeout` / `stream_timeout` in litellm_params: what the model adapters default to.
 _DEFAULT_READ_TIMEOUT_S = 600.0
+# An answer (or one event of a stream) past this is not buffered further: the upstream is
+# broken or hostile; no Chat Completion comes near it.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+_REDACTED = b"[REDACTED]"
+_MAX_TOKENS = 2**40
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +135,7 @@ async def relay(
         "x-dispatcher-route": route_of(profile),
         "x-dispatcher-escalations": "0",
     }
+    reply.headers = headers
     drop_usage = False
     if request.stream and not request.include_usage:
         # Asked for anyway: the trace needs the token counts; the client does not get them.
@@ -168,12 +180,31 @@ async def relay_json(
         data=payload,
         headers=upstream.headers(profile),
         timeout=upstream.timeout(),
+        allow_redirects=False,
     ) as answer:
-        data = await answer.read()
-    if answer.status >= 400:
+        data = await _read_capped(answer, profile)
+    if answer.status >= 300:
         raise _upstream_error(answer.status, data, answer.headers, profile)
+    key = _own_key(profile)
+    if key is not None and key in data:  # an upstream that tells the gateway's key back
+        data = data.replace(key, _REDACTED)
     try:
         parsed = json.loads(data)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):  # a proxy's page, an empty 204: not an answer to relay
+        raise MalformedResponseError(
+            f"the upstream's answer is not a JSON object ({answer.content_type})",
+            model=profile.name,
+        )
+    if not isinstance(parsed.get("choices"), list):
+        if "error" in parsed:  # an error sent with 200, as some proxies do
+            raise _upstream_error(502, data, answer.headers, profile)
+        raise MalformedResponseError(
+            "the upstream's answer is not a chat completion (it has no choices)",
+            model=profile.name,
+        )
+    try:
         message = parsed["choices"][0]["message"]
         text = message.get("content") or ""
         usage = parsed.get("usage") or {}
@@ -210,20 +241,40 @@ async def relay_stream(
         data=payload,
         headers=upstream.headers(profile),
         timeout=upstream.timeout(),
+        allow_redirects=False,
     ) as answer:
-        if answer.status >= 400:
-            data = await answer.read()
+        if answer.status >= 300:
+            data = await _read_capped(answer, profile)
             raise _upstream_error(answer.status, data, answer.headers, profile)
+        if answer.content_type != SSE:  # a proxy's page, a JSON answer: not a stream to relay
+            raise MalformedResponseError(
+                f"the upstream answered a stream with {answer.content_type}, not {SSE}",
+                model=profile.name,
+            )
+        key = _own_key(profile)
         async for raw in answer.content.iter_any():
             if ttft_ms is None:
                 ttft_ms = (time.perf_counter() - started) * 1000
-            pending += raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw
+            pending += raw
+            if b"\r" in pending:  # on the buffer: a "\r\n" may be split across two reads
+                pending = pending.replace(b"\r\n", b"\n")
             *events, pending = pending.split(b"\n\n")
+            if len(pending) > MAX_EVENT_BYTES:
+                raise _too_large(profile, "an event of its stream", MAX_EVENT_BYTES)
             out = []
             for event in events:
-                if event.startswith(b"data:") and event[5:].strip() == b"[DONE]":
-                    done = True  # sent by the caller once the run is traced
-                    continue
+                if event.startswith(b"data:"):
+                    data = event[5:].strip()
+                    if data == b"[DONE]":
+                        done = True  # sent by the caller once the run is traced
+                        break
+                    # A look at its ends, not a parse (that would cost more than relaying):
+                    # enough to stop a truncated or non-JSON event the SDKs would choke on.
+                    if not (data.startswith(b"{") and data.endswith(b"}")):
+                        raise MalformedResponseError(
+                            "an event of the upstream's stream is not a JSON object",
+                            model=profile.name,
+                        )
                 if b'"usage"' in event and _USAGE_ONLY.search(event):
                     usage = _event_usage(event)
                     if drop_usage:
@@ -231,10 +282,11 @@ async def relay_stream(
                 out.append(event + b"\n\n")
             if done:  # the stream's last read: it goes out with [DONE], one write, not two
                 held.extend(out)
-            elif out:
+                break  # whatever an upstream sends after [DONE] is no part of the answer
+            if out:
                 if not reply.started:  # until now a failure may still retry or fall back
                     await reply.start(200, headers, SSE)
-                await reply.write(b"".join(out))
+                await reply.write(_without(key, b"".join(out)))
     if not done:
         raise ModelConnectionError(
             "the upstream stream ended before [DONE] (connection dropped?)",
@@ -250,7 +302,41 @@ async def relay_stream(
         ttft_ms=ttft_ms,
         request_id=answer.headers.get("x-request-id"),
     )
-    return response, b"".join(held)
+    return response, _without(key, b"".join(held))
+
+
+def _own_key(profile: ModelProfile) -> bytes | None:
+    """The key the gateway sends this upstream (redacted from what it answers)."""
+    key = profile.api_key()
+    return key.encode() if key else None
+
+
+def _without(key: bytes | None, data: bytes) -> bytes:
+    """`data` without the gateway's own key (an upstream may tell it back; never the client).
+
+    A key an upstream streams in pieces over several events is not caught: it would take
+    holding text back, as dispatcher/auto streams do.
+    """
+    return data.replace(key, _REDACTED) if key is not None and key in data else data
+
+
+async def _read_capped(answer: aiohttp.ClientResponse, profile: ModelProfile) -> bytes:
+    parts = []
+    size = 0
+    async for part in answer.content.iter_any():
+        size += len(part)
+        if size > MAX_ANSWER_BYTES:
+            raise _too_large(profile, "its answer", MAX_ANSWER_BYTES)
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _too_large(profile: ModelProfile, what: str, limit: int) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"the upstream sent {what} larger than {limit // (1024 * 1024)} MiB; the gateway "
+        "stopped reading",
+        model=profile.name,
+    )
 
 
 def _event_usage(event: bytes) -> Mapping[str, Any]:
@@ -267,20 +353,30 @@ def _event_usage(event: bytes) -> Mapping[str, Any]:
 def _usage(usage: Mapping[str, Any]) -> Usage:
     def count(name: str) -> int:
         value = usage.get(name)
-        return value if isinstance(value, int) and value >= 0 else 0
+        # The upstream's word: a count no model produces (10**400) would break the pricing.
+        return value if isinstance(value, int) and 0 <= value < _MAX_TOKENS else 0
 
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     return Usage(
         count("prompt_tokens"),
         count("completion_tokens"),
-        cached if isinstance(cached, int) and cached >= 0 else 0,
+        cached if isinstance(cached, int) and 0 <= cached < _MAX_TOKENS else 0,
     )
 
 
 def _upstream_error(
     status: int, data: bytes, headers: Mapping[str, str], profile: ModelProfile
 ) -> Exception:
+    if status < 400:
+        # Followed, a redirect would send the body (and, to the same host, the key) wherever
+        # the upstream says: the gateway only talks to the api_base its operator configured.
+        return ProviderError(
+            "the upstream answered with a redirect, which the gateway does not follow; its "
+            "operator must set the model's api_base to the URL that answers",
+            model=profile.name,
+            status_code=status,
+        )
     detail = f"upstream answered HTTP {status}"
     try:
         error = json.loads(data).get("error")

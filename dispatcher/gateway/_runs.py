@@ -65,6 +65,7 @@ async def answer_with_run(
     """Run `task` (routed, or on `agent`) and answer in the shape the request asked for."""
     run_id = new_run_id()
     headers = {"x-dispatcher-run-id": run_id, "x-dispatcher-escalations": "0"}
+    reply.headers = headers
     # A streamed answer also carries the models' text as they write it (`reasoning_content`).
     live = request.stream
     stream = (

@@ -105,21 +105,43 @@ def _tools(request: ChatRequest) -> tuple[ToolSpec, ...]:
                 param=f"tools.{index}",
             )
         parameters = function.get("parameters") or {"type": "object", "properties": {}}
+        if not isinstance(parameters, dict):
+            raise GatewayError(
+                400,
+                f"tools[{index}].function.parameters must be a JSON Schema object",
+                param=f"tools.{index}",
+            )
         specs.append(ToolSpec(function["name"], str(function.get("description") or ""), parameters))
     return tuple(specs)
 
 
-def _tool_choice(body: dict[str, Any]) -> ToolChoice:
+def _tool_choice(body: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoice:
     choice = body.get("tool_choice", "auto")
     if choice in ("auto", "required", "none"):
         return choice  # type: ignore[no-any-return]
-    if isinstance(choice, dict) and isinstance((choice.get("function") or {}).get("name"), str):
-        return ForcedTool(choice["function"]["name"])
-    raise GatewayError(
-        400,
-        "tool_choice must be auto, required, none or {type: function, function: {name}}",
-        param="tool_choice",
-    )
+    function = choice.get("function") if isinstance(choice, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    if not isinstance(name, str):
+        raise GatewayError(
+            400,
+            "tool_choice must be auto, required, none or {type: function, function: {name}}",
+            param="tool_choice",
+        )
+    if name not in {tool.name for tool in tools}:
+        raise GatewayError(
+            400, f"tool_choice names {name!r}, which is not one of `tools`", param="tool_choice"
+        )
+    return ForcedTool(name)
+
+
+def _number(body: dict[str, Any], name: str, kind: type[int] | type[float]) -> Any:
+    """`body[name]` when it is a number of `kind` (a bool is not one), else a 400."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | kind):
+        raise GatewayError(400, f"{name} must be a number, got {value!r}"[:200], param=name)
+    return value
 
 
 def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
@@ -147,15 +169,18 @@ def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
             messages.append(
                 ToolResultMessage(call_id, names.get(call_id, "tool"), _text(message, index))
             )
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
-    temperature = body.get("temperature")
+    if request.n not in (None, 1):
+        raise GatewayError(400, f"{request.model} returns one choice; set n to 1", param="n")
+    max_tokens = _number(body, "max_completion_tokens", int) or _number(body, "max_tokens", int)
+    temperature = _number(body, "temperature", float)
+    tools = _tools(request)
     return ModelRequest(
         messages=messages,
         system="\n\n".join(system),
-        tools=_tools(request),
-        tool_choice=_tool_choice(body),
-        max_output_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
-        temperature=float(temperature) if isinstance(temperature, int | float) else None,
+        tools=tools,
+        tool_choice=_tool_choice(body, tools),
+        max_output_tokens=max_tokens if max_tokens and max_tokens > 0 else None,
+        temperature=None if temperature is None else float(temperature),
         metadata={"agent": "gateway"},
     )
 
@@ -176,20 +201,21 @@ async def answer_via_model(
     registry: Registry,
     profile: ModelProfile,
     request: ChatRequest,
-    body: dict[str, Any],
+    wire_request: ModelRequest,
 ) -> None:
-    """Answer one request through the registry's model, traced as a run."""
+    """Answer one request (`wire_request`: `model_request` of it) through the registry's
+    model, traced as a run."""
     run_id = new_run_id()
     headers = {
         "x-dispatcher-run-id": run_id,
         "x-dispatcher-route": f"{profile.tier or 'direct'}/{profile.name}",
         "x-dispatcher-escalations": "0",
     }
+    reply.headers = headers
     if request.stream:
-        await _stream_live(reply, registry, profile, request, body, run_id, headers)
+        await _stream_live(reply, registry, profile, request, wire_request, run_id, headers)
         return
     try:
-        wire_request = model_request(request, body)
         last_user = next(
             (m.content for m in reversed(wire_request.messages) if isinstance(m, UserMessage)), ""
         )
@@ -268,7 +294,7 @@ async def _stream_live(
     registry: Registry,
     profile: ModelProfile,
     request: ChatRequest,
-    body: dict[str, Any],
+    wire_request: ModelRequest,
     run_id: str,
     headers: dict[str, str],
 ) -> None:
@@ -285,7 +311,6 @@ async def _stream_live(
             return await traced_call(sinks)
 
     async def traced_call(sinks: Sequence[TraceSink]) -> RunResult:
-        wire_request = model_request(request, body)
         last_user = next(
             (m.content for m in reversed(wire_request.messages) if isinstance(m, UserMessage)), ""
         )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import time
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
+from dispatcher._unicode import is_encodable
 from dispatcher.gateway._errors import GatewayError
 
 __all__ = [
@@ -19,6 +22,11 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
+# Deeper bodies are refused: re-encoding one (for the upstream, the trace) would hit Python's
+# recursion limit, and no Chat Completions request (tool schemas included) comes close.
+MAX_NESTING = 64
+# `\ud800`-`\udfff` escapes: the only way a lone surrogate gets into a parsed body.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class ChatMessage(BaseModel):
@@ -52,19 +60,75 @@ class ChatRequest(BaseModel):
         return self.stream_options is not None and self.stream_options.include_usage
 
 
+class _NotJSON(ValueError):
+    """What Python's parser takes but JSON is not: NaN, Infinity, 1e999."""
+
+
+def _not_json(constant: str) -> Any:
+    raise _NotJSON(f"{constant} is not JSON")
+
+
+def _finite(number: str) -> float:
+    value = float(number)
+    if not math.isfinite(value):
+        raise _NotJSON(f"{number} is out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
+
+
+def _invalid_json(why: str) -> GatewayError:
+    return GatewayError(
+        400,
+        f"the request body is not valid JSON ({why}); send a JSON object "
+        "(Content-Type: application/json)",
+        code="invalid_json",
+    )
+
+
+def _unencodable(body: dict[str, Any], raw: bytes) -> str | None:
+    """Why `body` cannot be sent on (too deep, a lone surrogate), if it cannot.
+
+    Walked only when the raw bytes make it possible: most bodies are not looked at twice.
+    """
+    deep = raw.count(b"[") + raw.count(b"{") > MAX_NESTING
+    escapes = _SURROGATE_ESCAPE.search(raw) is not None
+    if not (deep or escapes):
+        return None
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_NESTING:
+                return f"nested deeper than {MAX_NESTING} levels"
+            children = [*value, *value.values()] if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+        elif escapes and isinstance(value, str) and not is_encodable(value):
+            return "a lone surrogate escape such as \\ud800, which is no character"
+    return None
+
+
 def parse_request(raw: bytes) -> tuple[ChatRequest, dict[str, Any]]:
     """The checked request and the body as sent (400 with OpenAI's error shape otherwise)."""
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise GatewayError(
-            400,
-            "the request body is not valid JSON; send a JSON object "
-            "(Content-Type: application/json)",
-            code="invalid_json",
-        ) from None
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        body = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise _invalid_json(f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except _NotJSON as exc:
+        raise _invalid_json(str(exc)) from None
+    except UnicodeDecodeError:
+        raise _invalid_json("it is not UTF-8 text") from None
+    except ValueError:  # an integer of thousands of digits
+        raise _invalid_json("a number is out of range") from None
+    except RecursionError:
+        raise _invalid_json(f"nested deeper than {MAX_NESTING} levels") from None
     if not isinstance(body, dict):
         raise GatewayError(400, "the request body must be a JSON object", code="invalid_json")
+    problem = _unencodable(body, raw)
+    if problem is not None:
+        raise _invalid_json(problem)
     try:
         return ChatRequest.model_validate(body), body
     except ValidationError as exc:

@@ -9,6 +9,7 @@ Messages are redacted here, so no adapter can leak a key through an error.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
@@ -56,20 +57,27 @@ def mentions_context_overflow(texts: Iterable[str | None]) -> bool:
     return False
 
 
+def _seconds(value: float) -> float:
+    """A wait from the server's header; `nan` / `inf` (no real wait) raise ValueError."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a wait: {value}")
+    return max(value, 0.0)
+
+
 def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds the server asked us to wait: `retry-after-ms`, else `retry-after` (secs or date)."""
     lowered = {key.lower(): value for key, value in headers.items()}
     raw_ms = lowered.get("retry-after-ms")
     if raw_ms is not None:
         try:
-            return max(float(raw_ms) / 1000.0, 0.0)
+            return _seconds(float(raw_ms) / 1000.0)
         except ValueError:
             pass
     raw = lowered.get("retry-after")
     if raw is None:
         return None
     try:
-        return max(float(raw), 0.0)
+        return _seconds(float(raw))
     except ValueError:
         pass
     try:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from dispatcher.errors import (
     ConfigError,
     DispatcherError,
+    MissingKeyError,
     ModelConnectionError,
     ProviderError,
 )
@@ -235,10 +236,13 @@ class AnthropicModel:
         if isinstance(exc, anthropic.CredentialsError) or (
             isinstance(exc, TypeError) and "authentication method" in str(exc)
         ):
-            return ConfigError(
+            # A missing key, not a bad request: the gateway answers it as its own fault.
+            return MissingKeyError(
                 f"no Anthropic credentials for model {model!r}: {redact(str(exc))}",
                 fix="export ANTHROPIC_API_KEY, or give the model `api_key: os.environ/NAME` in "
                 "the registry file and export NAME",
+                model=model,
+                variable="ANTHROPIC_API_KEY",
             )
         return None
 

@@ -6,6 +6,17 @@
     hang          never answers (streams one chunk first); records when the caller goes away
     flaky-N-NNN   fails with HTTP NNN the first N times it is called, then answers as echo
     broken        streams one chunk, then drops the connection (no [DONE])
+    html          answers 200 with an HTML page (a proxy's login or error page)
+    redirect      answers 307 to /v1/redirected, which records who followed it
+    after-done    streams a chunk and [DONE], then a forged chunk, then never ends
+    crlf          streams with CRLF line ends, each event's last "\n" in a write of its own
+    endless       streams one event that never ends (1 MiB writes, no blank line)
+    huge          answers a JSON body that never ends (1 MiB writes)
+    tell-key      answers (or streams) the Authorization header it was sent
+    error-200     answers 200 with an OpenAI error body instead of a completion
+    garbled       streams an event whose data is not a JSON object, then [DONE]
+    wait-VALUE    fails with 429 and `Retry-After: VALUE` (wait-nan, wait-inf, ...)
+    odd-usage     answers echo with a usage of 10**400 prompt tokens and -5 completion tokens
     dispatcher-*  plays the dispatcher LLM: delegates to the first specialist, then repeats
                   the specialist's result as the final answer; workers get "answer: <task>"
 
@@ -20,12 +31,14 @@ import time
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+SSE = "text/event-stream"
 LEAKY_SECRET = "sk-proj-upstreamSecretValue0123456789"
 
 
@@ -65,7 +78,17 @@ class FakeUpstream:
         self.hanging = threading.Event()
         self.gone = threading.Event()
         self.calls: dict[str, int] = {}
-        self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"])])
+        self.redirected: list[str] = []
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/redirected", self.redirected_to, methods=["GET", "POST"]),
+            ]
+        )
+
+    async def redirected_to(self, request: Request) -> Response:
+        self.redirected.append(request.headers.get("authorization", ""))
+        return JSONResponse(_completion("redirected", {"role": "assistant", "content": "moved"}))
 
     async def chat(self, request: Request) -> Response:
         body = await request.json()
@@ -87,6 +110,37 @@ class FakeUpstream:
             return JSONResponse({"error": error}, status_code=status, headers=headers)
         if model == "hang":
             return await self._hang(request, body)
+        if model == "html":
+            page = "<html>\n\n<body>Please log in</body></html>"
+            return Response(page, media_type="text/html")
+        if model == "redirect":
+            return Response(status_code=307, headers={"location": "/v1/redirected"})
+        if model == "after-done" and body.get("stream"):
+            return StreamingResponse(self._after_done(), media_type="text/event-stream")
+        if model == "crlf" and body.get("stream"):
+            return StreamingResponse(self._crlf(), media_type="text/event-stream")
+        if model in ("endless", "huge"):
+            start = b"data: " if model == "endless" else b'{"choices": "'
+            media_type = "text/event-stream" if model == "endless" else "application/json"
+            return StreamingResponse(self._endless(start), media_type=media_type)
+        if model == "garbled" and body.get("stream"):
+            garbled = [b'data: {"id": "x", "choices": [\n\n', b"data: [DONE]\n\n"]
+            return StreamingResponse(iter(garbled), media_type=SSE)
+        if model.startswith("wait-"):
+            error = {"message": "slow down", "type": "rate_limit"}
+            wait = {"retry-after": model.removeprefix("wait-")}
+            return JSONResponse({"error": error}, status_code=429, headers=wait)
+        if model == "error-200":
+            return JSONResponse({"error": {"message": "overloaded", "type": "server_error"}})
+        if model == "odd-usage":
+            answer = _completion(model, self._answer(model, body))
+            answer["usage"] = {"prompt_tokens": 10**400, "completion_tokens": -5}
+            return Response(json.dumps(answer), media_type="application/json")
+        if model == "tell-key":
+            told = {"role": "assistant", "content": f"I got {request.headers['authorization']}"}
+            if body.get("stream"):
+                return StreamingResponse(self._chunks(model, told, body), media_type=SSE)
+            return JSONResponse(_completion(model, told))
         message = self._answer(model, body)
         if body.get("stream"):
             return StreamingResponse(
@@ -128,6 +182,34 @@ class FakeUpstream:
     async def _broken(self) -> Any:
         yield _sse(_chunk("broken", {"role": "assistant", "content": "half"}))
         raise RuntimeError("the upstream dropped the connection")  # uvicorn closes it
+
+    async def _after_done(self) -> Any:
+        try:
+            yield _sse(_chunk("after-done", {"role": "assistant", "content": "real"}))
+            yield b"data: [DONE]\n\n"
+            yield _sse(_chunk("after-done", {"content": "FORGED"}))
+            await anyio.sleep_forever()
+        finally:
+            self.gone.set()
+
+    async def _crlf(self) -> Any:
+        for event in (
+            _sse(_chunk("crlf", {"role": "assistant", "content": "line ends"})),
+            b"data: [DONE]\n\n",
+        ):
+            yield event.replace(b"\n", b"\r\n")[:-1]
+            await anyio.sleep(0.05)  # so that the gateway reads the "\n" on its own
+            yield b"\n"
+            await anyio.sleep(0.05)
+
+    async def _endless(self, start: bytes) -> Any:
+        try:
+            yield start
+            while True:
+                yield b"x" * 1024 * 1024
+                await anyio.lowlevel.checkpoint()
+        finally:
+            self.gone.set()
 
     async def _hang(self, request: Request, body: dict[str, Any]) -> Response:
         self.hanging.set()

@@ -31,6 +31,7 @@ You never finish.
 
 CLIENT_KEY = "gw-client-key-0123456789"
 UNSET_KEY_VARIABLE = "DISPATCHER_GATEWAY_TEST_NEVER_SET_KEY"
+UPSTREAM_KEY_VARIABLE = "DISPATCHER_GATEWAY_TEST_UPSTREAM_KEY"
 
 
 def _closed_port() -> int:
@@ -71,6 +72,20 @@ def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | N
                 },
             },
             model("broken", "openai/broken"),
+            *(
+                model(name, f"openai/{name}")
+                for name in (
+                    *("html", "redirect", "after-done", "crlf", "endless", "huge"),
+                    *("error-200", "odd-usage", "wait-nan", "wait-inf", "wait-1e400", "garbled"),
+                )
+            ),
+            {
+                "model_name": "tell-key",
+                "litellm_params": {
+                    **model("", "openai/tell-key")["litellm_params"],
+                    "api_key": f"os.environ/{UPSTREAM_KEY_VARIABLE}",
+                },
+            },
             # Nothing listens there: every request is a connection error.
             {
                 "model_name": "unreachable",

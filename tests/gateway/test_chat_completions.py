@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import openai
+import pytest
 from fake_upstream import FakeUpstream
 from gateway_config import Gateway, run_events
 
@@ -23,6 +25,18 @@ def test_models_lists_auto_agents_and_registry_models(gateway: Gateway) -> None:
     assert ids[0] == "dispatcher/auto"
     assert {"agent/helper", "agent/slowpoke", "brain", "echo", "claude"} <= set(ids)
     assert "agent/overwatch" not in ids  # only specialists are served as agents
+
+
+def test_one_model_is_retrieved_by_its_id(gateway: Gateway) -> None:
+    """The SDK's `models.retrieve`: GET /v1/models/{id}, ids with a slash included."""
+    _, client = gateway()
+    for model_id in ("dispatcher/auto", "agent/helper", "echo"):
+        model = client.models.retrieve(model_id)
+        assert model.id == model_id and model.object == "model"
+    for missing in ("gpt-9", "agent/overwatch"):
+        with pytest.raises(openai.NotFoundError) as caught:
+            client.models.retrieve(missing)
+        assert caught.value.code == "model_not_found"
 
 
 def test_auto_answers_with_route_run_id_and_escalation_headers(gateway: Gateway) -> None:

@@ -257,3 +257,43 @@ def test_a_silent_upstream_past_its_timeout_is_504(gateway: Gateway) -> None:
     stream = client.chat.completions.create(model="hang-briefly", messages=HELLO, stream=True)
     with pytest.raises(openai.APIError, match="timed out"):
         list(stream)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_model_without_default_credentials_is_the_gateways_fault(
+    gateway: Gateway, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`claude` has no `api_key` and ANTHROPIC_API_KEY is unset: the operator's setup."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    _, client = gateway()
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="claude", messages=HELLO, stream=stream)
+    assert caught.value.status_code == 502
+    error = caught.value.body
+    assert isinstance(error, dict) and error["code"] == "upstream_auth"
+    assert "ANTHROPIC_API_KEY" not in caught.value.message  # the server's setup stays private
+
+
+def test_client_keys_are_compared_without_revealing_their_length(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compare_digest is constant-time only for inputs of equal length: a presented key of
+    another length must not return early (and so tell how long the real key is)."""
+    import hmac
+
+    lengths: list[tuple[int, int]] = []
+    real = hmac.compare_digest
+
+    def recording(a: bytes, b: bytes) -> bool:
+        lengths.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setenv("GATEWAY_CLIENT_KEY", CLIENT_KEY)
+    monkeypatch.setattr(hmac, "compare_digest", recording)
+    url, client = gateway({"gateway": {"api_keys": ["os.environ/GATEWAY_CLIENT_KEY"]}}, "k")
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(model="echo", messages=HELLO)
+    good = openai.OpenAI(base_url=f"{url}/v1", api_key=CLIENT_KEY, max_retries=0)
+    assert good.chat.completions.create(model="echo", messages=HELLO).choices[0].message.content
+    assert lengths and all(a == b for a, b in lengths)

@@ -148,3 +148,30 @@ def test_a_provider_error_keeps_its_status(client: openai.OpenAI) -> None:
             model="claude", messages=[{"role": "user", "content": "rate limit me"}]
         )
     assert caught.value.response.headers["retry-after"] == "3"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"tool_choice": {"type": "function", "function": "get_weather"}}, "tool_choice"),
+        ({"tool_choice": "sometimes"}, "tool_choice"),
+        ({"tool_choice": {"type": "function", "function": {"name": "nowhere"}}}, "tool_choice"),
+        ({"tools": [{**WEATHER, "function": {"name": "f", "parameters": "x"}}]}, "tools.0"),
+        ({"tools": [{**WEATHER, "function": {"name": "f", "parameters": [1]}}]}, "tools.0"),
+        ({"messages": [{"role": "assistant", "tool_calls": ["x"]}]}, "messages.0.tool_calls"),
+        ({"max_tokens": "many"}, "max_tokens"),
+        ({"max_tokens": True}, "max_tokens"),
+        ({"temperature": "hot"}, "temperature"),
+        ({"n": 2}, "n"),
+    ],
+)
+def test_fields_it_cannot_carry_as_sent_are_400_naming_them(
+    client: openai.OpenAI, extra: dict[str, object], param: str, stream: bool
+) -> None:
+    """Never a 500, and never a model call that would silently drop what the client asked."""
+    body = {"model": "claude", "messages": HELLO, "tools": [WEATHER], "stream": stream, **extra}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(**body)  # type: ignore[call-overload]
+    assert caught.value.param == param
+    assert seen == []
