@@ -38,3 +38,33 @@ def test_a_non_finite_outcome_is_not_a_label(tmp_path: Path, value: str) -> None
     data.write_text(record + "\n")
     with pytest.raises(DataError, match="not a usable outcome"):
         load_trajectories(data, "openai")
+
+
+def _our_runs(tmp_path: Path, first: dict[str, Any]) -> Path:
+    data = tmp_path / "runs.jsonl"
+    other = {"id": "r2", "success": False, "steps": [{"action": "ls"}]}
+    data.write_text(json.dumps(first) + "\n" + json.dumps(other) + "\n")
+    return data
+
+
+@pytest.mark.parametrize("tokens", ["abc", [1], 1e400, -3, True])
+def test_a_step_token_count_of_the_wrong_type_is_a_data_error(tmp_path: Path, tokens: Any) -> None:
+    # json.dumps writes 1e400 as Infinity, which json.loads reads back.
+    step = {"action": "ls", "tokens": tokens}
+    data = _our_runs(tmp_path, {"id": "r1", "success": True, "steps": [step]})
+    with pytest.raises(DataError, match=r"runs\.jsonl:1: 'steps\[0\]\.tokens' must be"):
+        load_trajectories(data, "jsonl")
+
+
+def test_a_whole_float_token_count_is_a_count(tmp_path: Path) -> None:
+    step = {"action": "ls", "tokens": 12.0}
+    data = _our_runs(tmp_path, {"id": "r1", "success": True, "steps": [step]})
+    runs = load_trajectories(data, "jsonl")
+    assert runs[0].steps[0].tokens == 12
+
+
+@pytest.mark.parametrize("run_id", [None, "", "   "])
+def test_a_run_without_an_id_is_a_data_error(tmp_path: Path, run_id: Any) -> None:
+    data = _our_runs(tmp_path, {"id": run_id, "success": True, "steps": []})
+    with pytest.raises(DataError, match=r"runs\.jsonl:1: 'id' must be"):
+        load_trajectories(data, "jsonl")
