@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dispatcher.cli._terminal import printable
+from dispatcher.cli._trace_export import checked_runs_dir as _checked
 from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import (
@@ -235,19 +236,9 @@ def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 
 
-def _checked(runs_dir: Path | None) -> Path | None:
-    """--runs-dir as given (none yet is fine: no runs); a file there is a mistake."""
-    if runs_dir is not None and runs_dir.exists() and not runs_dir.is_dir():
-        raise ConfigError(
-            f"--runs-dir {runs_dir} is a file, not a folder",
-            fix="pass the folder the traces are written to (default .dispatcher/runs)",
-        )
-    return runs_dir
-
-
 def _find(run: str, runs_dir: Path | None) -> RunRef:
     try:
-        return locate_run(run, runs_dir)
+        return locate_run(run, _checked(runs_dir))
     except DataError as exc:
         raise ConfigError(
             str(exc),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -103,11 +104,26 @@ def list_runs(runs_dir: Path | None = None) -> list[Path]:
     return [path for _, path in found]
 
 
+# What a run id (or a prefix of one) may hold: the runner's own rule, any first character.
+_RUN_ID_TEXT = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def _check_run_text(run: str) -> None:
+    """An empty run would match every run as a prefix, and one holding a quote could match
+    the JSON around another run's id in a shared file: neither names a run."""
+    if run != "latest" and not _RUN_ID_TEXT.fullmatch(run):
+        raise DataError(
+            f"{run!r} is not a run id, an id prefix, `latest`, or a .jsonl file that exists "
+            "(run ids are 1 to 128 ASCII letters, digits, '-', '_' and '.')"
+        )
+
+
 def find_run(run: str, runs_dir: Path | None = None) -> Path:
     """A run by file path, full id, unique id prefix, or `latest`."""
     candidate = Path(run)
     if candidate.suffix == ".jsonl" and candidate.is_file():
         return candidate
+    _check_run_text(run)
     runs = list_runs(runs_dir)
     if run == "latest" and runs:
         return runs[0]
@@ -202,6 +218,7 @@ def locate_run(run: str, runs_dir: Path | None = None) -> RunRef:
     candidate = Path(run)
     if candidate.suffix == ".jsonl" and candidate.is_file():
         return RunRef(candidate.stem, candidate)
+    _check_run_text(run)
     directory = runs_dir or default_runs_dir()
     if run == "latest":
         newest = list_run_refs(directory, limit=1)

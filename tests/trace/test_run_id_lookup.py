@@ -1,0 +1,96 @@
+"""What `trace show/html/export` and `feedback` take as a run: an id, an id prefix, `latest`
+or a .jsonl path. Anything else is a clear error, never some run that happens to match."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_runner import run_cli
+
+from dispatcher.errors import DataError
+from dispatcher.trace.reader import find_run, locate_run
+
+
+def _event(run_id: str, kind: str, **fields: object) -> str:
+    base = {"run_id": run_id, "ts": "2026-12-06T10:00:00+00:00", "span_id": "s1"}
+    return json.dumps({**base, "kind": kind, **fields}, separators=(",", ":"))
+
+
+def _runs(tmp_path: Path) -> Path:
+    runs = tmp_path / "runs"
+    (runs / "gateway").mkdir(parents=True)
+    own = "20261206T100000-aaaa0001"
+    (runs / f"{own}.jsonl").write_text(_event(own, "run_started", task="mine") + "\n")
+    shared = "20261206T100001-bbbb0001"
+    lines = [
+        _event(shared, "run_started", task="in the gateway's file"),
+        _event(shared, "run_finished", status="ok", cost_usd=None, counterfactual_cost_usd=None),
+    ]
+    (runs / "gateway" / "1-1.jsonl").write_text("\n".join(lines) + "\n")
+    return runs
+
+
+@pytest.mark.parametrize(
+    "run",
+    ["", "  ", "../x", "/etc/passwd", '20261206T100001-bbbb0001","ts', "a\\b", "a\nb", "x" * 129],
+    ids=["empty", "blank", "parent", "absolute", "quote", "backslash", "newline", "too-long"],
+)
+def test_a_run_that_is_no_run_id_is_a_clear_error(tmp_path: Path, run: str) -> None:
+    runs = _runs(tmp_path)
+    with pytest.raises(DataError, match="is not a run id"):
+        locate_run(run, runs)
+    with pytest.raises(DataError, match="is not a run id"):
+        find_run(run, runs)
+
+
+def test_ids_prefixes_latest_and_paths_still_work(tmp_path: Path) -> None:
+    runs = _runs(tmp_path)
+    assert locate_run("20261206T100001-bbbb0001", runs).shared
+    assert locate_run("20261206T100000-a", runs).run_id == "20261206T100000-aaaa0001"
+    assert locate_run("latest", runs).run_id == "20261206T100000-aaaa0001"  # newest write
+    path = runs / "20261206T100000-aaaa0001.jsonl"
+    assert locate_run(str(path)).path == path
+    assert find_run("20261206T100000", runs) == path
+
+
+def test_trace_show_of_a_quoted_id_names_the_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = _runs(tmp_path)
+    result = run_cli(
+        ["trace", "show", '20261206T100001-bbbb0001","ts', "--runs-dir", str(runs)], capsys
+    )
+    assert result.exit_code == 2
+    assert "is not a run id" in result.stderr and "holds no trace events" not in result.stderr
+
+
+def test_trace_show_with_a_runs_dir_that_is_a_file_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_folder = tmp_path / "runs"
+    not_a_folder.write_text("x")
+    result = run_cli(["trace", "show", "latest", "--runs-dir", str(not_a_folder)], capsys)
+    assert result.exit_code == 2
+    assert "is a file, not a folder" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["html", "export"])
+def test_html_and_export_with_a_runs_dir_that_is_a_file_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    not_a_folder = tmp_path / "runs"
+    not_a_folder.write_text("x")
+    args = [
+        "trace",
+        command,
+        "latest",
+        "-o",
+        str(tmp_path / "out"),
+        "--runs-dir",
+        str(not_a_folder),
+    ]
+    result = run_cli(args, capsys)
+    assert result.exit_code == 2
+    assert "is a file, not a folder" in result.stderr
