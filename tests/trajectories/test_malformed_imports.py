@@ -68,3 +68,28 @@ def test_a_run_without_an_id_is_a_data_error(tmp_path: Path, run_id: Any) -> Non
     data = _our_runs(tmp_path, {"id": run_id, "success": True, "steps": []})
     with pytest.raises(DataError, match=r"runs\.jsonl:1: 'id' must be"):
         load_trajectories(data, "jsonl")
+
+
+@pytest.mark.parametrize("item", [5, None, "text", [1]], ids=["int", "null", "string", "list"])
+@pytest.mark.parametrize("key", ["messages", "traj"])
+def test_an_openai_chat_message_that_is_no_object_is_a_data_error(
+    tmp_path: Path, item: Any, key: str
+) -> None:
+    data = tmp_path / "runs.jsonl"
+    good = {"id": "ok", key: [_ASSISTANT], "reward": 0}
+    bad = {"id": "bad", key: [_ASSISTANT, item], "reward": 1}
+    data.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(DataError, match=r"runs\.jsonl:2: message 1 must be a JSON object"):
+        load_trajectories(data, "openai")
+
+
+@pytest.mark.parametrize("item", [5, None, "text"], ids=["int", "null", "string"])
+def test_a_mini_swe_agent_message_that_is_no_object_is_a_data_error(
+    tmp_path: Path, item: Any
+) -> None:
+    turn = {"role": "assistant", "content": "THOUGHT: look\n\n```bash\nls\n```"}
+    record = {"instance_id": "a__b-1", "resolved": True, "messages": [turn, item]}
+    data = tmp_path / "run.traj.json"
+    data.write_text(json.dumps(record))
+    with pytest.raises(DataError, match=r"run\.traj\.json(:1)?: message 1 must be a JSON object"):
+        load_trajectories(data, "swe")
