@@ -162,7 +162,12 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Summarize runs: escalation rate by trigger, cost against the all-strong counterfactual."""
-    refs = [_find(r, runs_dir) for r in runs] if runs else list_run_refs(_checked(runs_dir))
+    if runs:
+        # A run named twice (by id and by `latest`, say) is one run: keyed by file and id.
+        found = {(ref.path, ref.run_id): ref for ref in (_find(r, runs_dir) for r in runs)}
+        refs = list(found.values())
+    else:
+        refs = list_run_refs(_checked(runs_dir))
     by_trigger: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     statuses: Counter[str] = Counter()

@@ -94,3 +94,15 @@ def test_html_and_export_with_a_runs_dir_that_is_a_file_say_so(
     result = run_cli(args, capsys)
     assert result.exit_code == 2
     assert "is a file, not a folder" in result.stderr
+
+
+def test_trace_stats_counts_a_run_named_twice_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = _runs(tmp_path)
+    shared = "20261206T100001-bbbb0001"
+    args = ["trace", "stats", shared, "20261206T100001-b", "--runs-dir", str(runs), "--json"]
+    result = run_cli(args, capsys)
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["runs"] == 1 and summary["statuses"] == {"ok": 1}
