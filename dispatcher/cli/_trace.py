@@ -94,7 +94,8 @@ def ls(
             _usd(row["cost_usd"]),
             _usd(row["counterfactual_cost_usd"]),
             str(row["escalations"] if row["escalations"] is not None else "-"),
-            printable(str(row["task"])),  # the table is for a terminal; --json stays exact
+            # One row a run: line breaks and tabs read as spaces (--json keeps the task exact).
+            printable(" ".join(str(row["task"]).split())),
         ]
         for row in rows
     ]

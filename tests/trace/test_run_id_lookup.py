@@ -106,3 +106,18 @@ def test_trace_stats_counts_a_run_named_twice_once(
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["runs"] == 1 and summary["statuses"] == {"ok": 1}
+
+
+def test_trace_ls_shows_a_multi_line_task_on_one_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    run_id = "20261206T100000-cccc0001"
+    task = "first line\nsecond line\r\n\tthird"
+    (runs / f"{run_id}.jsonl").write_text(_event(run_id, "run_started", task=task) + "\n")
+    result = run_cli(["trace", "ls", "--runs-dir", str(runs)], capsys)
+    assert result.exit_code == 0
+    row = next(line for line in result.stdout.splitlines() if run_id in line)
+    assert "first line second line third" in row
