@@ -50,6 +50,16 @@ ProfileOption = Annotated[
 ]
 
 
+def _not_an_input(output: Path, inputs: dict[str, Path | None]) -> None:
+    """Writing --runs-out over a file the command reads would destroy the user's data."""
+    for option, path in inputs.items():
+        if path is not None and path.is_file() and output.exists() and output.samefile(path):
+            raise ConfigError(
+                f"--runs-out {output} is the {option} file: writing it would replace your data",
+                fix="give --runs-out a new file, e.g. --runs-out alarms.jsonl",
+            )
+
+
 def _steps(text: str) -> list[int]:
     try:
         steps = sorted({int(part) for part in text.split(",") if part.strip()})
@@ -160,6 +170,8 @@ def eval_command(
 
     ks = _steps(steps)
     settings = _settings(config, profile)
+    if runs_out is not None:
+        _not_an_input(runs_out, {"--data": data, "--labels": labels})
     per_run: list[dict[str, Any]] | None = [] if runs_out is not None else None
     report = evaluate(_load(data, format, labels), settings, ks, runs_out=per_run)
     if runs_out is not None and per_run is not None:
