@@ -316,8 +316,17 @@ def calibrate_command(
 
 def _by_repository(runs: list[Any]) -> list[Any]:
     """Runs regrouped by repository: SWE-bench ids are ``owner__repo-number``."""
+    import re
     from dataclasses import replace
 
+    instance = re.compile(r"[^_\s]+__\S+-\d+")
+    odd = next((r.group for r in runs if not instance.fullmatch(r.group)), None)
+    if odd is not None:
+        raise ConfigError(
+            f"--group-by repository needs SWE-bench instance ids (owner__repo-N) as the runs' "
+            f"groups; {odd!r} is not one",
+            fix="use --group-by group, or give each run its instance id as `group`",
+        )
     return [replace(r, group=r.group.rsplit("-", 1)[0]) for r in runs]
 
 

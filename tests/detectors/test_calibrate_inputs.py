@@ -44,3 +44,14 @@ def test_an_l2_penalty_that_is_not_a_finite_number_at_least_0_is_a_config_error(
     result = run_cli([*args, "--l2", l2], capsys)
     assert result.exit_code == 2
     assert "--l2" in result.stderr and "combined.bias" not in result.stderr
+
+
+def test_group_by_repository_needs_swe_bench_instance_ids(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Groups such as "g0" have no repository in them: grouping "by repository" would silently
+    # group by task, and the printed CV would claim otherwise.
+    args = ["detectors", "calibrate", "--data", str(_runs(tmp_path, 8)), "--dry-run"]
+    result = run_cli([*args, "--group-by", "repository"], capsys)
+    assert result.exit_code == 2
+    assert "owner__repo-N" in result.stderr and "'g0'" in result.stderr
