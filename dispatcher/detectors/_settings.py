@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dispatcher.detectors._features import (
     DEFAULT_BIAS,
@@ -99,6 +99,16 @@ class CombinedSettings(_Settings):
                 f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(FEATURE_NAMES)}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _some_weight_when_enabled(self) -> CombinedSettings:
+        # The bias alone is a constant score: an alarm on every run at min_steps, or on none.
+        if self.enabled and not self.weights:
+            raise ValueError(
+                "an enabled combined score needs at least one feature weight "
+                f"(known: {', '.join(FEATURE_NAMES)}); or set enabled: false"
+            )
+        return self
 
 
 class DetectorSettings(_Settings):

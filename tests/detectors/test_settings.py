@@ -103,3 +103,12 @@ def test_a_combined_score_number_that_is_not_finite_is_rejected(
     with pytest.raises(ConfigError, match=r"finite number.*") as caught:
         DetectorSettings.from_mapping({"combined": {"enabled": True, **combined}})
     assert "combined." in str(caught.value)
+
+
+def test_an_enabled_combined_score_without_weights_is_rejected() -> None:
+    # No weights leave the bias alone: a constant score that alarms on every run, or on none.
+    with pytest.raises(ConfigError, match="at least one") as caught:
+        DetectorSettings.from_mapping({"combined": {"enabled": True, "weights": {}, "bias": 2}})
+    assert "combined" in str(caught.value)
+    off = DetectorSettings.from_mapping({"combined": {"enabled": False, "weights": {}}})
+    assert off.combined.weights == {}
