@@ -47,7 +47,7 @@ def read_trace(path: Path, *, tolerate_partial_last_line: bool = True) -> list[E
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise DataError(f"cannot read the trace: {exc.strerror or exc}", file=path) from None
+        raise DataError(f"cannot read it: {exc.strerror or exc}", file=path) from None
     lines = data.split(b"\n")
     # After the last newline: empty for a complete file, else a line the writer never finished.
     unfinished = lines.pop()
@@ -167,9 +167,7 @@ def read_run(ref: RunRef) -> list[Event]:
         try:
             found = run_lines(ref.path, ref.run_id)
         except OSError as exc:
-            raise DataError(
-                f"cannot read the trace: {exc.strerror or exc}", file=ref.path
-            ) from None
+            raise DataError(f"cannot read it: {exc.strerror or exc}", file=ref.path) from None
         numbered = [(offset, line) for offset, line in found]
     adapter = event_adapter()
     events: list[Event] = []

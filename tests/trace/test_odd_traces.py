@@ -71,3 +71,18 @@ def test_odd_span_trees_still_render(
     if command != "show":
         args += ["-o", str(tmp_path / "out")]
     assert run_cli(args, capsys).exit_code == 0
+
+
+def test_an_unreadable_trace_says_so_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _trace(tmp_path, _OK)
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    result = run_cli(["trace", "show", str(path)], capsys)
+    assert result.exit_code == 2
+    assert "Permission denied" in result.stderr
+    assert result.stderr.count("cannot read the trace") == 1, result.stderr
