@@ -93,3 +93,26 @@ def test_a_mini_swe_agent_message_that_is_no_object_is_a_data_error(
     data.write_text(json.dumps(record))
     with pytest.raises(DataError, match=r"run\.traj\.json(:1)?: message 1 must be a JSON object"):
         load_trajectories(data, "swe")
+
+
+def _folder_of_our_runs(tmp_path: Path) -> Path:
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    run = {"id": "r1", "success": True, "steps": [{"action": "ls"}]}
+    (folder / "a.jsonl").write_text(json.dumps(run) + "\n")
+    return folder
+
+
+def test_a_folder_of_jsonl_runs_that_are_no_traces_names_the_file_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    # A folder is read as dispatcher traces or SWE-agent logs; not "not a valid trace event".
+    with pytest.raises(DataError, match=r"a\.jsonl: .*not dispatcher trace events.*--data") as e:
+        load_trajectories(_folder_of_our_runs(tmp_path))
+    assert "discriminator" not in str(e.value)
+
+
+@pytest.mark.parametrize("format", ["jsonl", "openai"])
+def test_a_folder_with_a_file_format_says_to_pass_the_file(tmp_path: Path, format: Any) -> None:
+    with pytest.raises(DataError, match=r"runs: a folder is read as .* pass .* file"):
+        load_trajectories(_folder_of_our_runs(tmp_path), format)
