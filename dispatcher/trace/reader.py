@@ -159,7 +159,7 @@ class RunRef:
 def read_run(ref: RunRef) -> list[Event]:
     """The events of one run (only this run's, from a shared file)."""
     if not ref.shared:
-        return read_trace(ref.path)
+        return _one_run(read_trace(ref.path), ref.path)
     numbered: list[tuple[int | None, bytes]]
     if ref.lines is not None:
         numbered = [(None, line) for line in ref.lines]
@@ -184,6 +184,19 @@ def read_run(ref: RunRef) -> list[Event]:
             ) from None
         if event.run_id == ref.run_id:
             events.append(event)
+    return events
+
+
+def _one_run(events: list[Event], path: Path) -> list[Event]:
+    """A run's own file holds one run; a gateway's shared file, passed as a path, many."""
+    started = list(dict.fromkeys(e.run_id for e in events if e.kind == "run_started"))
+    if len(started) > 1:
+        shown = ", ".join(started[:3]) + (", ..." if len(started) > 3 else "")
+        raise DataError(
+            f"holds {len(started)} runs ({shown}), as a gateway's shared trace file does: "
+            "pass one run id instead of the file, with --runs-dir the folder above gateway/",
+            file=path,
+        )
     return events
 
 

@@ -10,7 +10,7 @@ import pytest
 from cli_runner import run_cli
 
 from dispatcher.errors import DataError
-from dispatcher.trace.reader import find_run, locate_run
+from dispatcher.trace.reader import find_run, locate_run, read_run
 
 
 def _event(run_id: str, kind: str, **fields: object) -> str:
@@ -121,3 +121,25 @@ def test_trace_ls_shows_a_multi_line_task_on_one_row(
     assert result.exit_code == 0
     row = next(line for line in result.stdout.splitlines() if run_id in line)
     assert "first line second line third" in row
+
+
+def test_a_shared_file_passed_as_a_path_is_not_shown_as_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two runs in one gateway file: showing the first with the other's events mixed in (or
+    # counting one run in stats) would be silently wrong.
+    runs = tmp_path / "runs"
+    (runs / "gateway").mkdir(parents=True)
+    ids = ["20261206T110000-aaaa0001", "20261206T110000-bbbb0002"]
+    lines = [_event(r, "run_started", task=f"task of {r}") for r in ids]
+    done = {"status": "ok", "cost_usd": 0.5, "counterfactual_cost_usd": 1.0}
+    lines += [_event(r, "run_finished", **done) for r in ids]
+    shared = runs / "gateway" / "1-2.jsonl"
+    shared.write_text("\n".join(lines) + "\n")
+    ref = locate_run(str(shared))
+    with pytest.raises(DataError, match=r"1-2\.jsonl: holds 2 runs .*20261206T110000-aaaa0001"):
+        read_run(ref)
+    result = run_cli(["trace", "show", str(shared)], capsys)
+    assert result.exit_code == 2 and "holds 2 runs" in result.stderr
+    # By id, each run is found in the shared file as usual.
+    assert read_run(locate_run(ids[1], runs))[0].task == f"task of {ids[1]}"  # type: ignore[union-attr]
