@@ -50,6 +50,16 @@ ProfileOption = Annotated[
 ]
 
 
+def _not_an_input(output: Path, inputs: dict[str, Path | None]) -> None:
+    """Writing --runs-out over a file the command reads would destroy the user's data."""
+    for option, path in inputs.items():
+        if path is not None and path.is_file() and output.exists() and output.samefile(path):
+            raise ConfigError(
+                f"--runs-out {output} is the {option} file: writing it would replace your data",
+                fix="give --runs-out a new file, e.g. --runs-out alarms.jsonl",
+            )
+
+
 def _steps(text: str) -> list[int]:
     try:
         steps = sorted({int(part) for part in text.split(",") if part.strip()})
@@ -160,6 +170,8 @@ def eval_command(
 
     ks = _steps(steps)
     settings = _settings(config, profile)
+    if runs_out is not None:
+        _not_an_input(runs_out, {"--data": data, "--labels": labels})
     per_run: list[dict[str, Any]] | None = [] if runs_out is not None else None
     report = evaluate(_load(data, format, labels), settings, ks, runs_out=per_run)
     if runs_out is not None and per_run is not None:
@@ -304,8 +316,17 @@ def calibrate_command(
 
 def _by_repository(runs: list[Any]) -> list[Any]:
     """Runs regrouped by repository: SWE-bench ids are ``owner__repo-number``."""
+    import re
     from dataclasses import replace
 
+    instance = re.compile(r"[^_\s]+__\S+-\d+")
+    odd = next((r.group for r in runs if not instance.fullmatch(r.group)), None)
+    if odd is not None:
+        raise ConfigError(
+            f"--group-by repository needs SWE-bench instance ids (owner__repo-N) as the runs' "
+            f"groups; {odd!r} is not one",
+            fix="use --group-by group, or give each run its instance id as `group`",
+        )
     return [replace(r, group=r.group.rsplit("-", 1)[0]) for r in runs]
 
 

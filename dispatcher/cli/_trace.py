@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dispatcher.cli._terminal import printable
+from dispatcher.cli._trace_export import checked_runs_dir as _checked
 from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import (
@@ -93,7 +94,8 @@ def ls(
             _usd(row["cost_usd"]),
             _usd(row["counterfactual_cost_usd"]),
             str(row["escalations"] if row["escalations"] is not None else "-"),
-            printable(str(row["task"])),  # the table is for a terminal; --json stays exact
+            # One row a run: line breaks and tabs read as spaces (--json keeps the task exact).
+            printable(" ".join(str(row["task"]).split())),
         ]
         for row in rows
     ]
@@ -161,7 +163,12 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Summarize runs: escalation rate by trigger, cost against the all-strong counterfactual."""
-    refs = [_find(r, runs_dir) for r in runs] if runs else list_run_refs(_checked(runs_dir))
+    if runs:
+        # A run named twice (by id and by `latest`, say) is one run: keyed by file and id.
+        found = {(ref.path, ref.run_id): ref for ref in (_find(r, runs_dir) for r in runs)}
+        refs = list(found.values())
+    else:
+        refs = list_run_refs(_checked(runs_dir))
     by_trigger: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
@@ -235,19 +242,9 @@ def _usd(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 
 
-def _checked(runs_dir: Path | None) -> Path | None:
-    """--runs-dir as given (none yet is fine: no runs); a file there is a mistake."""
-    if runs_dir is not None and runs_dir.exists() and not runs_dir.is_dir():
-        raise ConfigError(
-            f"--runs-dir {runs_dir} is a file, not a folder",
-            fix="pass the folder the traces are written to (default .dispatcher/runs)",
-        )
-    return runs_dir
-
-
 def _find(run: str, runs_dir: Path | None) -> RunRef:
     try:
-        return locate_run(run, runs_dir)
+        return locate_run(run, _checked(runs_dir))
     except DataError as exc:
         raise ConfigError(
             str(exc),

@@ -12,7 +12,7 @@ from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import Event
 from dispatcher.trace.reader import RunRef, locate_run, read_run
 
-__all__ = ["read_events", "register"]
+__all__ = ["checked_runs_dir", "read_events", "register"]
 
 _FORMATS = ("otlp-json",)
 
@@ -26,6 +26,16 @@ RunsDir = Annotated[
         help="Folder of run traces (default .dispatcher/runs).",
     ),
 ]
+
+
+def checked_runs_dir(runs_dir: Path | None) -> Path | None:
+    """--runs-dir as given (none yet is fine: no runs); a file there is a mistake."""
+    if runs_dir is not None and runs_dir.exists() and not runs_dir.is_dir():
+        raise ConfigError(
+            f"--runs-dir {runs_dir} is a file, not a folder",
+            fix="pass the folder the traces are written to (default .dispatcher/runs)",
+        )
+    return runs_dir
 
 
 def read_events(ref: RunRef) -> list[Event]:
@@ -82,7 +92,7 @@ def export(
         raise ConfigError(
             f"unknown export format {format!r}", fix=f"use --format {' or '.join(_FORMATS)}"
         )
-    events = read_events(locate_run(run, runs_dir))
+    events = read_events(locate_run(run, checked_runs_dir(runs_dir)))
     try:
         from dispatcher.telemetry._otlp_json import export_otlp_json
     except ImportError:
@@ -101,7 +111,7 @@ def html(run: RunArg, output: OutputOpt, runs_dir: RunsDir = None) -> None:
     """Write one run as a single HTML file (no network): timeline, escalations, costs."""
     from dispatcher.trace._html import render_html
 
-    events = read_events(locate_run(run, runs_dir))
+    events = read_events(locate_run(run, checked_runs_dir(runs_dir)))
     _write(output, render_html(events))
     typer.echo(f"wrote {output} (open it in a browser)")
 

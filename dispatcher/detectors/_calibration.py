@@ -208,6 +208,12 @@ def calibrate(
             field="--features",
             fix=f"choose from {', '.join(FEATURE_NAMES)}",
         )
+    if not (math.isfinite(l2) and l2 >= 0):
+        raise ConfigError(
+            f"--l2 must be a finite number >= 0, got {l2}",
+            field="--l2",
+            fix="e.g. --l2 30 (larger: weights nearer 0; 0: no penalty)",
+        )
     groups = {r.group for r in runs}
     if len(groups) < folds:
         raise DataError(
@@ -216,6 +222,13 @@ def calibrate(
         )
     horizons = list(fit_steps) if fit_steps else list(steps)
     min_steps = base.combined.min_steps
+    if not any(len(run.steps) >= min_steps for run in runs if run.success):
+        # The combined score's threshold is set on successful runs' scores after min_steps.
+        raise DataError(
+            f"no successful run has combined.min_steps ({min_steps}) steps or more: the "
+            "combined score's alarm threshold would rest on no scores; add longer successful "
+            "runs (or lower combined.min_steps in the config)"
+        )
     replays = [replay(run, base, with_features=True) for run in runs]
     passed = [r for r in replays if r.run.success]
     # 1. Rule thresholds, on all runs.

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dispatcher.detectors._features import (
     DEFAULT_BIAS,
@@ -32,7 +32,9 @@ __all__ = [
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # NaN or infinity in a weight, the bias or a threshold makes every score NaN or saturated:
+    # the detector would silently never (or always) fire.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class LoopSettings(_Settings):
@@ -98,6 +100,16 @@ class CombinedSettings(_Settings):
             )
         return value
 
+    @model_validator(mode="after")
+    def _some_weight_when_enabled(self) -> CombinedSettings:
+        # The bias alone is a constant score: an alarm on every run at min_steps, or on none.
+        if self.enabled and not self.weights:
+            raise ValueError(
+                "an enabled combined score needs at least one feature weight "
+                f"(known: {', '.join(FEATURE_NAMES)}); or set enabled: false"
+            )
+        return self
+
 
 class DetectorSettings(_Settings):
     """Everything the loop, stall, finish-review and combined detectors of one agent need.
@@ -134,17 +146,17 @@ class DetectorSettings(_Settings):
         """
         if isinstance(mapping, str):  # `detectors: coding` names a profile
             mapping = {"profile": mapping}
-        if default_profile is not None and (mapping is None or mapping.get("profile") is None):
-            mapping = {**(mapping or {}), "profile": default_profile}
-        if mapping is None:
-            return cls()
-        if not isinstance(mapping, Mapping):
+        if mapping is not None and not isinstance(mapping, Mapping):
             raise ConfigError(
                 f"detector settings must be a mapping, got {type(mapping).__name__}",
                 file=source,
                 field="detectors",
                 fix="write e.g. `detectors: {loop: {repeats: 4}, stall: {patience: 6}}`",
             )
+        if default_profile is not None and (mapping is None or mapping.get("profile") is None):
+            mapping = {**(mapping or {}), "profile": default_profile}
+        if mapping is None:
+            return cls()
         data = dict(mapping)
         if data.get("profile") is not None:
             data = _deep_merge(_profile_mapping(data["profile"], source), data)
@@ -224,6 +236,9 @@ def _config_error(exc: ValidationError, source: str | Path | None) -> ConfigErro
     if first["type"].startswith(("greater_than", "less_than")):
         message = f"{message} (got {first.get('input')!r})"
         fix = _range_fix(model, location[-1], dotted)
+    elif first["type"] == "finite_number":
+        message = f"{message} (got {first.get('input')!r})"
+        fix = f"give {dotted} a finite number (not .nan or .inf)"
     elif first["type"].endswith("_type") or first["type"].endswith("_parsing"):
         fix = f"give {dotted} a value of the right type, e.g. `{location[-1]}: 4`"
     else:

@@ -67,6 +67,10 @@ class Registry:
         self._deployments: dict[str, Model] = {}
         self.model_factory: ModelFactory = _default_model_factory
         self._plugins_loaded = False
+        # Every key the file names is redacted from the start (reading one registers it): a
+        # tool may print a key before the model that uses it is first called.
+        for profile in self.config.profiles.values():
+            profile.api_key()
 
     @classmethod
     def from_file(cls, path: str | Path, *, plugins: bool = True) -> Registry:

@@ -7,9 +7,10 @@ validated against these models when read. Add fields freely; never rename or rem
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
     "AgentFinished",
@@ -37,6 +38,12 @@ Trigger = Literal["self", "detector", "gate", "budget"]
 EscalationMode = Literal["advise", "take_over", "hand_back"]
 
 
+def _iso_time(value: str) -> str:
+    """The text as given, once it reads as a time: the renderings compute durations from it."""
+    datetime.fromisoformat(value)  # a ValueError is the field's validation error
+    return value
+
+
 class EventBase(BaseModel):
     """Fields every event carries."""
 
@@ -44,7 +51,7 @@ class EventBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     run_id: str
-    ts: str = Field(description="ISO 8601 UTC timestamp")
+    ts: Annotated[str, AfterValidator(_iso_time)] = Field(description="ISO 8601 UTC timestamp")
     span_id: str
     parent_id: str | None = None
 

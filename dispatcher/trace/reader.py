@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ def read_trace(path: Path, *, tolerate_partial_last_line: bool = True) -> list[E
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise DataError(f"cannot read the trace: {exc.strerror or exc}", file=path) from None
+        raise DataError(f"cannot read it: {exc.strerror or exc}", file=path) from None
     lines = data.split(b"\n")
     # After the last newline: empty for a complete file, else a line the writer never finished.
     unfinished = lines.pop()
@@ -103,11 +104,26 @@ def list_runs(runs_dir: Path | None = None) -> list[Path]:
     return [path for _, path in found]
 
 
+# What a run id (or a prefix of one) may hold: the runner's own rule, any first character.
+_RUN_ID_TEXT = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def _check_run_text(run: str) -> None:
+    """An empty run would match every run as a prefix, and one holding a quote could match
+    the JSON around another run's id in a shared file: neither names a run."""
+    if run != "latest" and not _RUN_ID_TEXT.fullmatch(run):
+        raise DataError(
+            f"{run!r} is not a run id, an id prefix, `latest`, or a .jsonl file that exists "
+            "(run ids are 1 to 128 ASCII letters, digits, '-', '_' and '.')"
+        )
+
+
 def find_run(run: str, runs_dir: Path | None = None) -> Path:
     """A run by file path, full id, unique id prefix, or `latest`."""
     candidate = Path(run)
     if candidate.suffix == ".jsonl" and candidate.is_file():
         return candidate
+    _check_run_text(run)
     runs = list_runs(runs_dir)
     if run == "latest" and runs:
         return runs[0]
@@ -143,7 +159,7 @@ class RunRef:
 def read_run(ref: RunRef) -> list[Event]:
     """The events of one run (only this run's, from a shared file)."""
     if not ref.shared:
-        return read_trace(ref.path)
+        return _one_run(read_trace(ref.path), ref.path)
     numbered: list[tuple[int | None, bytes]]
     if ref.lines is not None:
         numbered = [(None, line) for line in ref.lines]
@@ -151,9 +167,7 @@ def read_run(ref: RunRef) -> list[Event]:
         try:
             found = run_lines(ref.path, ref.run_id)
         except OSError as exc:
-            raise DataError(
-                f"cannot read the trace: {exc.strerror or exc}", file=ref.path
-            ) from None
+            raise DataError(f"cannot read it: {exc.strerror or exc}", file=ref.path) from None
         numbered = [(offset, line) for offset, line in found]
     adapter = event_adapter()
     events: list[Event] = []
@@ -170,6 +184,19 @@ def read_run(ref: RunRef) -> list[Event]:
             ) from None
         if event.run_id == ref.run_id:
             events.append(event)
+    return events
+
+
+def _one_run(events: list[Event], path: Path) -> list[Event]:
+    """A run's own file holds one run; a gateway's shared file, passed as a path, many."""
+    started = list(dict.fromkeys(e.run_id for e in events if e.kind == "run_started"))
+    if len(started) > 1:
+        shown = ", ".join(started[:3]) + (", ..." if len(started) > 3 else "")
+        raise DataError(
+            f"holds {len(started)} runs ({shown}), as a gateway's shared trace file does: "
+            "pass one run id instead of the file, with --runs-dir the folder above gateway/",
+            file=path,
+        )
     return events
 
 
@@ -202,6 +229,7 @@ def locate_run(run: str, runs_dir: Path | None = None) -> RunRef:
     candidate = Path(run)
     if candidate.suffix == ".jsonl" and candidate.is_file():
         return RunRef(candidate.stem, candidate)
+    _check_run_text(run)
     directory = runs_dir or default_runs_dir()
     if run == "latest":
         newest = list_run_refs(directory, limit=1)

@@ -60,7 +60,7 @@ def read_labels(path: str | Path) -> dict[str, bool]:
         if isinstance(whole.get("instances"), list):
             records = [(0, item) for item in whole["instances"]]
         elif isinstance(whole.get("resolved_ids"), list):
-            return _from_report(whole)
+            return _from_report(whole, path)
         elif isinstance(whole.get("resolved"), list):  # older harness: lists by status
             return _from_status_lists(whole)
         elif whole and all(isinstance(v, Mapping) for v in whole.values()):
@@ -70,6 +70,7 @@ def read_labels(path: str | Path) -> dict[str, bool]:
     elif isinstance(whole, list):
         records = list(enumerate(whole, start=1))
     labels: dict[str, bool] = {}
+    first_line: dict[str, int] = {}
     for line, record in records:
         if not isinstance(record, Mapping):
             raise DataError(f"expected a JSON object; {_FIX}", file=path, line=line or None)
@@ -78,18 +79,52 @@ def read_labels(path: str | Path) -> dict[str, bool]:
             raise DataError(
                 'a label needs "instance_id" or "id"; ' + _FIX, file=path, line=line or None
             )
-        labels[key] = record_label(record, path, line)
+        label = record_label(record, path, line)
+        if labels.get(key, label) != label:
+            # Which outcome is right is the user's call, not the order of the lines.
+            earlier = f"line {first_line[key]}" if first_line[key] else "an earlier entry"
+            raise DataError(
+                f"{key!r} is labelled {label} here and {labels[key]} on {earlier}; "
+                "keep one label per run",
+                file=path,
+                line=line or None,
+            )
+        labels[key] = label
+        first_line.setdefault(key, line)
     if not labels:
         raise DataError(f"no labels found; {_FIX}", file=path)
     return labels
 
 
-def _from_report(report: Mapping[str, Any]) -> dict[str, bool]:
-    labels = {str(i): False for key in _FAILED_LISTS for i in report.get(key) or []}
+def _ids(report: Mapping[str, Any], key: str, path: Path) -> list[str]:
+    """The instance ids a report lists under `key` (none when it is missing or null)."""
+    value = report.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise DataError(
+            f"{key!r} must be a list of instance ids, got {value!r:.60}",
+            file=path,
+            fix="write the report as the SWE-bench harness does, e.g. "
+            '{"resolved_ids": ["owner__repo-1"], "unresolved_ids": []}',
+        )
+    return [str(i) for i in value]
+
+
+def _from_report(report: Mapping[str, Any], path: Path) -> dict[str, bool]:
+    resolved = _ids(report, "resolved_ids", path)
+    both = set(resolved) & set(_ids(report, "unresolved_ids", path))
+    if both:
+        raise DataError(
+            f"{sorted(both)[0]!r} is in resolved_ids and in unresolved_ids "
+            f"({len(both)} id(s) are in both); fix the report, or write a JSONL labels file",
+            file=path,
+        )
+    labels = {i: False for key in _FAILED_LISTS for i in _ids(report, key, path)}
     for key in ("completed_ids", "submitted_ids"):
-        for i in report.get(key) or []:
-            labels.setdefault(str(i), False)
-    labels.update({str(i): True for i in report["resolved_ids"]})
+        for i in _ids(report, key, path):
+            labels.setdefault(i, False)
+    labels.update(dict.fromkeys(resolved, True))
     return labels
 
 

@@ -119,7 +119,10 @@ def detect_format(path: str | Path) -> TrajectoryFormat:
     """The format of a file; a folder holds traces, or `*.traj.json` logs (swe)."""
     path = as_path(path)
     if path.is_dir():
-        return "swe" if _swe_files(path) else "trace"
+        if _swe_files(path):
+            return "swe"
+        _traces_only(path)
+        return "trace"
     for _, record in _records(path):
         found = _record_format(record)
         if found is None:
@@ -129,6 +132,34 @@ def detect_format(path: str | Path) -> TrajectoryFormat:
             )
         return found
     raise DataError("the file is empty", file=path)
+
+
+_FOLDER_HELP = (
+    "a folder is read as dispatcher traces (*.jsonl) or SWE-agent / mini-swe-agent logs "
+    "(*.traj, *.traj.json, flat or one folder per instance)"
+)
+
+
+def _traces_only(folder: Path) -> None:
+    """A folder without agent logs holds traces: runs of another format are a mistake.
+
+    Only the first line of the first file is read (a folder of traces may be large).
+    """
+    first = next(iter(sorted(folder.glob("*.jsonl"))), None)
+    if first is None:
+        return
+    try:
+        with first.open("rb") as handle:
+            record = json.loads(handle.readline())
+    except (OSError, ValueError):
+        return  # reading it as a trace names the problem
+    found = _record_format(record)
+    if found not in (None, "trace"):
+        raise DataError(
+            f"holds {found} runs, not dispatcher trace events: {_FOLDER_HELP}; pass such a "
+            "file itself with --data (one file per call)",
+            file=first,
+        )
 
 
 def load_trajectories(
@@ -149,6 +180,8 @@ def load_trajectories(
     kind = format or detect_format(path)
     if kind not in FORMATS:
         raise DataError(f"unknown format {kind!r}; use one of: {_FORMAT_HELP}", file=path)
+    if path.is_dir() and kind in ("jsonl", "openai"):
+        raise DataError(f"{_FOLDER_HELP}; pass a {kind} file itself with --data", file=path)
     if kind == "trace":
         runs = import_traces(path)
     else:

@@ -58,6 +58,19 @@ def _as_bool(value: Any, name: str, file: str | Path, line: int) -> bool:
     raise DataError(f"{name!r} must be true or false, got {value!r}", file=file, line=line)
 
 
+def _as_count(value: Any, name: str, file: str | Path, line: int) -> int:
+    """A whole number of at least 0 (a float such as 12.0 is one); null is 0."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    raise DataError(
+        f"{name!r} must be a whole number >= 0, got {value!r:.60}", file=file, line=line
+    )
+
+
 def _as_text(value: Any) -> str:
     if value is None:
         return ""
@@ -90,7 +103,7 @@ def step_from_json(data: Any, index: int, file: str | Path, line: int) -> Step:
         arguments=arguments if isinstance(arguments, Mapping) else None,
         text=_as_text(data.get("text")),
         signals=dict(signals),
-        tokens=int(data.get("tokens") or 0),
+        tokens=_as_count(data.get("tokens"), f"steps[{index}].tokens", file, line),
     )
 
 
@@ -106,6 +119,10 @@ def parse_run(data: Any, file: str | Path, line: int) -> Trajectory:
         raise DataError("'steps' must be a list", file=file, line=line)
     strong = data.get("strong_success")
     run_id = _as_text(data["id"])
+    if not run_id.strip():
+        raise DataError(
+            f"'id' must be a non-empty run id, got {data['id']!r}; {_HINT}", file=file, line=line
+        )
     return Trajectory(
         id=run_id,
         group=_as_text(data.get("group")) or run_id,

@@ -34,7 +34,13 @@ from dispatcher.trajectories._labels import record_group, record_id, record_labe
 from dispatcher.trajectories._model import Trajectory
 from dispatcher.trajectories._writes import call_signals
 
-__all__ = ["chat_messages", "content_text", "import_openai_record", "is_error_text"]
+__all__ = [
+    "chat_messages",
+    "content_text",
+    "import_openai_record",
+    "is_error_text",
+    "objects_only",
+]
 
 _ERROR_PREFIXES = ("error", "exception", "traceback")
 
@@ -79,6 +85,18 @@ def chat_messages(record: Mapping[str, Any]) -> list[Any] | None:
     return None
 
 
+def objects_only(messages: list[Any], file: str | Path, line: int) -> list[Any]:
+    """The messages, once each is a JSON object (a number or null there is a broken log)."""
+    for at, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise DataError(
+                f"message {at} must be a JSON object with a 'role', got {message!r:.60}",
+                file=file,
+                line=line,
+            )
+    return messages
+
+
 def _has_roles(items: list[Any]) -> bool:
     return bool(items) and all(isinstance(m, Mapping) and "role" in m for m in items[:3])
 
@@ -105,6 +123,7 @@ def import_openai_record(
             file=file,
             line=line,
         )
+    objects_only(messages, file, line)
     steps: list[Step] = []
     for position_in_run, message in enumerate(messages):
         if not isinstance(message, Mapping) or message.get("role") != "assistant":

@@ -36,7 +36,7 @@ from dispatcher.detectors.base import Step
 from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_group, record_id, record_label, strong_label
 from dispatcher.trajectories._model import Trajectory
-from dispatcher.trajectories._openai import chat_messages, content_text
+from dispatcher.trajectories._openai import chat_messages, content_text, objects_only
 from dispatcher.trajectories._writes import action_writes, shell_writes
 
 __all__ = ["import_mini_swe_record", "import_swe_agent_record", "is_mini_swe"]
@@ -74,6 +74,7 @@ def import_mini_swe_record(
     messages = chat_messages(record)
     if messages is None:
         raise DataError("expected a 'messages' list", file=file, line=line)
+    objects_only(messages, file, line)
     steps: list[Step] = []
     for at, message in enumerate(messages):
         if not isinstance(message, Mapping) or message.get("role") != "assistant":

@@ -160,10 +160,25 @@ def test_a_live_finish_after_a_passing_test_is_not_reviewed() -> None:
     assert [e for e in result.events if e.kind in ("detector", "escalation")] == []
 
 
+def _long_mini_swe(instance: str, submit: bool) -> dict[str, object]:
+    """A run of 12+ steps: the coding profile scores from step 10 (combined.min_steps) on."""
+    record = _mini_swe(instance, submit=submit)
+    messages = record["messages"]
+    assert isinstance(messages, list)
+    for j in range(10):
+        read = f"THOUGHT: read\n\n```bash\ncat src/module_{j}.py\n```"
+        output = f"<returncode>0</returncode>\n<output>\nline {j}\n</output>"
+        messages[1:1] = [
+            {"role": "assistant", "content": read},
+            {"role": "user", "content": output},
+        ]
+    return record
+
+
 def test_calibrate_takes_labels_a_profile_and_repository_groups(tmp_path: Path) -> None:
     data = tmp_path / "runs.jsonl"
     rows = [(f"repo{g}__pkg-{i}", i % 2 == 0) for g in range(5) for i in range(6)]
-    data.write_text("".join(json.dumps(_mini_swe(n, submit=ok)) + "\n" for n, ok in rows))
+    data.write_text("".join(json.dumps(_long_mini_swe(n, submit=ok)) + "\n" for n, ok in rows))
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps({"id": n, "resolved": not ok}) + "\n" for n, ok in rows))
     config = tmp_path / "d.yaml"
@@ -207,7 +222,8 @@ def test_a_calibrated_combined_score_is_switched_on_even_where_the_profile_has_i
     rows = [(f"repo{g}__pkg-{i}", i % 2 == 0) for g in range(5) for i in range(6)]
     data.write_text("".join(json.dumps(_mini_swe(n, submit=ok)) + "\n" for n, ok in rows))
     labels = tmp_path / "labels.jsonl"
-    labels.write_text("".join(json.dumps({"id": n, "resolved": not ok}) + "\n" for n, ok in rows))
+    # The submitted (3-step) runs succeed: the threshold needs successful runs of min_steps.
+    labels.write_text("".join(json.dumps({"id": n, "resolved": ok}) + "\n" for n, ok in rows))
     args = ["detectors", "calibrate", "--data", str(data), "--labels", str(labels),
             "--repeats", "1", "--dry-run", "--json"]  # fmt: skip
     result = runner.invoke(app, args)

@@ -77,3 +77,38 @@ def test_an_out_of_range_value_is_named_with_what_was_given(
     assert caught.value.fix is not None and fix in caught.value.fix
     if not field.startswith("loop."):
         assert "loop pattern" not in caught.value.fix
+
+
+@pytest.mark.parametrize("value", [5, [1, 2], 1.5, True])
+def test_not_a_mapping_is_rejected_also_with_a_default_profile(value: object) -> None:
+    # The worker and the CLI read settings with `default_profile`: no AttributeError there.
+    with pytest.raises(ConfigError, match="detector settings must be a mapping"):
+        DetectorSettings.from_mapping(value, default_profile="default")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "combined",
+    [
+        {"weights": {"steps": float("nan")}},
+        {"weights": {"steps": float("inf")}},
+        {"bias": float("nan")},
+        {"bias": float("-inf")},
+    ],
+    ids=["nan-weight", "inf-weight", "nan-bias", "inf-bias"],
+)
+def test_a_combined_score_number_that_is_not_finite_is_rejected(
+    combined: dict[str, object],
+) -> None:
+    # A NaN score compares false with every threshold: the detector would never fire, silently.
+    with pytest.raises(ConfigError, match=r"finite number.*") as caught:
+        DetectorSettings.from_mapping({"combined": {"enabled": True, **combined}})
+    assert "combined." in str(caught.value)
+
+
+def test_an_enabled_combined_score_without_weights_is_rejected() -> None:
+    # No weights leave the bias alone: a constant score that alarms on every run, or on none.
+    with pytest.raises(ConfigError, match="at least one") as caught:
+        DetectorSettings.from_mapping({"combined": {"enabled": True, "weights": {}, "bias": 2}})
+    assert "combined" in str(caught.value)
+    off = DetectorSettings.from_mapping({"combined": {"enabled": False, "weights": {}}})
+    assert off.combined.weights == {}

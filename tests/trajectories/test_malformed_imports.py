@@ -62,3 +62,81 @@ def test_a_path_of_the_wrong_type(path: Any) -> None:
 
     with pytest.raises(ConfigError, match="path"):
         load_trajectories(path)
+
+
+def _our_runs(tmp_path: Path, first: dict[str, Any]) -> Path:
+    data = tmp_path / "runs.jsonl"
+    other = {"id": "r2", "success": False, "steps": [{"action": "ls"}]}
+    data.write_text(json.dumps(first) + "\n" + json.dumps(other) + "\n")
+    return data
+
+
+@pytest.mark.parametrize("tokens", ["abc", [1], 1e400, -3, True])
+def test_a_step_token_count_of_the_wrong_type_is_a_data_error(tmp_path: Path, tokens: Any) -> None:
+    # json.dumps writes 1e400 as Infinity, which json.loads reads back.
+    step = {"action": "ls", "tokens": tokens}
+    data = _our_runs(tmp_path, {"id": "r1", "success": True, "steps": [step]})
+    with pytest.raises(DataError, match=r"runs\.jsonl:1: 'steps\[0\]\.tokens' must be"):
+        load_trajectories(data, "jsonl")
+
+
+def test_a_whole_float_token_count_is_a_count(tmp_path: Path) -> None:
+    step = {"action": "ls", "tokens": 12.0}
+    data = _our_runs(tmp_path, {"id": "r1", "success": True, "steps": [step]})
+    runs = load_trajectories(data, "jsonl")
+    assert runs[0].steps[0].tokens == 12
+
+
+@pytest.mark.parametrize("run_id", [None, "", "   "])
+def test_a_run_without_an_id_is_a_data_error(tmp_path: Path, run_id: Any) -> None:
+    data = _our_runs(tmp_path, {"id": run_id, "success": True, "steps": []})
+    with pytest.raises(DataError, match=r"runs\.jsonl:1: 'id' must be"):
+        load_trajectories(data, "jsonl")
+
+
+@pytest.mark.parametrize("item", [5, None, "text", [1]], ids=["int", "null", "string", "list"])
+@pytest.mark.parametrize("key", ["messages", "traj"])
+def test_an_openai_chat_message_that_is_no_object_is_a_data_error(
+    tmp_path: Path, item: Any, key: str
+) -> None:
+    data = tmp_path / "runs.jsonl"
+    good = {"id": "ok", key: [_ASSISTANT], "reward": 0}
+    bad = {"id": "bad", key: [_ASSISTANT, item], "reward": 1}
+    data.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(DataError, match=r"runs\.jsonl:2: message 1 must be a JSON object"):
+        load_trajectories(data, "openai")
+
+
+@pytest.mark.parametrize("item", [5, None, "text"], ids=["int", "null", "string"])
+def test_a_mini_swe_agent_message_that_is_no_object_is_a_data_error(
+    tmp_path: Path, item: Any
+) -> None:
+    turn = {"role": "assistant", "content": "THOUGHT: look\n\n```bash\nls\n```"}
+    record = {"instance_id": "a__b-1", "resolved": True, "messages": [turn, item]}
+    data = tmp_path / "run.traj.json"
+    data.write_text(json.dumps(record))
+    with pytest.raises(DataError, match=r"run\.traj\.json(:1)?: message 1 must be a JSON object"):
+        load_trajectories(data, "swe")
+
+
+def _folder_of_our_runs(tmp_path: Path) -> Path:
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    run = {"id": "r1", "success": True, "steps": [{"action": "ls"}]}
+    (folder / "a.jsonl").write_text(json.dumps(run) + "\n")
+    return folder
+
+
+def test_a_folder_of_jsonl_runs_that_are_no_traces_names_the_file_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    # A folder is read as dispatcher traces or SWE-agent logs; not "not a valid trace event".
+    with pytest.raises(DataError, match=r"a\.jsonl: .*not dispatcher trace events.*--data") as e:
+        load_trajectories(_folder_of_our_runs(tmp_path))
+    assert "discriminator" not in str(e.value)
+
+
+@pytest.mark.parametrize("format", ["jsonl", "openai"])
+def test_a_folder_with_a_file_format_says_to_pass_the_file(tmp_path: Path, format: Any) -> None:
+    with pytest.raises(DataError, match=r"runs: a folder is read as .* pass .* file"):
+        load_trajectories(_folder_of_our_runs(tmp_path), format)

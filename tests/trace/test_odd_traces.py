@@ -1,0 +1,88 @@
+"""Traces no dispatcher wrote but a user may pass: every problem is an error naming the line,
+and odd but valid span trees still render."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cli_runner import run_cli
+
+from dispatcher.errors import DataError
+from dispatcher.trace.reader import read_trace
+
+
+def _line(kind: str, span: str, parent: str | None, ts: str, **fields: object) -> str:
+    base = {"run_id": "r1", "ts": ts, "span_id": span, "parent_id": parent, "kind": kind}
+    return json.dumps({**base, **fields})
+
+
+_OK = "2026-12-06T10:00:00+00:00"
+
+
+def _trace(tmp_path: Path, agent_ts: str, agent_parent: str = "s1") -> Path:
+    lines = [
+        _line("run_started", "s1", None, _OK, task="t"),
+        _line("agent_started", "s2", agent_parent, agent_ts, agent="a", model="m", role="worker"),
+        _line(
+            "run_finished",
+            "s3",
+            "s1",
+            _OK,
+            status="ok",
+            cost_usd=None,
+            counterfactual_cost_usd=None,
+        ),
+    ]
+    path = tmp_path / "r1.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("ts", ["not a time", "", "99999-01-01T00:00:00"])
+def test_a_time_that_is_no_iso_time_is_a_data_error_naming_the_line(
+    tmp_path: Path, ts: str
+) -> None:
+    with pytest.raises(DataError, match=r"r1\.jsonl:2: not a valid trace event \(.*ts"):
+        read_trace(_trace(tmp_path, ts))
+
+
+@pytest.mark.parametrize("command", ["html", "export", "show"])
+def test_html_export_and_show_of_a_trace_with_a_bad_time_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    path = _trace(tmp_path, "not a time")
+    args = ["trace", command, str(path)]
+    if command != "show":
+        args += ["-o", str(tmp_path / "out")]
+    result = run_cli(args, capsys)
+    assert result.exit_code == 2, result.stderr
+    assert "r1.jsonl:2" in result.stderr
+
+
+@pytest.mark.parametrize("parent", ["s2", "s3", "nowhere"], ids=["self", "cycle", "orphan"])
+@pytest.mark.parametrize("command", ["html", "export", "show"])
+def test_odd_span_trees_still_render(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, parent: str
+) -> None:
+    path = _trace(tmp_path, _OK, agent_parent=parent)
+    args = ["trace", command, str(path)]
+    if command != "show":
+        args += ["-o", str(tmp_path / "out")]
+    assert run_cli(args, capsys).exit_code == 0
+
+
+def test_an_unreadable_trace_says_so_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _trace(tmp_path, _OK)
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    result = run_cli(["trace", "show", str(path)], capsys)
+    assert result.exit_code == 2
+    assert "Permission denied" in result.stderr
+    assert result.stderr.count("cannot read the trace") == 1, result.stderr

@@ -1,0 +1,66 @@
+"""A key the registry file names (`api_key: os.environ/NAME`) never reaches a trace or an
+export, also before the model that uses it was first called: a worker's tool may print it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from cli_runner import run_cli
+
+from dispatcher import Agent, Dispatcher, Registry, tool
+from dispatcher.registry.config import parse_registry_config
+from dispatcher.testing import ScriptedModel, reply, tool_calls
+
+# No provider's key shape: only the registry's knowledge of it can redact it.
+_KEY = "custom-provider-key-0123456789abcdef"
+
+
+@tool
+def printenv(name: str) -> str:
+    """Print an environment variable."""
+    return os.environ.get(name, "")
+
+
+def test_an_unused_models_key_printed_by_a_tool_is_redacted_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRACE_TEST_STRONG_KEY", _KEY)
+    monkeypatch.setenv("DISPATCHER_RUNS_DIR", str(tmp_path / "runs"))
+    config = parse_registry_config(
+        {
+            "model_list": [
+                {"model_name": "small", "litellm_params": {"model": "openai/small-model"}},
+                {
+                    "model_name": "strong",
+                    "litellm_params": {
+                        "model": "anthropic/strong-model",
+                        "api_key": "os.environ/TRACE_TEST_STRONG_KEY",
+                    },
+                },
+            ],
+            "dispatcher": {"tiers": {"weak": "small", "strong": "strong"}},
+        }
+    )
+    reg = Registry(config)
+    reg.register(Agent(name="ops", description="Ops.", tools=[printenv], tier="weak"))
+    small = ScriptedModel(
+        [
+            tool_calls(("ops", {"task": "env"}), agent="dispatcher"),
+            tool_calls(("printenv", {"name": "TRACE_TEST_STRONG_KEY"}), agent="ops"),
+            reply("done", agent="ops"),
+            reply("done", agent="dispatcher"),
+        ],
+        model_id="small-model",
+    )
+    reg.use_models({"small": small})
+    result = Dispatcher(reg).run_sync("show env")
+    assert any(e.kind == "tool_call" for e in result.events)
+    traces = list((tmp_path / "runs").rglob("*.jsonl"))
+    assert traces and all(_KEY not in p.read_text() for p in traces)
+    assert _KEY not in json.dumps([e.model_dump(mode="json") for e in result.events])
+    html = tmp_path / "run.html"
+    assert run_cli(["trace", "html", "latest", "-o", str(html)], capsys).exit_code == 0
+    assert _KEY not in html.read_text()
