@@ -251,9 +251,10 @@ def _model_object(name: str) -> dict[str, Any]:
 
 
 def _unknown_model(name: str) -> GatewayError:
+    shown = repr(name) if len(name) <= 200 else f"{name[:200]!r}... ({len(name)} characters)"
     return GatewayError(
         404,
-        f"the model {name!r} does not exist here; GET /v1/models lists the ones served",
+        f"the model {shown} does not exist here; GET /v1/models lists the ones served",
         param="model",
         code="model_not_found",
     )
