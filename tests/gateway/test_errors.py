@@ -297,3 +297,12 @@ def test_client_keys_are_compared_without_revealing_their_length(
     good = openai.OpenAI(base_url=f"{url}/v1", api_key=CLIENT_KEY, max_retries=0)
     assert good.chat.completions.create(model="echo", messages=HELLO).choices[0].message.content
     assert lengths and all(a == b for a, b in lengths)
+
+
+def test_a_client_key_read_with_a_trailing_newline_still_matches(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export KEY="$(cat key.txt)"` keeps no newline, but a .env file or a secret mount can."""
+    monkeypatch.setenv("GATEWAY_CLIENT_KEY", f" {CLIENT_KEY}\n")
+    _, client = gateway({"gateway": {"api_keys": ["os.environ/GATEWAY_CLIENT_KEY"]}}, CLIENT_KEY)
+    assert client.chat.completions.create(model="echo", messages=HELLO).choices[0].message.content
