@@ -12,7 +12,13 @@ import httpx2
 import openai
 import pytest
 from fake_upstream import LEAKY_SECRET, FakeUpstream
-from gateway_config import CLIENT_KEY, UNSET_KEY_VARIABLE, Gateway, run_events
+from gateway_config import (
+    CLIENT_KEY,
+    UNSET_KEY_VARIABLE,
+    UPSTREAM_KEY_VARIABLE,
+    Gateway,
+    run_events,
+)
 
 from dispatcher import Agent, Dispatcher, Registry
 from dispatcher.gateway import create_app
@@ -306,3 +312,15 @@ def test_a_client_key_read_with_a_trailing_newline_still_matches(
     monkeypatch.setenv("GATEWAY_CLIENT_KEY", f" {CLIENT_KEY}\n")
     _, client = gateway({"gateway": {"api_keys": ["os.environ/GATEWAY_CLIENT_KEY"]}}, CLIENT_KEY)
     assert client.chat.completions.create(model="echo", messages=HELLO).choices[0].message.content
+
+
+@pytest.mark.parametrize("model", ["tell-key", "dispatcher/auto"])
+def test_an_upstream_key_read_with_a_trailing_newline_is_sent_without_it(
+    gateway: Gateway, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent as read, it made the relay's HTTP client refuse the header: a bare 500."""
+    monkeypatch.setenv(UPSTREAM_KEY_VARIABLE, "sk-gateway-own-upstream-key-0123456789\n")
+    tiers = {"weak": "tell-key", "strong": "tell-key"}
+    _, client = gateway({"dispatcher_model": "tell-key", "tiers": tiers})
+    answer = client.chat.completions.create(model=model, messages=HELLO)
+    assert answer.choices[0].message.content
