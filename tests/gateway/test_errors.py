@@ -324,3 +324,21 @@ def test_an_upstream_key_read_with_a_trailing_newline_is_sent_without_it(
     _, client = gateway({"dispatcher_model": "tell-key", "tiers": tiers})
     answer = client.chat.completions.create(model=model, messages=HELLO)
     assert answer.choices[0].message.content
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_unexpected_failure_of_a_relay_names_its_run(
+    gateway: Gateway, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dispatcher.gateway import _passthrough
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug with a detail the client must not see")
+
+    monkeypatch.setattr(_passthrough, "relay_stream" if stream else "relay_json", broken)
+    _, client = gateway()
+    with pytest.raises(openai.InternalServerError) as caught:
+        client.chat.completions.create(model="echo", messages=HELLO, stream=stream)
+    run_id = caught.value.response.headers["x-dispatcher-run-id"]
+    assert run_id in caught.value.message and "detail" not in caught.value.message
+    assert run_events(run_id)[-1].status == "error"  # type: ignore[attr-defined]
