@@ -53,7 +53,9 @@ def _client_keys(dispatcher: Dispatcher) -> tuple[bytes, ...]:
     keys = []
     for entry in dispatcher.registry.config.settings.gateway.api_keys:
         name = entry[len(ENV_PREFIX) :]
-        value = os.environ.get(name)
+        # Stripped as the presented key is: a newline from a .env file or a secret mount
+        # would otherwise make every client's key "wrong".
+        value = os.environ.get(name, "").strip()
         if not value:
             raise ConfigError(
                 f"the gateway's client key ${name} is not set",

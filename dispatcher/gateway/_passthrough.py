@@ -160,7 +160,7 @@ async def relay(
             outcome.answer = response.text
     except Exception as exc:
         cause = exc.error if isinstance(exc, Committed) else exc
-        await reply.error(gateway_error(cause, passthrough=True), headers)
+        await reply.error(gateway_error(cause, run_id=run_id, passthrough=True), headers)
         return
     # The last bytes go out after `run_finished`: a client holding its answer finds the trace
     # complete.

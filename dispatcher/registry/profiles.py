@@ -83,7 +83,9 @@ class ModelProfile:
         """Read the key from the environment (registering it for redaction); None if unset."""
         if not self.api_key_env:
             return None
-        value = os.environ.get(self.api_key_env)
+        # Stripped: a newline from a .env file or a secret mount is no part of a key, and an
+        # HTTP client refuses it in a header.
+        value = (os.environ.get(self.api_key_env) or "").strip() or None
         register_secret(value)
         return value
 

@@ -12,7 +12,13 @@ import httpx2
 import openai
 import pytest
 from fake_upstream import LEAKY_SECRET, FakeUpstream
-from gateway_config import CLIENT_KEY, UNSET_KEY_VARIABLE, Gateway, run_events
+from gateway_config import (
+    CLIENT_KEY,
+    UNSET_KEY_VARIABLE,
+    UPSTREAM_KEY_VARIABLE,
+    Gateway,
+    run_events,
+)
 
 from dispatcher import Agent, Dispatcher, Registry
 from dispatcher.gateway import create_app
@@ -297,3 +303,42 @@ def test_client_keys_are_compared_without_revealing_their_length(
     good = openai.OpenAI(base_url=f"{url}/v1", api_key=CLIENT_KEY, max_retries=0)
     assert good.chat.completions.create(model="echo", messages=HELLO).choices[0].message.content
     assert lengths and all(a == b for a, b in lengths)
+
+
+def test_a_client_key_read_with_a_trailing_newline_still_matches(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export KEY="$(cat key.txt)"` keeps no newline, but a .env file or a secret mount can."""
+    monkeypatch.setenv("GATEWAY_CLIENT_KEY", f" {CLIENT_KEY}\n")
+    _, client = gateway({"gateway": {"api_keys": ["os.environ/GATEWAY_CLIENT_KEY"]}}, CLIENT_KEY)
+    assert client.chat.completions.create(model="echo", messages=HELLO).choices[0].message.content
+
+
+@pytest.mark.parametrize("model", ["tell-key", "dispatcher/auto"])
+def test_an_upstream_key_read_with_a_trailing_newline_is_sent_without_it(
+    gateway: Gateway, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent as read, it made the relay's HTTP client refuse the header: a bare 500."""
+    monkeypatch.setenv(UPSTREAM_KEY_VARIABLE, "sk-gateway-own-upstream-key-0123456789\n")
+    tiers = {"weak": "tell-key", "strong": "tell-key"}
+    _, client = gateway({"dispatcher_model": "tell-key", "tiers": tiers})
+    answer = client.chat.completions.create(model=model, messages=HELLO)
+    assert answer.choices[0].message.content
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_unexpected_failure_of_a_relay_names_its_run(
+    gateway: Gateway, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dispatcher.gateway import _passthrough
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug with a detail the client must not see")
+
+    monkeypatch.setattr(_passthrough, "relay_stream" if stream else "relay_json", broken)
+    _, client = gateway()
+    with pytest.raises(openai.InternalServerError) as caught:
+        client.chat.completions.create(model="echo", messages=HELLO, stream=stream)
+    run_id = caught.value.response.headers["x-dispatcher-run-id"]
+    assert run_id in caught.value.message and "detail" not in caught.value.message
+    assert run_events(run_id)[-1].status == "error"  # type: ignore[attr-defined]

@@ -87,7 +87,7 @@ def test_an_unknown_model_name_is_echoed_only_in_part(gateway: Gateway) -> None:
     """A 4 MiB model name is not sent back whole in the 404."""
     url, _ = gateway()
     name = "x" * (4 * 1024 * 1024)
-    response = _post(url, ('{"model": "%s", "messages": %s}' % (name, HELLO)).encode())
+    response = _post(url, f'{{"model": "{name}", "messages": {HELLO}}}'.encode())
     assert response.status_code == 404
     assert _error(response)["code"] == "model_not_found"
     assert len(response.content) < 1000
