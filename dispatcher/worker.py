@@ -6,7 +6,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import anyio
 
@@ -39,9 +39,6 @@ from dispatcher.tools.executor import tool_index
 from dispatcher.tools.tool import Tool
 from dispatcher.trace.events import AgentFinished, AgentStarted, DetectorVerdictEvent, Note
 from dispatcher.trace.tracer import use_tracer
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["AgentResult", "run_agent", "run_overwatch"]
 
