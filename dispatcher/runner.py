@@ -95,11 +95,30 @@ def _attach_trace(exc: Exception, trace_path: Path | None, events: list[EventBas
     redact_exception(exc)
 
 
-def _wall_clock(budget: BudgetTracker) -> anyio.CancelScope:
+class _NoDeadline:
+    """What `_wall_clock` gives a run without wall_s: nothing to cancel, nothing caught.
+
+    A deadline-less anyio CancelScope would do the same at a cost (task and backend lookups)
+    that every gateway request paid.
+    """
+
+    cancelled_caught = False
+
+    def __enter__(self) -> _NoDeadline:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_DEADLINE = _NoDeadline()
+
+
+def _wall_clock(budget: BudgetTracker) -> anyio.CancelScope | _NoDeadline:
     """A cancel scope that ends the run's body at its wall_s deadline (no-op without one)."""
     left = budget.seconds_left()
     if left is None:
-        return anyio.CancelScope()
+        return _NO_DEADLINE
     return anyio.CancelScope(deadline=anyio.current_time() + left)
 
 

@@ -203,7 +203,12 @@ class _Gateway:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600)
         if self.registry.config.settings.gateway.traces == "per_process":
             self.trace_log = ProcessTraceLog(self.runs_dir)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
+        # No cookie jar: this one client serves every caller, and a cookie an upstream set for
+        # one answer would otherwise go out with the next caller's request.
+        jar = aiohttp.DummyCookieJar()
+        async with aiohttp.ClientSession(
+            connector=connector, timeout=timeout, cookie_jar=jar
+        ) as client:
             self.client = client
             self.ready = True
             try:

@@ -9,6 +9,7 @@ upstream's usage) and `run_finished`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -74,11 +75,15 @@ class Upstream:
 
     def timeout(self) -> aiohttp.ClientTimeout:
         """One request's limits: 10 s to connect, then at most this long without a byte."""
-        import aiohttp
+        return _timeout(self.read_timeout_s or _DEFAULT_READ_TIMEOUT_S)
 
-        return aiohttp.ClientTimeout(
-            total=None, sock_connect=10, sock_read=self.read_timeout_s or _DEFAULT_READ_TIMEOUT_S
-        )
+
+@functools.lru_cache(maxsize=64)
+def _timeout(read_timeout_s: float) -> aiohttp.ClientTimeout:
+    # Built once per distinct limit (it is immutable), not once per request.
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=read_timeout_s)
 
 
 def upstream_for(profile: ModelProfile) -> Upstream | None:

@@ -53,6 +53,9 @@ class ToolLimits:
     max_output_chars: int = 16_000
 
 
+_DEFAULT_LIMITS = ToolLimits()  # frozen: one instance serves every run without its own
+
+
 @dataclass(slots=True)  # made per call; frozen would cost a setattr call per field
 class ToolExecution:
     """The outcome of one call: the message for the model and the step for the detectors."""
@@ -93,14 +96,16 @@ class ToolExecutor:
         artifacts_dir: Path | None = None,
     ) -> None:
         self.tracer = tracer
-        self.limits = limits or ToolLimits()
+        self.limits = limits or _DEFAULT_LIMITS
         self.artifacts_dir = artifacts_dir
         self.invalid_calls = 0
         self.calls = 0
         self.approvals: ApprovalGate | None = None  # the run's approver (Dispatcher.run)
         # Keyed by the whole call: a server that reuses ids for different calls gets no stale hit.
         self._cache: dict[ToolCall, ToolExecution] = {}
-        self._sync_tools = anyio.Lock()
+        # Made on first use: most runs call no synchronous tool (a relayed gateway request
+        # calls none), and an anyio Lock costs a backend lookup to build.
+        self._sync_tools: anyio.Lock | None = None
 
     async def execute(
         self,
@@ -245,6 +250,8 @@ class ToolExecutor:
                 # in charge. At the timeout the call returns; the thread is abandoned.
                 # One at a time per run: sync tools ran inline before, so parallel agents
                 # still see them in a deterministic order (the same cassette, the same trace).
+                if self._sync_tools is None:
+                    self._sync_tools = anyio.Lock()
                 async with self._sync_tools:
                     with anyio.fail_after(tool.timeout_s):
                         value = await anyio.to_thread.run_sync(

@@ -136,6 +136,10 @@ class FakeUpstream:
             answer = _completion(model, self._answer(model, body))
             answer["usage"] = {"prompt_tokens": 10**400, "completion_tokens": -5}
             return Response(json.dumps(answer), media_type="application/json")
+        if model == "set-cookie":  # what one client's answer must not leave for the next
+            answer = JSONResponse(_completion(model, self._answer(model, body)))
+            answer.set_cookie("session", "first-clients-session", path="/")
+            return answer
         if model == "tell-key":
             told = {"role": "assistant", "content": f"I got {request.headers['authorization']}"}
             if body.get("stream"):

@@ -77,6 +77,7 @@ def write_config(folder: Path, upstream_url: str, dispatcher: dict[str, Any] | N
                 for name in (
                     *("html", "redirect", "after-done", "crlf", "endless", "huge"),
                     *("error-200", "odd-usage", "wait-nan", "wait-inf", "wait-1e400", "garbled"),
+                    "set-cookie",
                 )
             ),
             {

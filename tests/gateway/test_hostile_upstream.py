@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import httpx2
 import openai
 import pytest
-from fake_upstream import FakeUpstream
-from gateway_config import UPSTREAM_KEY_VARIABLE, Gateway, run_events
+from fake_upstream import FakeUpstream, ServerThread
+from gateway_config import UPSTREAM_KEY_VARIABLE, Gateway, run_events, write_config
+
+from dispatcher.gateway import create_app
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
@@ -138,3 +141,21 @@ def test_a_stream_event_that_is_no_json_object_is_a_502(gateway: Gateway) -> Non
         list(client.chat.completions.create(model="garbled", messages=HELLO, stream=True))
     assert caught.value.status_code == 502
     assert "not a JSON object" in caught.value.message
+
+
+def test_an_upstreams_cookie_is_not_sent_with_other_clients_requests(
+    tmp_path: Path, upstream: FakeUpstream
+) -> None:
+    """The gateway's one HTTP client serves every caller: a cookie the upstream sets for one
+    answer must not ride along on the next caller's request. (By host name: an HTTP client
+    may refuse cookies from a bare IP address, which would hide the leak.)"""
+    by_name = upstream.base_url.replace("127.0.0.1", "localhost")  # type: ignore[attr-defined]
+    server = ServerThread(create_app(write_config(tmp_path, by_name))).start()
+    try:
+        client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0)
+        client.chat.completions.create(model="set-cookie", messages=HELLO)
+        client.chat.completions.create(model="echo", messages=HELLO)
+    finally:
+        server.stop()
+    assert upstream.headers[-1]["host"].startswith("localhost")
+    assert "cookie" not in upstream.headers[-1]
