@@ -1,4 +1,4 @@
-"""Settings classes built directly in code raise ConfigError, like their config-file forms.
+"""Settings classes (and the escalation request) built in code raise ConfigError, as files do.
 
 `EscalationSettings(mode="nuke")` raised pydantic's ValidationError (pydantic's text and URL,
 no fix). Direct construction now gives a ConfigError naming the class, the field and a fix,
@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from dispatcher import EscalationSettings
+from dispatcher import EscalationRequest, EscalationSettings
 from dispatcher.detectors import CombinedSettings, DetectorSettings, LoopSettings, StallSettings
 from dispatcher.errors import ConfigError
+from dispatcher.escalation.request import parse_escalation_request
 from dispatcher.mcp import MCPServerConfig
 from dispatcher.registry.agent_files import load_agent_file
 from dispatcher.registry.config import load_registry_config
@@ -114,3 +115,19 @@ def test_an_agent_file_error_still_names_the_file_and_the_field(tmp_path: Path) 
         load_agent_file(path)
     assert caught.value.file == str(path)
     assert caught.value.field == "escalation.mode"
+
+
+def test_an_escalation_request_built_in_code_is_checked_the_same_way() -> None:
+    with pytest.raises(ConfigError) as caught:
+        EscalationRequest(reason="stuck")  # type: ignore[call-arg]
+    assert caught.value.entry == "EscalationRequest"
+    assert caught.value.field == "question"
+    assert caught.value.fix == "pass question=... to EscalationRequest(...)"
+    with pytest.raises(ConfigError, match="valid string"):
+        EscalationRequest(reason=["stuck"], question="how?")  # type: ignore[arg-type]
+
+
+def test_the_escalate_tool_still_answers_the_model_with_a_tool_error() -> None:
+    # Model output goes through model_validate: a message for the worker, never an exception.
+    message = parse_escalation_request({"reason": "stuck"})
+    assert isinstance(message, str) and "question" in message

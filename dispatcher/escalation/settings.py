@@ -6,12 +6,12 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from dispatcher._settings_model import SettingsModel
+from dispatcher._checked_model import CheckedModel
 
 __all__ = ["EscalationSettings"]
 
 
-class EscalationSettings(SettingsModel):
+class EscalationSettings(CheckedModel):
     """Per-agent escalation policy (the `escalation:` block of an agent or the registry)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
