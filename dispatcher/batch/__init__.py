@@ -2,7 +2,8 @@
 one result line per task and resumption from the results file.
 
 `dispatcher batch` is the command; `run_batch` is the same from Python. Ray is an optional
-extra (`pip install 'dispatcher[ray]'`), imported only when the Ray engine runs.
+extra (`pip install -e ".[ray]"` (from the dispatcher repository root)),
+imported only when the Ray engine runs.
 """
 
 from dispatcher.batch._batch import BatchSummary, Engine, run_batch

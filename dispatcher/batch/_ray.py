@@ -46,7 +46,8 @@ def _import_ray() -> Any:
     except ImportError:
         raise ConfigError(
             "the Ray engine needs the `ray` extra",
-            fix="pip install 'dispatcher[ray]', or use --engine local",
+            fix='pip install -e ".[ray]" (from the dispatcher repository root), '
+            "or use --engine local",
         ) from None
     return ray
 

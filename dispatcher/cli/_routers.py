@@ -74,7 +74,7 @@ def _require_numpy() -> None:
     except ImportError as exc:
         raise ConfigError(
             "router evaluation and calibration need numpy",
-            fix="pip install 'dispatcher[embeddings]'",
+            fix='pip install -e ".[embeddings]" (from the dispatcher repository root)',
         ) from exc
 
 
@@ -110,7 +110,8 @@ def _plot(evaluation: Evaluation, path: Path, title: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise ConfigError("--plot needs matplotlib", fix="pip install 'dispatcher[plot]'") from exc
+        fix = 'pip install -e ".[plot]" (from the dispatcher repository root)'
+        raise ConfigError("--plot needs matplotlib", fix=fix) from exc
     figure, axis = plt.subplots(figsize=(7, 5))
     for name, result in evaluation.results.items():
         curve = result.curve

@@ -48,7 +48,8 @@ def _numpy() -> Any:
     except ImportError:  # pragma: no cover - depends on the environment
         raise ConfigError(
             "calibration needs numpy",
-            fix="pip install 'dispatcher[embeddings]' (or pip install numpy)",
+            fix='pip install -e ".[embeddings]" (from the dispatcher repository root), '
+            "or pip install numpy",
         ) from None
     return numpy
 

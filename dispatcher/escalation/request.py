@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from dispatcher._checked_model import CheckedModel
 from dispatcher.detectors.base import Step
 from dispatcher.messages import ToolSpec
 
@@ -25,7 +26,7 @@ DECISION_TOOL_NAME = "overwatch_decision"
 _OBSERVATION_CHARS = 400
 
 
-class EscalationRequest(BaseModel):
+class EscalationRequest(CheckedModel):
     """What a worker (or a trigger on its behalf) tells the overwatch."""
 
     reason: str = Field(description="Why you are stuck, in one sentence.")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from dispatcher._checked_model import CheckedModel
 
 __all__ = ["EscalationSettings"]
 
 
-class EscalationSettings(BaseModel):
+class EscalationSettings(CheckedModel):
     """Per-agent escalation policy (the `escalation:` block of an agent or the registry)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

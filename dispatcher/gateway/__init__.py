@@ -1,6 +1,6 @@
 """`dispatcher serve`: an OpenAI-compatible HTTP gateway (Chat Completions, SSE streaming).
 
-Needs the `gateway` extra (`pip install 'dispatcher[gateway]'`). Nothing heavy is imported
+Needs the `gateway` extra (docs/gateway.md says how to install it). Nothing heavy is imported
 until `create_app` is called, so `import dispatcher` never pays for Starlette.
 """
 
@@ -31,7 +31,7 @@ def create_app(config: str | Path | Dispatcher, **options: Any) -> Starlette:
     except ImportError as exc:
         raise ConfigError(
             f"the gateway needs the `gateway` extra ({exc.name} is missing)",
-            fix="pip install 'dispatcher[gateway]'",
+            fix='pip install -e ".[gateway]" (from the dispatcher repository root)',
         ) from None
     from dispatcher.dispatching import Dispatcher
     from dispatcher.gateway._app import build_app

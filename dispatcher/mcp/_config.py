@@ -7,8 +7,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from dispatcher._checked_model import CheckedModel
 from dispatcher.errors import ConfigError
 
 __all__ = ["MCPServerConfig", "parse_mcp_servers"]
@@ -17,7 +18,7 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 _ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
 
 
-class MCPServerConfig(BaseModel):
+class MCPServerConfig(CheckedModel):
     """One MCP server. Exactly one of `command` (stdio) or `url` (streamable HTTP).
 
     `env` values must be ``os.environ/NAME`` references: a secret is never written in a config

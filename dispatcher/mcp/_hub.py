@@ -121,7 +121,7 @@ class MCPHub:
             raise ConfigError(
                 f"MCP server {config.name!r} needs the mcp SDK, which is not installed",
                 field=f"mcp_servers.{config.name}",
-                fix="pip install 'dispatcher[mcp]'",
+                fix='pip install -e ".[mcp]" (from the dispatcher repository root)',
             )
         try:
             with anyio.fail_after(config.startup_timeout_s):

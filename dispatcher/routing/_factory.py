@@ -191,7 +191,7 @@ def build_router(config: Mapping[str, Any], *, base_dir: str | Path | None = Non
         raise ConfigError(
             f"the {kind} router needs an optional dependency ({exc.name} is missing)",
             entry=_ENTRY,
-            fix="pip install 'dispatcher[embeddings]'",
+            fix='pip install -e ".[embeddings]" (from the dispatcher repository root)',
         ) from exc
     if "name" in config:
         # The name is what traces show in the `route` event's `router` field.

@@ -57,7 +57,8 @@ class RedisStateStore:
         except ImportError:
             raise ConfigError(
                 "a redis:// state needs the `redis` extra",
-                fix="pip install 'dispatcher[redis]', or drop `dispatcher: state:`",
+                fix='pip install -e ".[redis]" (from the dispatcher repository root), '
+                "or drop `dispatcher: state:`",
             ) from None
         self._errors: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
         try:

@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 __all__ = ["INSTALL_HINT", "capture_content_enabled", "otel_enabled", "telemetry_sinks"]
 
-INSTALL_HINT = "pip install 'dispatcher[otel]' (opentelemetry-api and opentelemetry-sdk)"
+INSTALL_HINT = (
+    'pip install -e ".[otel]" (from the dispatcher repository root): '
+    "opentelemetry-api and opentelemetry-sdk"
+)
 _TRUE = {"1", "true", "yes", "on"}
 # The variable OpenTelemetry's own GenAI instrumentations read for the same opt-in.
 _OTEL_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"

@@ -148,5 +148,5 @@ def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPat
     from dispatcher.gateway import create_app
 
     monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if it were not installed
-    with pytest.raises(ConfigError, match=r"pip install 'dispatcher\[gateway\]'"):
+    with pytest.raises(ConfigError, match=r'pip install -e "\.\[gateway\]"'):
         create_app("unused.yaml")

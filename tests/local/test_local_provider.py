@@ -78,4 +78,4 @@ def test_without_llama_cpp_the_error_gives_the_install_command(
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # import llama_cpp raises ImportError
     with pytest.raises(ConfigError, match="llama-cpp-python") as caught:
         _runtime.load_model(tmp_path / "model.gguf", n_ctx=512, n_threads=None)
-    assert "CMAKE_ARGS" in str(caught.value.fix) and "dispatcher[local]" in str(caught.value.fix)
+    assert "CMAKE_ARGS" in str(caught.value.fix) and '-e ".[local]"' in str(caught.value.fix)

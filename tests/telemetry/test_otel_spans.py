@@ -161,5 +161,5 @@ def test_spans_switched_on_without_opentelemetry_is_a_clear_error(
     ]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
-    with pytest.raises(ConfigError, match=r"fix: pip install 'dispatcher\[otel\]'"):
+    with pytest.raises(ConfigError, match=r'fix: pip install -e "\.\[otel\]"'):
         telemetry_sinks(config.settings.telemetry)

@@ -139,7 +139,7 @@ def test_export_without_opentelemetry_says_what_to_install(
         app, ["trace", "export", str(sql_report_trace()), "-o", str(tmp_path / "spans.json")]
     )
     assert isinstance(result.exception, ConfigError)
-    assert "fix: pip install 'dispatcher[otel]'" in str(result.exception)
+    assert 'fix: pip install -e ".[otel]"' in str(result.exception)
     assert not (tmp_path / "spans.json").exists()
 
 

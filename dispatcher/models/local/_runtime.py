@@ -22,8 +22,8 @@ __all__ = ["Generation", "LoadedModel", "load_model"]
 
 INSTALL_HINT = (
     'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON '
-    '-DGGML_BMI2=ON -DLLAVA_BUILD=OFF" pip install --no-cache-dir "dispatcher[local]" '
-    "(see docs/local-model.md)"
+    '-DGGML_BMI2=ON -DLLAVA_BUILD=OFF" pip install --no-cache-dir -e ".[local]" '
+    "(from the dispatcher repository root); see docs/local-model.md"
 )
 
 _cache: dict[tuple[str, int, int | None], LoadedModel] = {}

@@ -58,6 +58,7 @@ def _check_fields(template: str, values: tuple[Any, ...]) -> None:
                 number = int(field) if field else 0
             if number > MAX_FIELD:
                 raise ValueError(
-                    f"printf field width or precision {number} is over the {MAX_FIELD} limit"
+                    f"printf/format field widths and precisions are limited to {MAX_FIELD} "
+                    f"characters; the query asked for {number}"
                 )
         position += 1  # the value this conversion formats

@@ -24,6 +24,7 @@ from dispatcher.errors import ConfigError
 from dispatcher.tools.tool import Tool, ToolOutput
 from dispatcher_tools._arguments import checked_number, checked_path
 from dispatcher_tools.sql._format import format_table, rows_hash
+from dispatcher_tools.sql._functions import SafeFunctions
 from dispatcher_tools.sql._guard import (
     METADATA_PRAGMAS,
     OTHER_STATEMENT_KEYWORDS,
@@ -33,7 +34,6 @@ from dispatcher_tools.sql._guard import (
     leading_keyword,
     single_statement,
 )
-from dispatcher_tools.sql._printf import MAX_FIELD, BoundedPrintf
 
 __all__ = ["QueryResult", "SqlToolkit"]
 
@@ -193,17 +193,17 @@ class SqlToolkit:
             )
         authorizer = Authorizer()
         deadline = _Deadline(self.time_limit_s, cancel)
+        functions = SafeFunctions(self._max_length)
         try:
-            with self._connect(authorizer, deadline) as conn:
+            with self._connect(authorizer, deadline, functions) as conn:
                 # EXPLAIN compiles without running: the authorizer and name resolution judge the
                 # statement as written, before the LIMIT clamp wraps it.
                 conn.execute(f"EXPLAIN {statement}").close()
                 columns, rows, more = self._read_bounded(conn, statement)
         except sqlite3.Error as exc:
             error_class = classify_error(exc, timed_out=deadline.hit, denied=authorizer.denied)
-            return self._error(
-                query, error_class, self._describe_error(error_class, exc, authorizer.denied)
-            )
+            message = functions.refusal or self._describe_error(error_class, exc, authorizer.denied)
+            return self._error(query, error_class, message)
         text, shown = format_table(columns, rows, max_bytes=self.max_bytes, more_rows=more)
         clipped = any(_size(value) > self.max_bytes for row in rows for value in row)
         truncated = more or shown < len(rows) or clipped
@@ -262,28 +262,34 @@ class SqlToolkit:
         cursor.close()
         return columns, rows, more
 
+    @property
+    def _max_length(self) -> int:
+        """SQLite's length limit for one value: zeroblob(1e9) would allocate a gigabyte."""
+        return max(4 * self.max_bytes, 1_000_000)
+
     @contextmanager
     def _connect(
-        self, authorizer: Authorizer, deadline: Callable[[], int]
+        self,
+        authorizer: Authorizer,
+        deadline: Callable[[], int],
+        functions: SafeFunctions | None = None,
     ) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(self._uri, uri=True, timeout=self.time_limit_s, isolation_level=None)
-        max_length = max(4 * self.max_bytes, 1_000_000)
-        printf = BoundedPrintf(max_length)
+        functions = functions or SafeFunctions(self._max_length)
         try:
-            # Bound single values too: zeroblob(1e9) would otherwise allocate a gigabyte.
-            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, max_length)
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, self._max_length)
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             # LIKE/GLOB match inside one VM step, where the progress handler never runs, in
             # time linear in the pattern: 200 characters keep it near 0.3 s on 1 MB of text.
             conn.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, _MAX_LIKE_PATTERN)
             conn.set_authorizer(authorizer)
             conn.set_progress_handler(deadline, _PROGRESS_STEPS)
-            for name in ("printf", "format"):  # SQLite's own would outrun the time limit
-                conn.create_function(name, -1, printf, deterministic=True)
+            # SQLite's own printf, instr, replace and trim can outrun the limit in one VM step.
+            functions.install(conn)
             yield conn
         finally:
             conn.close()
-            printf.close()
+            functions.close()
 
     async def _in_thread(self, work: Callable[[threading.Event], _T]) -> _T:
         cancel = threading.Event()
@@ -305,9 +311,12 @@ class SqlToolkit:
             return f"the query was stopped at the {self.time_limit_s:g} s time limit."
         if error_class == "denied" and denied:
             return f"the statement tried {denied[0]}, which is not allowed."
-        if "user-defined function raised exception" in str(exc):  # ours: only BoundedPrintf
+        if "user-defined function raised exception" in str(exc) and error_class == "other":
+            # No refusal recorded: Python could not read an argument, which happens only for
+            # text that is not UTF-8; as a blob the same bytes go through.
             return (
-                f"printf/format field widths and precisions are limited to {MAX_FIELD} characters."
+                f"{exc}: printf, format, instr, replace, trim, ltrim and rtrim need text in "
+                "UTF-8; pass other bytes as a blob, e.g. instr(CAST(x AS BLOB), 'a')."
             )
         if error_class == "unknown_table":
             names = _name_list(name for name, _ in self.table_names())
