@@ -34,9 +34,16 @@ from dispatcher.trace.tracer import Tracer
 __all__ = ["RunResult", "new_run_id", "run_session"]
 
 
+_second: tuple[int, str] = (-1, "")
+
+
 def new_run_id() -> str:
     """Sortable by start time, unique across processes."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.urandom(4).hex()}"
+    global _second
+    seconds = int(time.time())
+    if _second[0] != seconds:  # formatted once a second: a busy gateway opens many runs in one
+        _second = (seconds, f"{datetime.fromtimestamp(seconds, UTC):%Y%m%dT%H%M%S}")
+    return f"{_second[1]}-{os.urandom(4).hex()}"
 
 
 @dataclass
