@@ -26,6 +26,7 @@ latencies include waiting for a CPU, for every target alike; requests per CPU-se
     python benchmarks/gateway.py --clients 200 --duration 30   # the issue's full load
     python benchmarks/gateway.py --json             # one JSON object instead of tables
     python benchmarks/gateway.py --no-litellm       # without the LiteLLM proxy
+    python benchmarks/gateway.py --rounds 3         # every phase 3 times; goals as medians
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import contextlib
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -311,15 +313,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     process_tree(proxy.pid),
                 )
             )
-        for phase, clients, duration, stream in phases:
-            direct_p50 = None
-            for target in targets:
-                print(f"# {phase}: {target.name} ...", file=sys.stderr, flush=True)
-                result = asyncio.run(_load(target, clients, duration, stream))
-                row = _summarise(target.name, phase, result, direct_p50)
-                if target.name == "direct":
-                    direct_p50 = row["p50_ms"]
-                rows.append(row)
+        for round_number in range(1, args.rounds + 1):
+            for phase, clients, duration, stream in phases:
+                direct_p50 = None
+                for target in targets:
+                    print(
+                        f"# round {round_number}/{args.rounds} {phase}: {target.name} ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    result = asyncio.run(_load(target, clients, duration, stream))
+                    row = _summarise(target.name, phase, result, direct_p50)
+                    row["round"] = round_number
+                    if target.name == "direct":
+                        direct_p50 = row["p50_ms"]
+                    rows.append(row)
         runs = folder / "runs"
         traces = {
             "per_run_files": len(list(runs.glob("*.jsonl"))),
@@ -341,9 +349,47 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "starlette": _version("starlette"),
         },
         "rows": rows,
+        "goals": goals(rows, clients=args.clients),
         "gateway_traces_written": traces,
         "notes": notes,
     }
+
+
+def goals(rows: list[dict[str, Any]], *, clients: int) -> dict[str, Any]:
+    """The issue's two goals, per round and as medians over the rounds.
+
+    One round's figures move with the machine's load (LiteLLM's requests per CPU-second most
+    of all), so each ratio is taken within a round, where both targets met the same machine,
+    and the median of the rounds is the figure to quote.
+    """
+
+    def value(target: str, phase: str, key: str, round_number: int) -> float | None:
+        for row in rows:
+            if (row["target"], row["phase"], row["round"]) == (target, phase, round_number):
+                found = row.get(key)
+                return float(found) if isinstance(found, int | float) else None
+        return None
+
+    rounds = sorted({row["round"] for row in rows})
+    per_round = []
+    for number in rounds:
+        entry: dict[str, Any] = {"round": number}
+        for kind in ("json", "stream"):
+            added = value("dispatcher", f"c1-{kind}", "added_p50_ms", number)
+            entry[f"added_p50_ms_c1_{kind}"] = added
+            ours = value("dispatcher", f"c{clients}-{kind}", "req_per_cpu_s", number)
+            theirs = value("litellm", f"c{clients}-{kind}", "req_per_cpu_s", number)
+            entry[f"vs_litellm_c{clients}_{kind}"] = (
+                round(ours / theirs, 2) if ours is not None and theirs else None
+            )
+        per_round.append(entry)
+    medians: dict[str, Any] = {}
+    for key in per_round[0] if per_round else ():
+        if key == "round":
+            continue
+        found = [entry[key] for entry in per_round if entry[key] is not None]
+        medians[key] = round(statistics.median(found), 2) if found else None
+    return {"rounds": per_round, "median": medians}
 
 
 def _version(name: str) -> str | None:
@@ -367,9 +413,14 @@ def main() -> None:
     parser.add_argument("--litellm", help="the litellm command (default: next to python, or PATH)")
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat every phase; goals are medians of rounds"
+    )
     args = parser.parse_args()
     if not (1 <= args.clients <= 1000 and 0 < args.duration <= 600 and 0 < args.c1_duration <= 600):
         parser.error("keep --clients within 1..1000 and durations within 0..600 s")
+    if not 1 <= args.rounds <= 20:
+        parser.error("keep --rounds within 1..20")
     report = run(args)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -377,6 +428,7 @@ def main() -> None:
     print(json.dumps(report["machine"]))
     print(json.dumps(report["settings"]))
     headers = [
+        "round",
         "target",
         "phase",
         "req",
@@ -393,6 +445,7 @@ def main() -> None:
         headers,
         [
             [
+                r["round"],
                 r["target"],
                 r["phase"],
                 r["requests"],
@@ -408,6 +461,8 @@ def main() -> None:
             for r in report["rows"]
         ],
     )
+    print(f"goals per round: {json.dumps(report['goals']['rounds'])}")
+    print(f"goals, median of rounds: {json.dumps(report['goals']['median'])}")
     print(f"gateway traces written: {report['gateway_traces_written']}")
     for note in report["notes"]:
         print(f"note: {note}")
