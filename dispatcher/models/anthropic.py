@@ -101,7 +101,9 @@ class AnthropicModel:
         started = time.perf_counter()
         try:
             if self._stream or request.stream or listening():
-                return await self._request_streamed(client, params, started)
+                return await self._request_streamed(
+                    client, params, started, agent=request.metadata.get("agent")
+                )
             message = await client.messages.create(**params)
         except Exception as exc:
             mapped = self._map_error(exc)
@@ -120,13 +122,18 @@ class AnthropicModel:
         )
 
     async def _request_streamed(
-        self, client: AsyncAnthropic, params: dict[str, Any], started: float
+        self,
+        client: AsyncAnthropic,
+        params: dict[str, Any],
+        started: float,
+        *,
+        agent: str | None,
     ) -> ModelResponse:
         stream = await client.messages.create(**params, stream=True)
         request_id = stream.response.headers.get("request-id")
         assembler = AnthropicStreamAssembler()
         ttft_ms: float | None = None
-        writer = text_writer(self.model_id)
+        writer = text_writer(self.model_id, agent=agent)
         try:
             while (
                 event := await next_chunk(

@@ -98,7 +98,9 @@ class OpenAIModel:
         started = time.perf_counter()
         try:
             if self._stream or request.stream or listening():
-                return await self._request_streamed(client, params, started)
+                return await self._request_streamed(
+                    client, params, started, agent=request.metadata.get("agent")
+                )
             completion = await client.chat.completions.create(**params)
         except Exception as exc:
             mapped = self._map_error(exc)
@@ -119,7 +121,12 @@ class OpenAIModel:
         )
 
     async def _request_streamed(
-        self, client: AsyncOpenAI, params: dict[str, Any], started: float
+        self,
+        client: AsyncOpenAI,
+        params: dict[str, Any],
+        started: float,
+        *,
+        agent: str | None,
     ) -> ModelResponse:
         stream = await client.chat.completions.create(
             **params, stream=True, stream_options={"include_usage": True}
@@ -127,7 +134,7 @@ class OpenAIModel:
         request_id = stream.response.headers.get("x-request-id")
         assembler = OpenAIStreamAssembler()
         ttft_ms: float | None = None
-        writer = text_writer(self.model_id)
+        writer = text_writer(self.model_id, agent=agent)
         try:
             while (
                 chunk := await next_chunk(
