@@ -167,11 +167,10 @@ class ModelTextView:
 
     def finish(self, answer: str | None) -> None:
         """The run is over: print the blocks still held, the answer's own text only by name."""
-        for block in self._blocks:
-            self._print(
-                block, is_answer=answer is not None and block.text.strip() == answer.strip()
-            )
-        self._blocks.clear()
+        done, self._blocks = self._blocks, []
+        for block in sorted(done, key=lambda b: b.ended or len(done) + self._ended):
+            is_answer = answer is not None and block.text.strip() == answer.strip()
+            self._print(block, is_answer=is_answer)
         self._draw()
 
     def around(self, approve: Approver | None) -> Approver | None:
