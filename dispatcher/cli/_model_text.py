@@ -12,7 +12,7 @@ run's answer is not printed a second time: the report below shows the answer.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Annotated
 
@@ -73,9 +73,25 @@ class _Block:
 
     agent: str | None
     model: str
-    text: str = ""
+    # The text as it arrived: appending to one string would copy it all at every word.
+    pieces: list[str] = field(default_factory=list)
     stats: str | None = None
     ended: int = 0  # the how-manieth call to end, for printing in the order calls ended
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+    def tail(self, chars: int) -> tuple[str, bool]:
+        """About the last `chars` characters (whole pieces), and whether text was left out."""
+        kept: list[str] = []
+        size = 0
+        for piece in reversed(self.pieces):
+            if size >= chars:
+                return "".join(reversed(kept)), True
+            kept.append(piece)
+            size += len(piece)
+        return "".join(reversed(kept)), False
 
     @property
     def label(self) -> str:
@@ -146,7 +162,7 @@ class ModelTextView:
             self._commit()  # blocks of calls that have ended were not the last ones
             block = _Block(delta.agent, delta.model)
             self._blocks.append(block)
-        block.text += delta.text  # drawn by the live region's next refresh
+        block.pieces.append(delta.text)  # drawn by the live region's next refresh
 
     def event(self, event: EventBase, line: str | None) -> None:
         """A trace event and its progress line (None: the event shows nothing)."""
@@ -245,13 +261,13 @@ class ModelTextView:
         parts: list[Text] = []
         for block in blocks:
             # Only the end of a long text can show: format no more of it than that needs.
-            limit = (tail + 1) * width * 2
+            end, cut = block.tail((tail + 1) * width * 2)
             rows = [
                 row
-                for text in self._rows(_Block(block.agent, block.model, block.text[-limit:]))
+                for text in self._rows(_Block(block.agent, block.model, [end]))
                 for row in text.wrap(self._console, width)
             ]
-            if len(rows) > tail + 1 or len(block.text) > limit:
+            if len(rows) > tail + 1 or cut:
                 rows = [self._first(block, Text("…", _TEXT)), *rows[-tail:]]
             parts.extend(rows)
             if block.stats:
