@@ -23,7 +23,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from dispatcher.errors import ConfigError
-from dispatcher.models._text_deltas import text_listener
+from dispatcher.models._text_deltas import text_listener, writing_agent
 from dispatcher.redaction import redact
 from dispatcher.runner import RunResult
 from dispatcher.trace.events import EventBase
@@ -42,10 +42,12 @@ class TextDelta:
 @dataclass(frozen=True, slots=True)
 class ModelTextDelta:
     """Text a model (`model`, the provider's model id) is writing, as it arrives: work in
-    progress, which may or may not end up in the answer."""
+    progress, which may or may not end up in the answer. `agent` is whose call it is (the
+    trace's agent name, e.g. `dispatcher`, `sales`, `sales-overwatch`) when the adapter knows."""
 
     model: str
     text: str
+    agent: str | None = None
 
 
 StreamItem = TextDelta | ModelTextDelta | EventBase
@@ -75,8 +77,11 @@ class _CallText:
     registered value) is never cut in two deltas that redaction would each let through.
     """
 
-    def __init__(self, model: str, send: MemoryObjectSendStream[StreamItem]) -> None:
+    def __init__(
+        self, model: str, send: MemoryObjectSendStream[StreamItem], agent: str | None = None
+    ) -> None:
         self._model = model
+        self._agent = agent
         self._send = send
         self._held = ""
 
@@ -95,7 +100,7 @@ class _CallText:
 
     def _forward(self, text: str) -> None:
         with contextlib.suppress(anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self._send.send_nowait(ModelTextDelta(self._model, redact(text)))
+            self._send.send_nowait(ModelTextDelta(self._model, redact(text), self._agent))
 
 
 class RunStream:
@@ -140,7 +145,7 @@ class RunStream:
     async def _drive(self, send: MemoryObjectSendStream[StreamItem]) -> None:
         with send:
             listener = (
-                text_listener(lambda model: _CallText(model, send))
+                text_listener(lambda model: _CallText(model, send, writing_agent()))
                 if self._model_text
                 else contextlib.nullcontext()
             )

@@ -1,11 +1,14 @@
-"""Progress as it happens for `dispatcher run --live` and `ask`: one line per decision."""
+"""Progress as it happens for `dispatcher run --live` and `ask`: one line per decision, and
+the models' text as they write it when asked (dispatcher/cli/_model_text.py)."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
 
+from dispatcher._streaming import ModelTextDelta
 from dispatcher.approvals import Approver
+from dispatcher.cli._model_text import ModelTextView, watched
 from dispatcher.cli._terminal import printable
 from dispatcher.dispatching import Dispatcher
 from dispatcher.runner import RunResult
@@ -63,11 +66,22 @@ async def run_with_progress(
     run_id: str | None,
     console: Console,
     approve: Approver | None = None,
+    *,
+    model_text: bool = False,
 ) -> RunResult:
-    """`dispatcher.run(task)`, printing each decision while the run goes on."""
-    async with dispatcher.stream(task, run_id=run_id, approve=approve) as events:
-        async for item in events:
-            if isinstance(item, EventBase) and (line := progress_line(item)) is not None:
-                console.print(line, highlight=False)
-    assert events.result is not None  # a failed run raised from the loop
+    """`dispatcher.run(task)`, printing each decision while the run goes on and, with
+    `model_text`, the models' text as they write it (drawn live on a watched terminal)."""
+    view = ModelTextView(console, live=model_text and watched(console))
+    with view:
+        stream = dispatcher.stream(
+            task, run_id=run_id, approve=view.around(approve), model_text=model_text
+        )
+        async with stream as events:
+            async for item in events:
+                if isinstance(item, ModelTextDelta):
+                    view.text(item)
+                elif isinstance(item, EventBase):
+                    view.event(item, progress_line(item))
+        assert events.result is not None  # a failed run raised from the loop
+        view.finish(events.result.answer)
     return events.result

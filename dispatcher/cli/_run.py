@@ -17,6 +17,7 @@ from rich.markup import escape
 from dispatcher.approvals import Approver
 from dispatcher.cassette import Cassette, load_cassette, save_cassette
 from dispatcher.cli._approve import ApproveAll, DenyAll, cli_approver
+from dispatcher.cli._model_text import ModelText, shows_model_text
 from dispatcher.cli._progress import run_with_progress
 from dispatcher.cli._terminal import printable
 from dispatcher.cli.app import app
@@ -60,12 +61,18 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     approve_all: ApproveAll = False,
     deny_all: DenyAll = False,
+    model_text: ModelText = None,
 ) -> None:
     """Run an example: prints the answer, the route, every escalation and the cost.
 
     Offline (the default) the model turns are replayed from the example's cassette, strictly:
     a request that differs from its recording fails the run.
     """
+    if model_text and not live:
+        raise ConfigError(
+            "--model-text shows the text of live models, and this run replays a cassette",
+            fix="add --live to call the real models, or drop --model-text",
+        )
     spec = load_example(example)
     if record is not None and (record.is_dir() or not record.parent.is_dir()):
         raise ConfigError(
@@ -78,9 +85,20 @@ def run(
     workspace = directory / f"{run_id}.workspace"
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
     approver = cli_approver(approve_all, deny_all, console)
+    text = live and shows_model_text(model_text, console, as_json=as_json)
     try:
         result = _run_example(
-            spec, run_id, directory, workspace, console, live, record, lenient, task, approver
+            spec,
+            run_id,
+            directory,
+            workspace,
+            console,
+            live,
+            record,
+            lenient,
+            task,
+            approver,
+            model_text=text,
         )
     except BaseException:
         # A failed run's workspace copy is of no use to anyone; a finished one shows the work.
@@ -100,6 +118,8 @@ def _run_example(
     lenient: bool,
     task: str | None,
     approver: Approver,
+    *,
+    model_text: bool,
 ) -> RunResult:
     registry = spec.build_registry(workspace_dir=workspace)
     cassette = Cassette()
@@ -121,7 +141,17 @@ def _run_example(
     try:
         text = spec.task if task is None else task
         if live:  # real models take a while: show each decision as it happens
-            result = anyio.run(run_with_progress, dispatcher, text, run_id, console, approver)
+            result = anyio.run(
+                functools.partial(
+                    run_with_progress,
+                    dispatcher,
+                    text,
+                    run_id,
+                    console,
+                    approver,
+                    model_text=model_text,
+                )
+            )
         else:
             result = anyio.run(
                 functools.partial(dispatcher.run, text, run_id=run_id, approve=approver)
@@ -170,13 +200,19 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     approve_all: ApproveAll = False,
     deny_all: DenyAll = False,
+    model_text: ModelText = None,
 ) -> None:
     """Run one task live with the models and agents of a registry file."""
     dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
     approver = cli_approver(approve_all, deny_all, console)
+    text = shows_model_text(model_text, console, as_json=as_json)
     try:
-        result = anyio.run(run_with_progress, dispatcher, task, None, console, approver)
+        result = anyio.run(
+            functools.partial(
+                run_with_progress, dispatcher, task, None, console, approver, model_text=text
+            )
+        )
     except ModelError as exc:
         raise ConfigError(
             f"a model call failed: {exc}",

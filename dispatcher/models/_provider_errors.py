@@ -2,6 +2,7 @@
 
     status 408/409/429/5xx/529  -> RetryableProviderError (with retry_after_s from the headers)
     context window exceeded     -> ContextOverflowError (never worth retrying the same model)
+    status 3xx (a redirect)     -> ProviderError naming where it pointed (never followed)
     any other status            -> ProviderError
 
 Messages are redacted here, so no adapter can leak a key through an error.
@@ -26,6 +27,7 @@ __all__ = [
     "is_retryable_status",
     "mentions_context_overflow",
     "provider_error",
+    "redirect_error",
     "retry_after_seconds",
 ]
 
@@ -110,3 +112,21 @@ def provider_error(
             retry_after_s=retry_after_seconds(headers),
         )
     return ProviderError(text, model=model, status_code=status, request_id=request_id)
+
+
+def redirect_error(status: int, location: str | None, *, model: str) -> ProviderError:
+    """The error for a 3xx answer, which the adapters do not follow.
+
+    Followed, a redirect would send the request body (the conversation) and, to the same
+    origin, the API key wherever the upstream says: the adapters only talk to the URL the
+    user configured. `location` is untrusted: shown truncated, with escapes made visible.
+    """
+    where = f" to {location[:300]!r}" if location else ""
+    return ProviderError(
+        redact(
+            f"the server answered with a redirect{where}, which is not followed: set the "
+            "model's api_base to the URL that answers"
+        ),
+        model=model,
+        status_code=status,
+    )

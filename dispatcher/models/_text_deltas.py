@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-__all__ = ["TextWriter", "current_listener", "listening", "text_listener", "text_writer"]
+__all__ = [
+    "TextWriter",
+    "current_listener",
+    "listening",
+    "text_listener",
+    "text_writer",
+    "writing_agent",
+]
 
 
 class TextWriter(Protocol):
@@ -29,6 +36,10 @@ WriterFactory = Callable[[str], TextWriter]
 _LISTENER: contextvars.ContextVar[WriterFactory | None] = contextvars.ContextVar(
     "dispatcher_text_listener", default=None
 )
+# The agent a writer is being made for, read by factories that label text (see text_writer).
+_AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "dispatcher_text_agent", default=None
+)
 
 
 def current_listener() -> WriterFactory | None:
@@ -41,10 +52,25 @@ def listening() -> bool:
     return _LISTENER.get() is not None
 
 
-def text_writer(model_id: str) -> TextWriter | None:
-    """A writer for one call's text deltas, or None when nothing listens."""
+def text_writer(model_id: str, *, agent: str | None = None) -> TextWriter | None:
+    """A writer for one call's text deltas, or None when nothing listens.
+
+    `agent` (the request's `metadata["agent"]`) says whose text it is: the factory keeps the
+    one-argument shape wrappers rely on and reads it with `writing_agent()`.
+    """
     factory = _LISTENER.get()
-    return None if factory is None else factory(model_id)
+    if factory is None:
+        return None
+    token = _AGENT.set(agent)
+    try:
+        return factory(model_id)
+    finally:
+        _AGENT.reset(token)
+
+
+def writing_agent() -> str | None:
+    """Inside a factory called by `text_writer`: the agent the call is made for, if known."""
+    return _AGENT.get()
 
 
 @contextmanager

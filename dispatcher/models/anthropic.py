@@ -23,7 +23,11 @@ from dispatcher.models._anthropic_wire import (
 )
 from dispatcher.models._guard import check_real_request_allowed
 from dispatcher.models._malformed import PARSE_ERRORS, convert, malformed
-from dispatcher.models._provider_errors import mentions_context_overflow, provider_error
+from dispatcher.models._provider_errors import (
+    mentions_context_overflow,
+    provider_error,
+    redirect_error,
+)
 from dispatcher.models._stream_idle import next_chunk
 from dispatcher.models._text_deltas import listening, text_writer
 from dispatcher.redaction import redact, register_secret
@@ -56,7 +60,9 @@ class AnthropicModel:
         api_key: the key; if None, the SDK reads `ANTHROPIC_API_KEY` (or its other credential
             sources). With a `base_url` and no key anywhere, a placeholder is sent.
         base_url: a gateway or proxy speaking the Messages API.
-        http_client: an `httpx2.AsyncClient` to use (tests pass one with a MockTransport).
+        http_client: an `httpx2.AsyncClient` to use (tests pass one with a MockTransport); its
+            redirect setting is its own. The client built otherwise follows no redirect: a
+            3xx answer is a ProviderError (a redirect would take the body and key elsewhere).
         timeout_s: HTTP timeout of one attempt.
         stream: stream every request (a request can also ask with `ModelRequest.stream`).
         stream_idle_timeout_s: a stream silent for this long raises StreamStalledError.
@@ -101,7 +107,9 @@ class AnthropicModel:
         started = time.perf_counter()
         try:
             if self._stream or request.stream or listening():
-                return await self._request_streamed(client, params, started)
+                return await self._request_streamed(
+                    client, params, started, agent=request.metadata.get("agent")
+                )
             message = await client.messages.create(**params)
         except Exception as exc:
             mapped = self._map_error(exc)
@@ -120,13 +128,18 @@ class AnthropicModel:
         )
 
     async def _request_streamed(
-        self, client: AsyncAnthropic, params: dict[str, Any], started: float
+        self,
+        client: AsyncAnthropic,
+        params: dict[str, Any],
+        started: float,
+        *,
+        agent: str | None,
     ) -> ModelResponse:
         stream = await client.messages.create(**params, stream=True)
         request_id = stream.response.headers.get("request-id")
         assembler = AnthropicStreamAssembler()
         ttft_ms: float | None = None
-        writer = text_writer(self.model_id)
+        writer = text_writer(self.model_id, agent=agent)
         try:
             while (
                 event := await next_chunk(
@@ -161,7 +174,7 @@ class AnthropicModel:
         if self._client is not None:
             return self._client
         try:
-            from anthropic import AsyncAnthropic
+            from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
         except ImportError as exc:
             raise ConfigError(
                 "the Anthropic adapter needs the `anthropic` package",
@@ -177,8 +190,9 @@ class AnthropicModel:
             kwargs["api_key"] = api_key
         if self._base_url:
             kwargs["base_url"] = self._base_url
-        if self._http_client is not None:
-            kwargs["http_client"] = self._http_client
+        # The SDK's own client follows redirects, sending the request (and, to the same
+        # origin, the key) wherever a server says: its defaults (pool limits), without that.
+        kwargs["http_client"] = self._http_client or DefaultAsyncHttpxClient(follow_redirects=False)
         if self._default_headers:
             kwargs["default_headers"] = self._default_headers
         try:
@@ -210,6 +224,9 @@ class AnthropicModel:
         model = self.model_id
         if isinstance(exc, anthropic.APIStatusError):
             status = exc.status_code
+            if 300 <= exc.response.status_code < 400:
+                location = exc.response.headers.get("location")
+                return redirect_error(exc.response.status_code, location, model=model)
             if status < 400:  # an `event: error` inside a 200 stream
                 status = _STREAM_ERROR_STATUS.get(exc.type or "", 500)
             detail = f"{exc.type}: {exc.api_message}" if exc.api_message else exc.message

@@ -26,7 +26,11 @@ from dispatcher.models._openai_wire import (
     request_params,
     response_from_completion,
 )
-from dispatcher.models._provider_errors import mentions_context_overflow, provider_error
+from dispatcher.models._provider_errors import (
+    mentions_context_overflow,
+    provider_error,
+    redirect_error,
+)
 from dispatcher.models._stream_idle import next_chunk
 from dispatcher.models._text_deltas import listening, text_writer
 from dispatcher.redaction import redact, register_secret
@@ -50,7 +54,9 @@ class OpenAIModel:
             `base_url` is set (a local server's key is never taken from `OPENAI_API_KEY`, so
             an OpenAI key does not leak to it).
         base_url: an OpenAI-compatible endpoint, e.g. ``http://127.0.0.1:11434/v1`` (Ollama).
-        http_client: an `httpx2.AsyncClient` to use (tests pass one with a MockTransport).
+        http_client: an `httpx2.AsyncClient` to use (tests pass one with a MockTransport); its
+            redirect setting is its own. The client built otherwise follows no redirect: a
+            3xx answer is a ProviderError (a redirect would take the body and key elsewhere).
         timeout_s: HTTP timeout of one attempt.
         stream: stream every request (a request can also ask with `ModelRequest.stream`).
         stream_idle_timeout_s: a stream silent for this long raises StreamStalledError.
@@ -98,7 +104,9 @@ class OpenAIModel:
         started = time.perf_counter()
         try:
             if self._stream or request.stream or listening():
-                return await self._request_streamed(client, params, started)
+                return await self._request_streamed(
+                    client, params, started, agent=request.metadata.get("agent")
+                )
             completion = await client.chat.completions.create(**params)
         except Exception as exc:
             mapped = self._map_error(exc)
@@ -119,7 +127,12 @@ class OpenAIModel:
         )
 
     async def _request_streamed(
-        self, client: AsyncOpenAI, params: dict[str, Any], started: float
+        self,
+        client: AsyncOpenAI,
+        params: dict[str, Any],
+        started: float,
+        *,
+        agent: str | None,
     ) -> ModelResponse:
         stream = await client.chat.completions.create(
             **params, stream=True, stream_options={"include_usage": True}
@@ -127,7 +140,7 @@ class OpenAIModel:
         request_id = stream.response.headers.get("x-request-id")
         assembler = OpenAIStreamAssembler()
         ttft_ms: float | None = None
-        writer = text_writer(self.model_id)
+        writer = text_writer(self.model_id, agent=agent)
         try:
             while (
                 chunk := await next_chunk(
@@ -164,7 +177,7 @@ class OpenAIModel:
         if self._client is not None:
             return self._client
         try:
-            from openai import AsyncOpenAI
+            from openai import AsyncOpenAI, DefaultAsyncHttpxClient
         except ImportError as exc:
             raise ConfigError(
                 "the OpenAI adapter needs the `openai` package", fix="pip install 'openai>=3.0'"
@@ -186,8 +199,9 @@ class OpenAIModel:
         kwargs: dict[str, Any] = {}
         if self._base_url:
             kwargs["base_url"] = self._base_url
-        if self._http_client is not None:
-            kwargs["http_client"] = self._http_client
+        # The SDK's own client follows redirects, sending the request (and, to the same
+        # origin, the key) wherever a server says: its defaults (pool limits), without that.
+        kwargs["http_client"] = self._http_client or DefaultAsyncHttpxClient(follow_redirects=False)
         if self._default_headers:
             kwargs["default_headers"] = self._default_headers
         # max_retries=0: dispatcher.models.RetryingModel is the only layer that retries.
@@ -213,6 +227,10 @@ class OpenAIModel:
 
         model = self.model_id
         if isinstance(exc, openai.APIStatusError):
+            if 300 <= exc.status_code < 400:
+                return redirect_error(
+                    exc.status_code, exc.response.headers.get("location"), model=model
+                )
             detail = _body_message(exc.body) or exc.message
             return provider_error(
                 detail,
