@@ -11,10 +11,6 @@ import typer
 from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError
 
-# Allocations (net of frees) between two collections of the youngest generation; Python's
-# default is 700.
-_YOUNG_OBJECTS = 10_000
-
 
 @app.command("serve")
 def serve(
@@ -38,7 +34,6 @@ def serve(
         f"dispatcher gateway: http://{host}:{port}/v1 (model dispatcher/auto; GET /v1/models)",
         err=True,
     )
-    _settle_garbage_collector()
     # No access log: one line per request costs more than the gateway's own work. On SIGTERM,
     # requests in flight get 10 s, then are cancelled (their traces say `cancelled`).
     uvicorn.run(
@@ -49,22 +44,6 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-
-
-def _settle_garbage_collector() -> None:
-    """Keep the collector off the long-lived objects of a serving process.
-
-    Measured at 50 users, the collector took about a tenth of the gateway's CPU: each full
-    collection walked the ~75k objects of the imported libraries and the loaded config, which
-    live as long as the process. Frozen, they are never walked again; and with a larger first
-    generation, a request's short-lived objects are mostly freed by reference counting before
-    a collection runs.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(_YOUNG_OBJECTS, 20, 20)
 
 
 def _check_port_free(host: str, port: int) -> None:
