@@ -26,6 +26,17 @@ import aiohttp
 from _servers import cpu_seconds, free_port, process, wait_ready, wait_ready_tcp
 
 HERE = Path(__file__).resolve().parent
+# Refuses to serve from any `dispatcher` but the tree's (argv[1]), so an A/B compares trees.
+_SERVE_FROM_TREE = """
+import sys
+from pathlib import Path
+tree = Path(sys.argv.pop(1))
+import dispatcher
+if tree not in Path(dispatcher.__file__).resolve().parents:
+    raise SystemExit(f"imported {dispatcher.__file__}, not the tree {tree}")
+from dispatcher.cli import main
+main()
+"""
 BODY = {"model": "fake", "messages": [{"role": "user", "content": "Say twenty words."}]}
 
 
@@ -65,7 +76,9 @@ def _one(tree: Path, upstream: str, folder: Path, args: argparse.Namespace) -> f
         "DISPATCHER_RUNS_DIR": str(folder / "runs"),
     }
     log = folder / "gateway.log"
-    command = [sys.executable, "-c", "from dispatcher.cli import main; main()", "serve"]
+    # -P: without it, `python -c` puts the working directory first on sys.path, and run from
+    # a checkout that would import the checkout's `dispatcher`, not the tree's.
+    command = [sys.executable, "-P", "-c", _SERVE_FROM_TREE, str(tree.resolve()), "serve"]
     command += ["-c", str(config), "--port", str(port)]
     with process(command, log, env) as gateway:
         wait_ready(f"http://127.0.0.1:{port}/readyz", gateway, 60, log)
