@@ -94,14 +94,32 @@ class _Arm:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], dim: int, path: Path) -> _Arm:
         arm = cls(dim, 1.0)
+        fix = "delete the state file to start learning afresh (or restore a backup)"
         try:
             arm.a = np.asarray(data["A"], dtype=np.float64).reshape(dim, dim)
             arm.b = np.asarray(data["b"], dtype=np.float64).reshape(dim)
-            arm.pulls = int(data.get("pulls", 0))
-        except (KeyError, ValueError, TypeError) as exc:
+            pulls = data.get("pulls", 0)
+            arm.pulls = int(pulls)
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:
+            raise DataError(f"bandit state arm is malformed ({exc})", file=path, fix=fix) from exc
+        # A is ridge * I plus a sum of outer products: finite and positive definite. Anything
+        # else (a hand edit, a bad copy) would route every prompt on NaN bounds or fail to
+        # invert at the first decision.
+        if not (np.isfinite(arm.a).all() and np.isfinite(arm.b).all()):
+            raise DataError("bandit state arm holds NaN or infinite numbers", file=path, fix=fix)
+        if arm.pulls < 0 or arm.pulls != pulls:
             raise DataError(
-                f"bandit state arm is malformed ({exc}); delete the file", file=path
-            ) from exc
+                f"bandit state arm has pulls {pulls!r}, not a count >= 0", file=path, fix=fix
+            )
+        try:
+            np.linalg.cholesky(arm.a)
+        except np.linalg.LinAlgError:
+            raise DataError(
+                "bandit state arm's matrix A is not positive definite (it cannot be the sum "
+                "of a ridge prior and observed contexts)",
+                file=path,
+                fix=fix,
+            ) from None
         return arm
 
 
@@ -125,10 +143,12 @@ class LinUCBRouter:
         weak: str = "weak",
         name: str = "bandit",
     ) -> None:
-        if alpha < 0 or ridge <= 0:
+        finite = all(math.isfinite(v) for v in (alpha, ridge, cost_weight))
+        if not finite or alpha < 0 or ridge <= 0:
             raise ConfigError(
-                f"bandit needs alpha >= 0 and ridge > 0, got alpha={alpha} ridge={ridge}",
-                fix="use e.g. alpha: 1.0 and ridge: 1.0",
+                "bandit needs finite numbers, alpha >= 0 and ridge > 0, got "
+                f"alpha={alpha} ridge={ridge} cost_weight={cost_weight}",
+                fix="use e.g. alpha: 1.0, ridge: 1.0 and cost_weight: 0.0",
             )
         self.name = name
         self.features = features or BanditFeatures()
