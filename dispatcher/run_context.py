@@ -24,6 +24,23 @@ __all__ = ["CostLedger", "RunContext"]
 _TRACE_TEXT_CHARS = 1_000
 
 
+def _plausible(usage: Usage) -> Usage:
+    """The counts a server reported, made possible: none below 0, cached within input.
+
+    They come from the provider (untrusted): a negative count, or more cached tokens than
+    input tokens, would price a call below $0 and give the run's usd budget back."""
+    input_tokens = max(0, usage.input_tokens)
+    output_tokens = max(0, usage.output_tokens)
+    cached = min(max(0, usage.cached_input_tokens), input_tokens)
+    if (input_tokens, output_tokens, cached) == (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_input_tokens,
+    ):
+        return usage
+    return Usage(input_tokens, output_tokens, cached)
+
+
 @dataclass(slots=True)
 class CostLedger:
     """What a run spent, and what the same tokens would have cost on the strong model."""
@@ -87,7 +104,7 @@ class RunContext:
         parent_id: str | None,
     ) -> float | None:
         """Account for one response and write its `model_call` event; returns its cost."""
-        usage = response.usage
+        usage = _plausible(response.usage)
         cost = self.ledger.add(profile, usage)
         self.budget.record_model_call(usage.total_tokens, cost)
         self.tracer.emit(
