@@ -8,6 +8,7 @@ traceback or URL reaches the user.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,8 @@ from dispatcher._did_you_mean import did_you_mean
 from dispatcher.errors import ConfigError
 
 __all__ = ["config_error", "did_you_mean", "model_at", "yaml_error"]
+
+_SECRET_FIELD = re.compile(r"key|token|secret|password|auth|header", re.IGNORECASE)
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -74,7 +77,9 @@ def _fix_for(error: Mapping[str, Any], dotted: str, known: list[str]) -> tuple[s
         return "required field is missing", f"add `{key}:` here"
     message = str(error["msg"])
     value = error.get("input")
-    shown = "" if isinstance(value, Mapping | list) else f" (got {value!r})"
+    secret = any(_SECRET_FIELD.search(str(part)) for part in error["loc"])
+    # Never echo a value where a key belongs: it may be a real key pasted into the file.
+    shown = "" if secret or isinstance(value, Mapping | list) else f" (got {value!r})"
     if kind.startswith(("greater_than", "less_than")) or kind.endswith("_constraint"):
         return f"{message}{shown}", f"change {key} to a value where: {message.lower()}"
     if kind == "literal_error" or kind == "enum":

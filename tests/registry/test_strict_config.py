@@ -84,6 +84,10 @@ def _merge(base: str, section: str) -> str:
         ("  escalation: {mode: sometimes}", "mode"),
         ("  detectors: {stall: {patience: 0}}", "patience"),
         ("  fallback_cooldown_s: -5", "fallback_cooldown_s"),
+        # NaN/inf rewards would poison a bandit's state at the first gated run.
+        ("  feedback: {from_gates: true, passed: .nan}", "passed"),
+        ("  feedback: {from_gates: true, failed: .inf}", "failed"),
+        ("  models: {small: {context_window: true}}", "context_window"),
     ],
 )
 def test_bad_values_are_refused_at_load(tmp_path: Path, section: str, field: str) -> None:
@@ -113,6 +117,11 @@ def test_unknown_models_routes_and_toolkits_are_named(
         ("timeout: -3", "timeout"),
         ("num_retries: -1", "num_retries"),
         ("strem: true", "strem"),
+        # Accepted at load, then a bare ValueError at the first request:
+        ("timeout: .nan", "timeout"),
+        ("stream_timeout: .nan", "stream_timeout"),
+        ("extra_headers: 'Bearer x'", "extra_headers"),
+        ("extra_headers: {X-Team: 5}", "extra_headers"),
     ],
 )
 def test_litellm_params_are_checked_at_load(tmp_path: Path, params: str, field: str) -> None:
@@ -258,3 +267,47 @@ def test_router_routes_must_name_agents(tmp_path: Path) -> None:
     text = BASE + "  agents: [clerk.md]\n  router: {type: semantic, routes: {clerck: [hello]}}\n"
     error = _error(tmp_path, text)
     assert "clerck" in str(error) and "did you mean 'clerk'" in (error.fix or "")
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "  gateway: {api_keys: sk-live-0123456789abcdef}",  # a key where a list belongs
+        "  gateway: {api_keys: [sk-live-0123456789abcdef]}",
+    ],
+)
+def test_a_key_pasted_into_the_file_is_never_echoed(tmp_path: Path, section: str) -> None:
+    error = _error(tmp_path, BASE + section + "\n")
+    assert "0123456789abcdef" not in str(error)
+    assert "api_keys" in (error.field or "")
+
+
+def test_a_number_pasted_as_api_key_is_never_echoed(tmp_path: Path) -> None:
+    text = BASE.replace("os.environ/DISPATCHER_TEST_KEY", "98765432109876543210", 1)
+    error = _error(tmp_path, text)
+    assert "98765432109876543210" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("info", "field"),
+    [
+        ("{input_cost_per_token: -1}", "input_cost_per_token"),
+        ("{input_cost_per_token: .nan}", "input_cost_per_token"),
+        ("{output_cost_per_token: -1e-6}", "output_cost_per_token"),
+        ("{max_input_tokens: 0}", "max_input_tokens"),
+        ("{max_output_tokens: -5}", "max_output_tokens"),
+    ],
+)
+def test_model_info_values_are_checked_and_named_in_the_file(
+    tmp_path: Path, info: str, field: str
+) -> None:
+    # A negative price was a ConfigError with no file or entry and a Python fix
+    # ("Price(input=...)"); a context window of 0 was taken as is.
+    text = BASE.replace(
+        "api_key: os.environ/DISPATCHER_TEST_SMALL_KEY}",
+        f"api_key: os.environ/DISPATCHER_TEST_SMALL_KEY}}\n    model_info: {info}",
+        1,
+    )
+    error = _error(tmp_path, text)
+    assert "model_list[0]" in str(error) and field in (error.field or "")
+    assert "Price(" not in (error.fix or "")
