@@ -22,7 +22,10 @@ from dispatcher.errors import ConfigError
 
 __all__ = ["config_error", "did_you_mean", "model_at", "yaml_error"]
 
-_SECRET_FIELD = re.compile(r"key|token|secret|password|auth|header", re.IGNORECASE)
+# Fields whose values may be credentials (api_key, api_keys, a token, a header...).
+_SECRET_FIELD = re.compile(
+    r"(^|_)(api_?keys?|secrets?|passwords?|auth\w*|headers?)$|^(key|token)$", re.IGNORECASE
+)
 
 
 def _unwrap(annotation: Any) -> Any:
