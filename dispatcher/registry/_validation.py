@@ -130,9 +130,8 @@ def yaml_error(exc: Exception, file: str | Path | None, *, what: str = "file") -
     context = getattr(exc, "context", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
     reason = f"{context}, {problem}" if context else str(problem)
-    return ConfigError(
-        f"the {what} is not valid YAML{where}: {reason}",
-        file=file,
-        fix=f"correct the YAML syntax{where} (indentation, a missing ':' or closing bracket, or "
-        "an unquoted value containing ': ' or '#')",
+    fix = getattr(exc, "fix", None) or (
+        f"correct the YAML syntax{where} (indentation, a missing ':' or closing bracket, or "
+        "an unquoted value containing ': ' or '#')"
     )
+    return ConfigError(f"the {what} is not valid YAML{where}: {reason}", file=file, fix=fix)

@@ -311,3 +311,33 @@ def test_model_info_values_are_checked_and_named_in_the_file(
     error = _error(tmp_path, text)
     assert "model_list[0]" in str(error) and field in (error.field or "")
     assert "Price(" not in (error.fix or "")
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    # PyYAML keeps the last silently: the first `overwatch` (or a whole `budgets:` block)
+    # was dropped without a word.
+    error = _error(tmp_path, BASE + "  budgets: {usd: 1.0}\n  overwatch: small\n")
+    assert "'overwatch' is given twice" in str(error)
+    assert "line 9" in str(error) and "line 11" in str(error)
+    assert "keep one" in (error.fix or "")
+
+
+def test_yaml_merge_keys_still_override(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "dispatcher:\n",
+        "litellm_settings: {base: &base {weak: small, strong: small}}\ndispatcher:\n",
+        1,
+    ).replace("  tiers: {weak: small, strong: strong}", "  tiers: {<<: *base, strong: strong}")
+    config = load_registry_config(_write(tmp_path, text))
+    assert config.settings.tiers == {"weak": "small", "strong": "strong"}
+
+
+def test_an_agent_file_with_a_field_given_twice_is_an_error(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "---\nname: clerk\ndescription: Files things.\ntier: weak\ntier: strong\n---\nBody.\n",
+        "clerk.md",
+    )
+    with pytest.raises(ConfigError, match="'tier' is given twice") as raised:
+        load_agent_file(path)
+    assert str(path) in str(raised.value)

@@ -1,0 +1,57 @@
+"""Read YAML a user wrote: safe (no objects), and a key given twice in one mapping is an error.
+
+PyYAML keeps the last of two equal keys silently, so a second `budgets:` block, or an
+`overwatch:` written twice, drops the first without a word. Merge keys (`<<: *base`) still
+override as YAML means them to.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+__all__ = ["load_user_yaml"]
+
+
+def load_user_yaml(text: str) -> Any:
+    """The YAML document in `text`; yaml.YAMLError (with its mark) on bad syntax or a key
+    given twice."""
+    import yaml
+
+    return yaml.load(text, Loader=_strict_loader())  # a SafeLoader subclass
+
+
+@functools.cache
+def _strict_loader() -> type[Any]:
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class _DuplicateKey(ConstructorError):
+        fix = "keep one of the two (merge their contents if both are needed)"
+
+    class StrictLoader(base):  # type: ignore[misc]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, Any] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.setdefault(key, key_node)
+                    except TypeError:  # an unhashable key: the base loader says so
+                        continue
+                    if first is not key_node:
+                        raise _DuplicateKey(
+                            None,
+                            None,
+                            f"the key {key!r} is given twice in one mapping (first at line "
+                            f"{first.start_mark.line + 1}); the second would silently replace "
+                            "the first",
+                            key_node.start_mark,
+                        )
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
