@@ -14,11 +14,17 @@ MAX_DEPTH = 100
 
 def loads_model_json(raw: str) -> Any:
     """`json.loads`, with nesting deeper than `MAX_DEPTH` (``[[[[...`` from a looping model)
-    reported as a decode error instead of breaking the trace or the parser's recursion."""
+    and integers too long to parse reported as decode errors instead of breaking the trace,
+    the parser's recursion or the run."""
     try:
         value = json.loads(raw)
     except RecursionError:
         value = None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        # An integer longer than Python parses (4300 digits) is a bare ValueError.
+        raise json.JSONDecodeError(f"a number in it is too long ({exc})", raw, 0) from None
     else:
         if _depth_within(value, MAX_DEPTH):
             return value
