@@ -337,8 +337,15 @@ class _Loop:
             else "Error: escalate needs a JSON object with reason and question."
         )
         if isinstance(parsed, str):
-            self.messages.append(ToolResultMessage(call.id, call.name, parsed, is_error=True))
-            return None
+            # Traced, capped and watched like any invalid call: a model that keeps sending a
+            # malformed `escalate` used to burn turns unseen until the turn budget ended.
+            self.step_index += 1
+            execution = self.run_ctx.executor.refuse(
+                call, parsed, agent=self.agent.name, step_index=self.step_index, parent_id=self.span
+            )
+            self.messages.append(execution.message)
+            self.steps.append(execution.step)
+            return await self._watch()
         outcome = await self.escalator.escalate("self", parsed, detector_evidence=None)
         self._count_refusal(outcome, "it asked for help")
         if outcome.final_answer is None:

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 from scenario import registry
 from typer.testing import CliRunner
 
 from dispatcher import Agent, Dispatcher, GateResult, ToolOutput, tool
 from dispatcher.cli.app import _register_subcommands, app
+from dispatcher.errors import ToolErrorCapExceeded
 from dispatcher.testing import reply, tool_calls
 from dispatcher.trace.events import event_json_schema
 
@@ -278,3 +280,47 @@ def test_running_out_of_own_turns_hands_the_task_to_the_overwatch() -> None:
     strong.assert_complete()
     (episode,) = kinds(result, "escalation")
     assert episode["trigger"] == "budget" and episode["outcome"] == "took_over"
+
+
+def _malformed_escalations(n: int) -> list[object]:
+    return [tool_calls(("escalate", {"why": "stuck"}), agent="worker") for _ in range(n)]
+
+
+def test_a_malformed_escalate_is_traced_and_counted_like_any_invalid_call() -> None:
+    # Before: an `escalate` without reason/question was answered but never traced, never
+    # counted against the invalid-call cap and unseen by the detectors: a model repeating it
+    # burned turns silently until the turn budget ran out.
+    quiet = Agent(
+        name="worker",
+        description="Looks things up.",
+        tools=[lookup],
+        tier="weak",
+        detectors={"enabled": False},
+    )
+    reg, _, _ = registry([quiet], small=[dispatch()[0], *_malformed_escalations(30)])
+    with pytest.raises(ToolErrorCapExceeded) as caught:
+        Dispatcher(reg).run_sync("find the value")
+    calls = [e for e in caught.value.events if e.kind == "tool_call"]
+    assert len(calls) == 9  # the cap is 8 invalid calls per run
+    assert all(c.tool == "escalate" and c.error_kind == "invalid_arguments" for c in calls)  # type: ignore[attr-defined]
+    assert "reason" in str(calls[0].error)  # type: ignore[attr-defined]
+
+
+def test_repeated_malformed_escalations_are_seen_by_the_loop_detector() -> None:
+    reg, small, strong = registry(
+        [WORKER],
+        small=[
+            dispatch()[0],
+            *_malformed_escalations(6),  # failing repeat #3: nudge; #6: escalation
+            tool_calls(("lookup", {"key": "right"}), agent="worker"),
+            reply("42", agent="worker"),
+            dispatch()[1],
+        ],
+        strong=[advice()],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    strong.assert_complete()
+    assert [d["action"] for d in kinds(result, "detector")] == ["nudge", "escalate"]
+    (episode,) = kinds(result, "escalation")
+    assert episode["trigger"] == "detector" and episode["outcome"] == "advised"

@@ -202,13 +202,38 @@ class ToolExecutor:
             tool,
         )
         self._cache[call] = execution
+        self._check_cap()
+        return execution
+
+    def refuse(
+        self,
+        call: ToolCall,
+        message: str,
+        *,
+        agent: str,
+        step_index: int,
+        parent_id: str | None,
+        text: str = "",
+    ) -> ToolExecution:
+        """A call its caller checked and found invalid (the worker's own `escalate`): traced
+        and counted against the cap like any invalid call, so a model repeating it stops."""
+        started = time.perf_counter()
+        self.invalid_calls += 1
+        self.calls += 1
+        output = ToolOutput(message, is_error=True)
+        execution = self._finish(
+            call, None, output, "invalid_arguments", agent, step_index, parent_id, text, started
+        )
+        self._check_cap()
+        return execution
+
+    def _check_cap(self) -> None:
         if self.invalid_calls > self.limits.max_invalid_calls:
             raise ToolErrorCapExceeded(
                 f"the model made {self.invalid_calls} invalid tool calls in this run "
                 f"(cap {self.limits.max_invalid_calls})",
                 events=self.tracer.events,
             )
-        return execution
 
     async def _approved(
         self,
