@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from dispatcher.budgets import Budgets
 from dispatcher.errors import ConfigError
 from dispatcher.escalation.settings import EscalationSettings
-from dispatcher.gates import Gate
+from dispatcher.gates import Gate, check_gate
 from dispatcher.mcp._config import MCPServerConfig, parse_mcp_servers
 from dispatcher.tools.tool import Tool
 
@@ -75,6 +75,8 @@ class Agent:
                 field="description",
                 fix="describe in one sentence what tasks this agent handles",
             )
+        if self.gate is not None:
+            check_gate(self.gate, where=where)
         if self.role not in ("specialist", "overwatch"):
             raise ConfigError(
                 f"unknown role {self.role!r}",

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from dispatcher import Agent, Dispatcher, GateResult, ToolOutput, tool
 from dispatcher.cli.app import _register_subcommands, app
-from dispatcher.errors import ToolErrorCapExceeded
+from dispatcher.errors import ConfigError, ToolErrorCapExceeded
 from dispatcher.testing import reply, tool_calls
 from dispatcher.trace.events import event_json_schema
 
@@ -324,3 +324,53 @@ def test_repeated_malformed_escalations_are_seen_by_the_loop_detector() -> None:
     assert [d["action"] for d in kinds(result, "detector")] == ["nudge", "escalate"]
     (episode,) = kinds(result, "escalation")
     assert episode["trigger"] == "detector" and episode["outcome"] == "advised"
+
+
+class _SyncGate:
+    name = "sync"
+
+    def __call__(self, answer: str) -> GateResult:
+        return GateResult(answer == "42", "the answer must be 42")
+
+
+class _BoolGate:
+    name = "bool"
+
+    async def __call__(self, answer: str) -> bool:
+        return True
+
+
+class _NamelessGate:
+    async def __call__(self, answer: str) -> GateResult:
+        return GateResult(True, "ok")
+
+
+def test_a_plain_function_gate_works_like_an_async_one() -> None:
+    # Before: "object GateResult can't be used in 'await' expression" at the first answer.
+    agent = Agent(
+        name="worker", description="Looks things up.", tools=[lookup], tier="weak", gate=_SyncGate()
+    )
+    reg, small, _ = registry(
+        [agent], small=[dispatch()[0], reply("42", agent="worker"), dispatch()[1]]
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    assert result.status == "ok"
+
+
+def test_a_gate_that_returns_no_gate_result_is_a_config_error_naming_it() -> None:
+    agent = Agent(
+        name="worker", description="Looks things up.", tools=[lookup], tier="weak", gate=_BoolGate()
+    )
+    reg, _, _ = registry([agent], small=[dispatch()[0], reply("42", agent="worker"), dispatch()[1]])
+    with pytest.raises(ConfigError, match="'bool' returned bool, not a GateResult"):
+        Dispatcher(reg).run_sync("find the value")
+
+
+@pytest.mark.parametrize("gate", [_NamelessGate(), "tests_pass"])
+def test_a_gate_without_a_name_or_not_callable_is_refused_when_the_agent_is_made(
+    gate: object,
+) -> None:
+    with pytest.raises(ConfigError, match="gate") as caught:
+        Agent(name="worker", description="d", gate=gate)  # type: ignore[arg-type]
+    assert caught.value.fix and "GateResult" in caught.value.fix
