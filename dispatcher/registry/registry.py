@@ -24,6 +24,8 @@ ModelFactory = Callable[[ModelProfile], Model]
 AGENT_ENTRY_POINTS = "dispatcher.agents"
 TOOL_ENTRY_POINTS = "dispatcher.tools"
 _PATH_KEYS = ("database", "root", "path", "dir", "file")
+# The worker's own tool (escalation.request.ESCALATE_TOOL_NAME; this layer cannot import it).
+_ESCALATE = "escalate"
 
 
 def _default_model_factory(profile: ModelProfile) -> Model:
@@ -256,6 +258,14 @@ class Registry:
             else:
                 resolved.extend(self._resolve_tool_name(item, agent))
         names = [t.wire_name for t in resolved]
+        if _ESCALATE in names:
+            raise ConfigError(
+                f"agent {agent.name!r} lists a tool named {_ESCALATE!r}: {_ESCALATE!r} is reserved "
+                "for the tool every worker gets to ask the overwatch for help",
+                entry=f"agent {agent.name!r} ({agent.source})",
+                field="tools",
+                fix="rename the tool, e.g. @tool(name='page_human')",
+            )
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate:
             raise ConfigError(
