@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from dispatcher.budgets import BudgetTracker
 from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.messages import ModelResponse, Usage
+from dispatcher.redaction import clip
 from dispatcher.registry.profiles import ModelProfile, cost_usd
 from dispatcher.registry.registry import Registry
 from dispatcher.tools.executor import ToolExecutor
@@ -125,6 +126,6 @@ class RunContext:
             finish_reason=response.finish_reason,
             request_id=response.request_id,
             tool_calls=[c.name for c in response.tool_calls],
-            text=response.text[:_TRACE_TEXT_CHARS],
+            text=clip(response.text, _TRACE_TEXT_CHARS),
         )
         return cost

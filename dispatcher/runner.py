@@ -22,7 +22,7 @@ from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.mcp._agent_tools import mcp_scope
 from dispatcher.mcp._hub import MCPHub
 from dispatcher.models import retry_deadline
-from dispatcher.redaction import redact_exception
+from dispatcher.redaction import clip, redact_exception
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import CostLedger, RunContext
 from dispatcher.tools.executor import ToolExecutor, ToolLimits
@@ -240,7 +240,9 @@ async def run_session(
         trace_path=trace_path,
     )
     started = time.perf_counter()
-    tracer.emit(RunStarted, task=task[:4000], config_digest=registry.config.digest, entry=entry)
+    tracer.emit(
+        RunStarted, task=clip(task, 4000), config_digest=registry.config.digest, entry=entry
+    )
     outcome = RunOutcome()
     status = "ok"
     error: dict[str, Any] | None = None

@@ -32,7 +32,7 @@ from dispatcher.messages import (
     UserMessage,
 )
 from dispatcher.models import retry_deadline
-from dispatcher.redaction import redact
+from dispatcher.redaction import clip, redact
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.run_context import RunContext
 from dispatcher.tools.executor import tool_index
@@ -121,7 +121,7 @@ class _Loop:
             agent=self.agent.name,
             model=self.profile.name,
             tier=self.profile.tier,
-            input=self.task[:2000],
+            input=clip(self.task, 2000),
             role=self.role,
         )
         try:
@@ -145,7 +145,7 @@ class _Loop:
             parent_id=self.span,
             agent=self.agent.name,
             status="ok",
-            output=result.output[:2000],
+            output=clip(result.output, 2000),
             turns=result.turns,
             cost_usd=self.cost_usd if self.profile.priced else None,
         )

@@ -25,7 +25,7 @@ from dispatcher._model_json import loads_model_json
 from dispatcher.detectors.base import Step
 from dispatcher.errors import ToolErrorCapExceeded
 from dispatcher.messages import ToolCall, ToolResultMessage
-from dispatcher.redaction import has_registered_secret, redact, redact_registered
+from dispatcher.redaction import clip, has_registered_secret, redact, redact_registered
 from dispatcher.tools._timeout import await_with_timeout
 from dispatcher.tools.tool import Tool, ToolContext, ToolOutput
 from dispatcher.trace.events import ToolCallEvent
@@ -122,7 +122,7 @@ class ToolExecutor:
                 tool=call.name,
                 call_id=call.id,
                 ok=cached.ok,
-                output=cached.message.content[:_TRACE_OUTPUT_CHARS],
+                output=clip(cached.message.content, _TRACE_OUTPUT_CHARS),
                 cached=True,
             )
             return cached
@@ -335,9 +335,9 @@ class ToolExecutor:
             call_id=call.id,
             arguments=arguments if arguments is not None else call.arguments,
             ok=ok,
-            error=content[:_TRACE_OUTPUT_CHARS] if not ok else None,
+            error=clip(content, _TRACE_OUTPUT_CHARS) if not ok else None,
             error_kind=error_kind or ("tool_error" if not ok else None),
-            output=content[:_TRACE_OUTPUT_CHARS],
+            output=clip(content, _TRACE_OUTPUT_CHARS),
             output_bytes=len(output.content),
             signals=event_signals,
             duration_ms=(time.perf_counter() - started) * 1000,
