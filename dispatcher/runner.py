@@ -27,7 +27,7 @@ from dispatcher.registry.registry import Registry
 from dispatcher.run_context import CostLedger, RunContext
 from dispatcher.tools.executor import ToolExecutor, ToolLimits
 from dispatcher.trace import sink as _sink
-from dispatcher.trace.events import EventBase, FeedbackEvent, RunFinished, RunStarted
+from dispatcher.trace.events import TASK_CHARS, EventBase, FeedbackEvent, RunFinished, RunStarted
 from dispatcher.trace.sink import JsonlTraceSink, TraceSink, default_runs_dir
 from dispatcher.trace.tracer import Tracer
 
@@ -241,7 +241,7 @@ async def run_session(
     )
     started = time.perf_counter()
     tracer.emit(
-        RunStarted, task=clip(task, 4000), config_digest=registry.config.digest, entry=entry
+        RunStarted, task=clip(task, TASK_CHARS), config_digest=registry.config.digest, entry=entry
     )
     outcome = RunOutcome()
     status = "ok"

@@ -23,6 +23,7 @@ from dispatcher.errors import ConfigError, DataError
 from dispatcher.routing._features import FEATURE_NAMES, text_features
 from dispatcher.routing._state_store import FileStateStore
 from dispatcher.routing.base import RouteContext, RouteDecision
+from dispatcher.trace.events import TASK_CHARS
 
 if TYPE_CHECKING:
     from dispatcher.state import StateStore
@@ -47,6 +48,9 @@ class BanditFeatures:
         self._matrix: NDArray[np.float64] | None = None
 
     def __call__(self, prompts: Sequence[str]) -> NDArray[np.float64]:
+        # The part of a prompt a trace keeps: feedback given later reads the task back from
+        # the trace, and must update the context that was decided on.
+        prompts = [p[:TASK_CHARS] for p in prompts]
         # Log-scaled counts are already O(1); no dataset statistics, so it works online.
         parts = [np.ones((len(prompts), 1)), text_features(prompts)]
         if self.embedder is not None:
