@@ -83,7 +83,11 @@ class ChoiceSchema:
     def validate(self, data: Any) -> Choice | str:
         """A `Choice`, or an error message precise enough for the model to fix its output."""
         if self._certainly_valid(data) or self._validator.is_valid(data):
-            return Choice(data["tool"], data["arguments"])
+            choice = Choice(data["tool"], data["arguments"])
+            if not choice.task_text.strip():
+                # The specialist would start on an empty message (which Anthropic refuses).
+                return f"the task for {choice.tool} is empty; write the sub-task it should do"
+            return choice
         if not isinstance(data, Mapping):
             return 'the choice must be a JSON object {"tool": ..., "arguments": {...}}'
         tool = data.get("tool")

@@ -207,3 +207,25 @@ dispatcher:
     first = next(e for e in result.events if e.kind == "route")
     assert first.router == "length" and first.chosen == "strong"  # type: ignore[attr-defined]
     assert first.threshold == 20  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("task", ["", "  \n "])
+def test_a_delegation_with_an_empty_task_is_re_asked(task: str) -> None:
+    # Before: the specialist started on an empty user message, which Anthropic's API
+    # refuses (400: text content blocks must be non-empty), failing the run.
+    reg, small, _ = registry(
+        [SALES, STOCK],
+        small=[
+            tool_calls(("sales", {"task": task}), agent="dispatcher"),
+            tool_calls(("sales", {"task": "q1 sales"}), agent="dispatcher"),
+            reply("10 units", agent="sales"),
+            reply("Sales were 10 units.", agent="dispatcher"),
+        ],
+    )
+    result = Dispatcher(reg).run_sync("How did q1 go?")
+    small.assert_complete()
+    routes = [e for e in result.events if e.kind == "route"]
+    assert [r.valid for r in routes] == [False, True]  # type: ignore[attr-defined]
+    assert "empty" in routes[0].reason  # type: ignore[attr-defined]
+    workers = [r for r in small.requests if r.metadata.get("agent") == "sales"]
+    assert all(str(r.messages[0].content).strip() for r in workers)  # type: ignore[union-attr]
