@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dispatcher.budgets import BudgetTracker
+from dispatcher.errors import ModelError
 from dispatcher.escalation.settings import EscalationSettings
-from dispatcher.messages import ModelResponse, Usage
+from dispatcher.messages import ModelResponse, ToolCall, Usage
 from dispatcher.redaction import clip
 from dispatcher.registry.profiles import ModelProfile, cost_usd
 from dispatcher.registry.registry import Registry
@@ -23,6 +24,38 @@ if TYPE_CHECKING:
 __all__ = ["CostLedger", "RunContext"]
 
 _TRACE_TEXT_CHARS = 1_000
+
+
+def _check_response(response: Any, model: str) -> None:
+    """Every model answer passes here first: one of the wrong shape (a user's own `Model`)
+    is a ModelError naming the model, not an AttributeError deep in the run or a float
+    token count that makes the trace unreadable."""
+    problem = None
+    if not isinstance(response, ModelResponse):
+        problem = f"returned {type(response).__name__}"
+    elif not isinstance(response.text, str):
+        problem = f"returned text of type {type(response.text).__name__}"
+    elif not isinstance(response.tool_calls, tuple | list) or not all(
+        isinstance(call, ToolCall)
+        and all(isinstance(part, str) for part in (call.id, call.name, call.arguments))
+        for call in response.tool_calls
+    ):
+        problem = "returned tool_calls that are not ToolCall(id, name, arguments) texts"
+    elif not isinstance(response.usage, Usage) or not all(
+        type(count) is int
+        for count in (
+            response.usage.input_tokens,
+            response.usage.output_tokens,
+            response.usage.cached_input_tokens,
+        )
+    ):
+        problem = "returned usage that is not a Usage of whole token counts"
+    if problem is not None:
+        raise ModelError(
+            f"model {model!r} {problem}, not a ModelResponse(text: str, tool_calls: "
+            "tuple[ToolCall, ...], usage: Usage(int, int, int)); fix the Model's request()",
+            model=model,
+        )
 
 
 def _plausible(usage: Usage) -> Usage:
@@ -105,6 +138,7 @@ class RunContext:
         parent_id: str | None,
     ) -> float | None:
         """Account for one response and write its `model_call` event; returns its cost."""
+        _check_response(response, profile.name)
         usage = _plausible(response.usage)
         cost = self.ledger.add(profile, usage)
         self.budget.record_model_call(usage.total_tokens, cost)
