@@ -8,7 +8,7 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from dispatcher._user_files import read_user_text
+from dispatcher._user_files import check_replaceable, read_user_text
 from dispatcher.errors import ConfigError
 
 __all__ = ["edit_yaml_file", "section"]
@@ -29,6 +29,7 @@ def edit_yaml_file(path: Path, edit: Callable[[MutableMapping[str, Any]], None])
     from ruamel.yaml.error import YAMLError
 
     yaml = _round_trip()
+    path = check_replaceable(path)
     data: Any = CommentedMap()
     if path.is_file():
         try:

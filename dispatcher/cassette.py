@@ -32,7 +32,7 @@ from typing import Any, get_args
 
 import yaml
 
-from dispatcher._user_files import read_user_text
+from dispatcher._user_files import check_replaceable, read_user_text
 from dispatcher.errors import DataError
 from dispatcher.messages import (
     AssistantMessage,
@@ -334,7 +334,7 @@ def _without_secrets(value: Any) -> Any:
 
 def save_cassette(cassette: Cassette, path: str | Path) -> None:
     """Write the cassette (YAML, or JSON for a .json path); registered secrets are redacted."""
-    file = Path(path)
+    file = check_replaceable(Path(path))
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_suffix(file.suffix + ".tmp")
     data = _without_secrets(cassette.to_dict())

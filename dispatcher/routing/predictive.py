@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dispatcher._blas import blas_threads
+from dispatcher._user_files import check_replaceable
 from dispatcher.embeddings.base import Embedder
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.preferences.dataset import PreferenceDataset
@@ -141,9 +142,17 @@ class WinRateModel:
             },
             "info": dict(self.info),
         }
-        target = Path(path)
+        target = check_replaceable(Path(path))
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            self._write(tmp, meta)
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # no stray temporary file beside the target
+            raise
+
+    def _write(self, tmp: Path, meta: Mapping[str, Any]) -> None:
         with tmp.open("wb") as handle:
             np.savez_compressed(
                 handle,
@@ -155,7 +164,6 @@ class WinRateModel:
                 knn_keys=self.knn_keys.astype(np.float32),
                 knn_gains=self.knn_gains,
             )
-        tmp.replace(target)
 
     @classmethod
     def load(cls, path: str | Path) -> WinRateModel:
