@@ -34,6 +34,7 @@ from dispatcher.messages import (
 from dispatcher.models import retry_deadline
 from dispatcher.redaction import clip, redact
 from dispatcher.registry.profiles import ModelProfile
+from dispatcher.registry.registry import check_approval_names
 from dispatcher.run_context import RunContext
 from dispatcher.tools.executor import tool_index
 from dispatcher.tools.tool import Tool
@@ -404,6 +405,14 @@ async def run_agent(
         from dispatcher.mcp._agent_tools import mcp_tools_for
 
         tools = [*tools, *await mcp_tools_for(agent, run)]
+    # Checked here too (Registry.check is optional from code): MCP tools are known by now.
+    check_approval_names(
+        agent.requires_approval,
+        {n for t in tools for n in (t.name, t.wire_name)},
+        set(),
+        entry=f"agent {agent.name!r} ({agent.source})",
+        file=None,
+    )
     approval_names = [*agent.requires_approval, *registry.config.settings.requires_approval]
     if approval_names:  # the overwatch's take-over gets these same tools, approvals included
         from dispatcher.approvals import mark_approvals

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -16,7 +17,7 @@ from dispatcher.registry.config import RegistryConfig, load_registry_config, par
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.tools.tool import Tool
 
-__all__ = ["ModelFactory", "Registry", "ToolkitFactory"]
+__all__ = ["ModelFactory", "Registry", "ToolkitFactory", "check_approval_names"]
 
 ToolkitFactory = Callable[[Mapping[str, Any]], Sequence[Tool]]
 ModelFactory = Callable[[ModelProfile], Model]
@@ -359,6 +360,40 @@ class Registry:
                         fix=did_you_mean(kit, self.toolkits)
                         + f"registered toolkits: {', '.join(self.toolkits) or '-'}",
                     )
+        known = {n for t in self.tools.values() for n in (t.name, t.wire_name)}
+        servers: set[str] = set()
         for agent in self.agents.values():
             self.profile_for(agent)
-            self.tools_for(agent)
+            names = {n for t in self.tools_for(agent) for n in (t.name, t.wire_name)}
+            mine = {server.name for server in agent.mcp_configs}
+            where = f"agent {agent.name!r} ({agent.source})"
+            check_approval_names(agent.requires_approval, names, mine, entry=where, file=None)
+            known |= names
+            servers |= mine
+        check_approval_names(
+            self.config.settings.requires_approval, known, servers, entry="dispatcher", file=file
+        )
+
+
+def check_approval_names(
+    wanted: Iterable[str],
+    tools: set[str],
+    servers: set[str],
+    *,
+    entry: str,
+    file: Path | None,
+) -> None:
+    """Every name under `requires_approval` names a tool (or an MCP server's tool, known only
+    once it starts): a typo would leave the tool it meant running without asking anyone."""
+    for name in wanted:
+        server = re.split(r"[._]", name, maxsplit=1)[0]
+        if name in tools or server in servers:
+            continue
+        listing = ", ".join(sorted(tools)) or "(none)"
+        raise ConfigError(
+            f"requires_approval names no tool: {name!r}",
+            file=file,
+            entry=entry,
+            field="requires_approval",
+            fix=did_you_mean(name, tools) + f"use a tool name from: {listing}",
+        )
