@@ -33,8 +33,8 @@ from dispatcher.messages import (
 )
 from dispatcher.models import retry_deadline
 from dispatcher.redaction import clip, redact
+from dispatcher.registry._approval_names import check_approval_names
 from dispatcher.registry.profiles import ModelProfile
-from dispatcher.registry.registry import check_approval_names
 from dispatcher.run_context import RunContext
 from dispatcher.tools.executor import tool_index
 from dispatcher.tools.tool import Tool

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -12,12 +11,13 @@ from dispatcher._did_you_mean import did_you_mean
 from dispatcher.agent import Agent
 from dispatcher.errors import ConfigError, MissingKeyError
 from dispatcher.models.base import Model
+from dispatcher.registry._approval_names import check_approval_names
 from dispatcher.registry.agent_files import load_agent_file
 from dispatcher.registry.config import RegistryConfig, load_registry_config, parse_registry_config
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.tools.tool import Tool
 
-__all__ = ["ModelFactory", "Registry", "ToolkitFactory", "check_approval_names"]
+__all__ = ["ModelFactory", "Registry", "ToolkitFactory"]
 
 ToolkitFactory = Callable[[Mapping[str, Any]], Sequence[Tool]]
 ModelFactory = Callable[[ModelProfile], Model]
@@ -371,29 +371,10 @@ class Registry:
             known |= names
             servers |= mine
         check_approval_names(
-            self.config.settings.requires_approval, known, servers, entry="dispatcher", file=file
-        )
-
-
-def check_approval_names(
-    wanted: Iterable[str],
-    tools: set[str],
-    servers: set[str],
-    *,
-    entry: str,
-    file: Path | None,
-) -> None:
-    """Every name under `requires_approval` names a tool (or an MCP server's tool, known only
-    once it starts): a typo would leave the tool it meant running without asking anyone."""
-    for name in wanted:
-        server = re.split(r"[._]", name, maxsplit=1)[0]
-        if name in tools or server in servers:
-            continue
-        listing = ", ".join(sorted(tools)) or "(none)"
-        raise ConfigError(
-            f"requires_approval names no tool: {name!r}",
+            self.config.settings.requires_approval,
+            known,
+            servers,
+            entry="dispatcher",
             file=file,
-            entry=entry,
-            field="requires_approval",
-            fix=did_you_mean(name, tools) + f"use a tool name from: {listing}",
+            strict=False,
         )
