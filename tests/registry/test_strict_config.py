@@ -236,6 +236,15 @@ def test_invalid_example_yaml_names_the_file_and_a_fix(tmp_path: Path) -> None:
     assert str(tmp_path / "example.yaml") in str(raised.value) and raised.value.fix
 
 
+def test_an_example_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    from dispatcher.examples import load_example
+
+    (tmp_path / "example.yaml").write_text("task: first task\ntask: second task\n")
+    with pytest.raises(ConfigError, match="'task' is given twice") as raised:
+        load_example(tmp_path)
+    assert str(tmp_path / "example.yaml") in str(raised.value)
+
+
 def test_router_and_toolkit_option_typos_get_a_did_you_mean(tmp_path: Path) -> None:
     error = _error(tmp_path, BASE + "  router: {type: randm}\n")
     assert "did you mean 'random'" in (error.fix or "")
