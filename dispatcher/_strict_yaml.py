@@ -8,9 +8,12 @@ override as YAML means them to.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
-__all__ = ["load_user_yaml"]
+from dispatcher.errors import ConfigError
+
+__all__ = ["load_user_yaml", "yaml_error"]
 
 
 def load_user_yaml(text: str) -> Any:
@@ -26,7 +29,9 @@ def _strict_loader() -> type[Any]:
     import yaml
     from yaml.constructor import ConstructorError
 
-    base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # The pure-Python loader, as yaml.safe_load: its messages name the character at fault
+    # (a tab), the C one's do not; config files are small.
+    base: type[Any] = yaml.SafeLoader
 
     class _DuplicateKey(ConstructorError):
         fix = "keep one of the two (merge their contents if both are needed)"
@@ -55,3 +60,21 @@ def _strict_loader() -> type[Any]:
             return super().construct_mapping(node, deep=deep)
 
     return StrictLoader
+
+
+def yaml_error(exc: Exception, file: str | Path | None, *, what: str = "file") -> ConfigError:
+    """A YAML syntax error as a ConfigError naming the file, the line and what to fix.
+
+    PyYAML's own text names ``"<unicode string>"`` instead of the file: only its problem and
+    position are kept.
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    context = getattr(exc, "context", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    reason = f"{context}, {problem}" if context else str(problem)
+    fix = getattr(exc, "fix", None) or (
+        f"correct the YAML syntax{where} (indentation, a missing ':' or closing bracket, or "
+        "an unquoted value containing ': ' or '#')"
+    )
+    return ConfigError(f"the {what} is not valid YAML{where}: {reason}", file=file, fix=fix)

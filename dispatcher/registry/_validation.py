@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from dispatcher._did_you_mean import did_you_mean
+from dispatcher._strict_yaml import yaml_error
 from dispatcher.errors import ConfigError
 
 __all__ = ["config_error", "did_you_mean", "model_at", "yaml_error"]
@@ -117,21 +118,3 @@ def config_error(
         message += f" (and {len(errors) - 1} more problem(s) after this one)"
     field = ".".join(str(part) for part in [*prefix, *location][skip:]) or None
     return ConfigError(message, file=file, entry=entry, field=field, fix=fix)
-
-
-def yaml_error(exc: Exception, file: str | Path | None, *, what: str = "file") -> ConfigError:
-    """A YAML syntax error as a ConfigError naming the file, the line and what to fix.
-
-    PyYAML's own text names ``"<unicode string>"`` instead of the file: only its problem and
-    position are kept.
-    """
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or type(exc).__name__
-    context = getattr(exc, "context", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    reason = f"{context}, {problem}" if context else str(problem)
-    fix = getattr(exc, "fix", None) or (
-        f"correct the YAML syntax{where} (indentation, a missing ':' or closing bracket, or "
-        "an unquoted value containing ': ' or '#')"
-    )
-    return ConfigError(f"the {what} is not valid YAML{where}: {reason}", file=file, fix=fix)

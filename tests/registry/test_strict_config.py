@@ -350,3 +350,27 @@ def test_an_agent_file_with_a_field_given_twice_is_an_error(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="'tier' is given twice") as raised:
         load_agent_file(path)
     assert str(path) in str(raised.value)
+
+
+def test_a_tab_in_the_file_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'\\\\t'") as raised:
+        load_registry_config(_write(tmp_path, "model_list:\n\t- model_name: x\n"))
+    assert "line 2" in str(raised.value)
+
+
+def test_a_detector_config_file_reads_like_the_registry_file(tmp_path: Path) -> None:
+    # Its YAML errors quoted PyYAML's '<unicode string>' marks and had no fix; a key given
+    # twice kept the last.
+    from dispatcher.detectors._config_file import read_detector_settings
+
+    broken = _write(tmp_path, "dispatcher:\n  detectors: {loop: [unclosed\n", "broken.yaml")
+    with pytest.raises(ConfigError) as raised:
+        read_detector_settings(broken)
+    assert "<unicode string>" not in str(raised.value) and raised.value.fix
+    twice = _write(
+        tmp_path,
+        "dispatcher:\n  detectors: {loop: {repeats: 3}}\n  detectors: {loop: {repeats: 9}}\n",
+        "twice.yaml",
+    )
+    with pytest.raises(ConfigError, match="'detectors' is given twice"):
+        read_detector_settings(twice)
