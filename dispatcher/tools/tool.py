@@ -99,7 +99,10 @@ class Tool:
                 field="name",
                 fix="rename the tool, e.g. @tool(name='orders.lookup')",
             )
-        if self.timeout_s is not None and not self.timeout_s > 0:
+        timeout = self.timeout_s
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+        ):
             raise ConfigError(
                 f"tool {self.name!r}: timeout_s must be a positive number of seconds or None, "
                 f"got {self.timeout_s!r}",
