@@ -229,3 +229,40 @@ def test_a_delegation_with_an_empty_task_is_re_asked(task: str) -> None:
     assert "empty" in routes[0].reason  # type: ignore[attr-defined]
     workers = [r for r in small.requests if r.metadata.get("agent") == "sales"]
     assert all(str(r.messages[0].content).strip() for r in workers)  # type: ignore[union-attr]
+
+
+class _AnsweringRouter:
+    name = "mine"
+
+    def __init__(self, decision: object) -> None:
+        self.decision = decision
+
+    def __call__(self, context: RouteContext) -> object:
+        return self.decision
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        None,
+        "sales",
+        RouteDecision("mine", 5, 0.5, None, "a number"),  # type: ignore[arg-type]
+        RouteDecision("mine", "sales", "high", None, "a score in words"),  # type: ignore[arg-type]
+        RouteDecision("mine", "sales", 0.5, None, None),  # type: ignore[arg-type]
+    ],
+    ids=["none", "text", "chosen_int", "score_text", "reason_none"],
+)
+def test_a_custom_router_answering_in_the_wrong_shape_is_a_config_error(
+    tmp_path: Path, decision: object
+) -> None:
+    # Before: an AttributeError, or a route event of the wrong types written to the trace,
+    # which could then not be read back.
+    from dispatcher.trace.reader import read_trace
+
+    reg, _, _ = registry([SALES, STOCK], small=[])
+    dispatcher = Dispatcher(reg, router=_AnsweringRouter(decision), runs_dir=tmp_path)
+    with pytest.raises(ConfigError, match="router 'mine'") as caught:
+        dispatcher.run_sync("How did q1 go?")
+    assert caught.value.fix and "RouteDecision" in caught.value.fix
+    (trace,) = tmp_path.glob("*.jsonl")
+    assert read_trace(trace)[-1].kind == "run_finished"
