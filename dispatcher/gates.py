@@ -54,9 +54,15 @@ async def run_gate(gate: Gate, answer: str) -> GateResult:
     if inspect.isawaitable(result):
         result = await result
     if not isinstance(result, GateResult):
-        raise ConfigError(
-            f"the gate {gate.name!r} returned {type(result).__name__}, not a GateResult",
-            field="gate",
-            fix="return GateResult(passed=..., reason=...) from the gate",
-        )
-    return result
+        problem = f"returned {type(result).__name__}, not a GateResult"
+    elif not isinstance(result.reason, str):
+        problem = "returned a GateResult whose reason is not text"
+    elif not isinstance(result.evidence, Mapping):
+        problem = "returned a GateResult whose evidence is not a mapping"
+    else:
+        return result
+    raise ConfigError(
+        f"the gate {gate.name!r} {problem}",
+        field="gate",
+        fix="return GateResult(passed=True/False, reason='...', evidence={...}) from the gate",
+    )

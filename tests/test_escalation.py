@@ -358,13 +358,27 @@ def test_a_plain_function_gate_works_like_an_async_one() -> None:
     assert result.status == "ok"
 
 
-def test_a_gate_that_returns_no_gate_result_is_a_config_error_naming_it() -> None:
+class _ListEvidenceGate:
+    name = "list_evidence"
+
+    async def __call__(self, answer: str) -> GateResult:
+        return GateResult(False, "no rows", evidence=["rows", 0])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("gate", "problem"),
+    [(_BoolGate(), "returned bool, not a GateResult"), (_ListEvidenceGate(), "evidence")],
+)
+def test_a_gate_that_returns_no_gate_result_is_a_config_error_naming_it(
+    gate: object, problem: str
+) -> None:
     agent = Agent(
-        name="worker", description="Looks things up.", tools=[lookup], tier="weak", gate=_BoolGate()
+        name="worker", description="Looks things up.", tools=[lookup], tier="weak", gate=gate
     )
     reg, _, _ = registry([agent], small=[dispatch()[0], reply("42", agent="worker"), dispatch()[1]])
-    with pytest.raises(ConfigError, match="'bool' returned bool, not a GateResult"):
+    with pytest.raises(ConfigError, match=problem) as caught:
         Dispatcher(reg).run_sync("find the value")
+    assert repr(gate.name) in str(caught.value)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("gate", [_NamelessGate(), "tests_pass"])
