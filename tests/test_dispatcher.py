@@ -266,3 +266,50 @@ def test_a_custom_router_answering_in_the_wrong_shape_is_a_config_error(
     assert caught.value.fix and "RouteDecision" in caught.value.fix
     (trace,) = tmp_path.glob("*.jsonl")
     assert read_trace(trace)[-1].kind == "run_finished"
+
+
+def test_an_input_schema_made_by_pydantic_with_defs_and_refs_works() -> None:
+    # A nested pydantic model's schema keeps its parts under $defs and points at them with
+    # "#/$defs/...": embedded in the dispatcher's choice schema, those pointers resolved
+    # against the wrong root and every choice failed with a referencing error.
+    from pydantic import BaseModel
+
+    class Period(BaseModel):
+        quarter: int
+
+    class SalesQuery(BaseModel):
+        task: str
+        period: Period
+
+    schema = SalesQuery.model_json_schema()
+    assert "$defs" in schema
+    sales = Agent(name="sales", description="Sales figures.", tier="weak", input_schema=schema)
+    reg, small, _ = registry(
+        [sales, STOCK],
+        small=[
+            tool_calls(
+                ("sales", {"task": "q1 sales", "period": {"quarter": "one"}}), agent="dispatcher"
+            ),
+            tool_calls(
+                ("sales", {"task": "q1 sales", "period": {"quarter": 1}}), agent="dispatcher"
+            ),
+            reply("10 units", agent="sales"),
+            reply("Sales were 10 units.", agent="dispatcher"),
+        ],
+    )
+    result = Dispatcher(reg).run_sync("How did q1 go?")
+    small.assert_complete()
+    routes = [e for e in result.events if e.kind == "route"]
+    assert [r.valid for r in routes] == [False, True]  # type: ignore[attr-defined]
+    assert "quarter" in routes[0].reason  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "ref", ["http://127.0.0.1:9/schema.json", "file:///etc/passwd", "#/$defs/missing"]
+)
+def test_an_input_schema_ref_that_leaves_the_schema_or_points_nowhere_is_refused(
+    ref: str,
+) -> None:
+    schema = {"type": "object", "properties": {"task": {"$ref": ref}}, "required": ["task"]}
+    with pytest.raises(ConfigError, match=r"\$ref"):
+        Agent(name="sales", description="Sales.", input_schema=schema)
