@@ -28,7 +28,8 @@ def read_user_text(path: Path, *, data: bool = False) -> str:
         fix = "check the path and its permissions"
     else:
         try:
-            return raw.decode("utf-8")
+            # utf-8-sig: a byte order mark (Windows editors write one) is no part of the text
+            return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             problem = f"is not UTF-8 text (byte {exc.start} cannot be decoded)"
             fix = "pass a text file saved as UTF-8 (is this the right file?)"
