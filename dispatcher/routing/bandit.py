@@ -257,6 +257,14 @@ class LinUCBRouter:
                 fix="pass a reward such as 1.0 (good) or 0.0 (bad)",
             )
         x = self.features([prompt])[0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = bool(np.isfinite(reward * x).all())
+        if not finite:
+            # Saved, an infinite statistic would make the state file unreadable.
+            raise ConfigError(
+                f"the bandit reward {reward!r} is too large for its statistics",
+                fix="pass rewards on a small scale, such as 1.0 (good) or 0.0 (bad)",
+            )
         with self._lock:
             if self._store is not None:  # a shared store adds updates atomically
                 deltas = {f"A:{i},{j}": float(v) for (i, j), v in np.ndenumerate(np.outer(x, x))}

@@ -130,3 +130,17 @@ def test_a_damaged_state_file_is_a_data_error_not_nan_routing(
 def test_non_finite_settings_are_refused(settings: dict[str, float]) -> None:
     with pytest.raises(ConfigError, match="finite"):
         LinUCBRouter(["strong", "weak"], **settings)
+
+
+def test_a_reward_too_large_for_the_statistics_is_refused_before_it_is_saved(
+    tmp_path: Path,
+) -> None:
+    # 1e308 is finite, but reward x features is not: the state was saved with inf in it and
+    # the next process refused the whole file (all learning lost).
+    path = tmp_path / "bandit.json"
+    router = LinUCBRouter(["strong", "weak"], state_path=path)
+    router.update(HARD, "strong", 1.0)
+    with pytest.raises(ConfigError, match="reward"):
+        router.update(HARD, "strong", 1e308)
+    LinUCBRouter(["strong", "weak"], state_path=path)  # the saved state still loads
+    assert router.pulls("strong") == 1
