@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "loads_model_json"]
+__all__ = ["MAX_DEPTH", "loads_json", "loads_model_json"]
 
 # Deeper values are refused: arguments land in trace lines, which pydantic writes and reads
 # back with a recursion limit (serialization fails near 500 levels, parsing near 200).
@@ -41,3 +41,16 @@ def _depth_within(value: Any, limit: int) -> bool:
             children = current.values() if isinstance(current, dict) else current
             pending += [(child, depth + 1) for child in children]
     return True
+
+
+def loads_json(text: str | bytes) -> Any:
+    """`json.loads` whose every failure is a `json.JSONDecodeError`: an integer longer than
+    Python parses (4300 digits) is a bare ValueError otherwise. For users' data files, where
+    callers catch JSONDecodeError to name the line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        source = text if isinstance(text, str) else text.decode("utf-8", "replace")
+        raise json.JSONDecodeError("a number is too long to read", source, 0) from None

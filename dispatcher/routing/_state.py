@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dispatcher._model_json import loads_json
 from dispatcher._user_files import check_replaceable, read_user_text
 from dispatcher.errors import DataError
 
@@ -37,7 +38,7 @@ def read_json_state(path: Path) -> Any:
     except FileNotFoundError:
         return None
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         raise DataError(
             f"state file is not valid JSON ({exc.msg}); delete it to start afresh", file=path

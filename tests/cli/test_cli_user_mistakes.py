@@ -252,3 +252,21 @@ def test_an_output_path_that_is_a_pipe_or_device_is_refused_not_replaced(
     _assert_user_mistake(run_cli(args, capsys))
     assert stat.S_ISFIFO(pipe.lstat().st_mode)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_data_line_with_a_number_too_long_to_read_is_a_user_mistake(
+    tmp_path: Path, example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # json.loads raises a bare ValueError past 4300 digits (not JSONDecodeError): every
+    # JSONL reader let it out as a traceback.
+    huge = "1" + "0" * 5000
+    prefs = tmp_path / "prefs.jsonl"
+    prefs.write_text(f'{{"id": "q1", "prompt": "p", "scores": {{"s": {huge}, "w": 0}}}}\n')
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(f'{{"id": {huge}, "task": "x"}}\n')
+    for args in (
+        ["eval", "routers", "--data", str(prefs), "--strong", "s", "--weak", "w"],
+        ["detectors", "eval", "--data", str(prefs)],
+        ["batch", str(tasks), "--config", str(example), "--out", str(tmp_path / "o.jsonl")],
+    ):
+        _assert_user_mistake(run_cli(args, capsys))
