@@ -181,6 +181,16 @@ class Dispatcher:
                 "the task holds a lone surrogate (such as \\ud800), which is not a character",
                 fix="pass the task as plain Unicode text (decode bytes with errors='replace')",
             )
+        if approve is not None and not callable(approve):
+            # Called only at the first call needing approval, where its failure is a denial:
+            # every such call would be denied without a word about why.
+            raise ConfigError(
+                f"approve must be an async function deciding approvals, got "
+                f"{type(approve).__name__}",
+                field="approve",
+                fix="pass approve=my_approver (async (ApprovalRequest) -> Approval), or "
+                "dispatcher.approvals.approve_all, or leave it out to deny such calls",
+            )
         if self.spend_cap is not None:  # a network call with Redis: off the event loop
             await anyio.to_thread.run_sync(self.spend_cap.check)
         opened: list[RunContext] = []

@@ -261,3 +261,14 @@ def test_a_requires_approval_name_that_matches_no_tool_is_a_config_error(
         )
         with pytest.raises(ConfigError, match="no tool"):
             Dispatcher(reg).run_sync("find x", approve=None)
+
+
+@pytest.mark.parametrize("approve", ["yes", True, 1])
+def test_an_approver_that_cannot_be_called_is_refused_before_the_run(approve: object) -> None:
+    # Before: accepted; at the first call needing approval it raised inside the gate, which
+    # counts as a denial, so every such call was denied without saying why.
+    from dispatcher.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="approve") as caught:
+        _mail_run(approve)  # type: ignore[arg-type]
+    assert caught.value.fix
