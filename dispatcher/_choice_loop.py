@@ -26,6 +26,7 @@ from dispatcher.messages import (
     ToolChoice,
     UserMessage,
 )
+from dispatcher.redaction import clip
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import RunContext
@@ -85,7 +86,7 @@ class ChoiceLoop:
             agent=DISPATCHER_AGENT,
             model=profile.name,
             tier=profile.tier,
-            input=task[:2000],
+            input=clip(task, 2000),
             role="dispatcher",
         )
         messages: list[Message] = [UserMessage(task)]
@@ -105,7 +106,7 @@ class ChoiceLoop:
                         candidates=schema.names,
                         chosen=None,
                         reason=f"invalid choice: {error}",
-                        raw_output=raw[:4000],
+                        raw_output=clip(raw, 4000),
                         valid=False,
                         attempt=attempt,
                     )
@@ -223,6 +224,6 @@ class ChoiceLoop:
             parent_id=span,
             agent=DISPATCHER_AGENT,
             status="ok",
-            output=answer[:2000],
+            output=clip(answer, 2000),
             turns=turns,
         )

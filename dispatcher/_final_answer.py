@@ -9,6 +9,7 @@ from dispatcher.detectors.base import Verdict
 from dispatcher.errors import RunError
 from dispatcher.escalation.episode import EscalationOutcome
 from dispatcher.escalation.request import EscalationRequest
+from dispatcher.gates import run_gate
 from dispatcher.messages import UserMessage
 from dispatcher.trace.events import Note
 
@@ -60,7 +61,7 @@ async def on_final_answer(loop: _Loop, text: str) -> AgentResult | None:
     gate = loop.agent.gate
     if gate is None or loop.role != "worker":
         return loop._result(text)
-    result = await gate(text)
+    result = await run_gate(gate, text)
     loop.run_ctx.gate_results.append((loop.agent.name, result.passed))  # gate feedback
     if result.passed:
         return loop._result(text)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dispatcher.errors import ConfigError, DataError
 
-__all__ = ["as_path", "check_regular_file", "read_user_text"]
+__all__ = ["as_path", "check_regular_file", "check_replaceable", "read_user_text"]
 
 
 def read_user_text(path: Path, *, data: bool = False) -> str:
@@ -28,7 +28,8 @@ def read_user_text(path: Path, *, data: bool = False) -> str:
         fix = "check the path and its permissions"
     else:
         try:
-            return raw.decode("utf-8")
+            # utf-8-sig: a byte order mark (Windows editors write one) is no part of the text
+            return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             problem = f"is not UTF-8 text (byte {exc.start} cannot be decoded)"
             fix = "pass a text file saved as UTF-8 (is this the right file?)"
@@ -53,6 +54,29 @@ def check_regular_file(path: Path, *, data: bool = False) -> None:
         "is a device or a pipe, not a file",
         file=path,
         fix="pass the path of a regular file (save the data to a file first)",
+    )
+
+
+def check_replaceable(path: Path) -> Path:
+    """The file to write `path`'s new content over (a link's target), refused unless it is a
+    regular file or does not exist yet.
+
+    Files are written atomically, a temporary file renamed over the target: over a device or
+    a pipe (`/dev/null` as root) the rename would replace the node itself with a file."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target
+    except OSError:
+        return target  # the write itself says what is wrong
+    if stat.S_ISREG(mode):
+        return target
+    what = "a folder" if stat.S_ISDIR(mode) else "a device or a pipe"
+    raise ConfigError(
+        f"is {what}, not a file to write",
+        file=path,
+        fix="pass the path of a regular file (a new one is created)",
     )
 
 

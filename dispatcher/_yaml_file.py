@@ -8,7 +8,7 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from dispatcher._user_files import read_user_text
+from dispatcher._user_files import check_replaceable, read_user_text
 from dispatcher.errors import ConfigError
 
 __all__ = ["edit_yaml_file", "section"]
@@ -29,13 +29,17 @@ def edit_yaml_file(path: Path, edit: Callable[[MutableMapping[str, Any]], None])
     from ruamel.yaml.error import YAMLError
 
     yaml = _round_trip()
+    path = check_replaceable(path)
     data: Any = CommentedMap()
     if path.is_file():
         try:
             data = yaml.load(read_user_text(path))
         except YAMLError as exc:
+            # `problem` (a parser's) or `reason` (the reader's: a control character); str(exc)
+            # would name ruamel's "<unicode string>" instead of the file.
+            problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or exc
             raise ConfigError(
-                f"not valid YAML{_where(exc)}: {getattr(exc, 'problem', None) or exc}",
+                f"not valid YAML{_where(exc)}: {problem}",
                 file=path,
                 fix="fix the YAML syntax at that place, then run again",
             ) from None
@@ -72,5 +76,6 @@ def section(data: MutableMapping[str, Any], key: str, *, file: Path) -> MutableM
 def _where(exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     if mark is None:
-        return ""
+        position = getattr(exc, "position", None)  # the reader counts characters
+        return f" at character {position + 1}" if isinstance(position, int) else ""
     return f" at line {mark.line + 1}, column {mark.column + 1}"

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from dispatcher.budgets import Budgets
 from dispatcher.errors import ConfigError
 from dispatcher.escalation.settings import EscalationSettings
-from dispatcher.gates import Gate
+from dispatcher.gates import Gate, check_gate
 from dispatcher.mcp._config import MCPServerConfig, parse_mcp_servers
 from dispatcher.tools.tool import Tool
 
@@ -75,6 +75,8 @@ class Agent:
                 field="description",
                 fix="describe in one sentence what tasks this agent handles",
             )
+        if self.gate is not None:
+            check_gate(self.gate, where=where)
         if self.role not in ("specialist", "overwatch"):
             raise ConfigError(
                 f"unknown role {self.role!r}",
@@ -191,6 +193,8 @@ def _check_input_schema(schema: Any, where: str) -> None:
             Draft202012Validator.check_schema(schema)
         except SchemaError as exc:
             problem = f"is not a valid JSON Schema: {exc.message}"
+        else:
+            problem = _ref_problem(schema)
     if problem:
         raise ConfigError(
             f"input_schema {problem}",
@@ -199,3 +203,42 @@ def _check_input_schema(schema: Any, where: str) -> None:
             fix='e.g. {"type": "object", "properties": {"task": {"type": "string"}}, '
             '"required": ["task"]}',
         )
+
+
+def _ref_problem(schema: Mapping[str, Any]) -> str | None:
+    """Why a `$ref` of the schema cannot be followed (None if every one can): only pointers
+    into the schema itself (``#/$defs/...``, as pydantic writes them) are resolved; a URL or
+    a file would be fetched by nobody and fail at the first choice."""
+    for ref in _refs(schema):
+        if not ref.startswith("#"):
+            return f"has $ref {ref!r} outside the schema: only '#/...' pointers into it work"
+        if not _points_to_something(schema, ref):
+            return f"has $ref {ref!r}, which points at nothing in the schema"
+    return None
+
+
+def _refs(node: Any) -> list[str]:
+    found: list[str] = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, Mapping):
+            if isinstance(current.get("$ref"), str):
+                found.append(current["$ref"])
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return found
+
+
+def _points_to_something(schema: Mapping[str, Any], ref: str) -> bool:
+    node: Any = schema
+    for raw in [p for p in ref[1:].split("/") if p]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True

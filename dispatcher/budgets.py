@@ -127,7 +127,8 @@ class BudgetTracker:
             raise BudgetExceeded("tool_calls", limit=b.tool_calls, spent=self.tool_calls)
 
     def record_model_call(self, tokens: int, usd: float | None) -> None:
+        # Counts come from the provider: a negative one must not give budget back.
         self.turns += 1
-        self.tokens += tokens
+        self.tokens += max(0, tokens)
         if usd is not None:
-            self.usd += usd
+            self.usd += max(0.0, usd)

@@ -32,7 +32,8 @@ from typing import Any, get_args
 
 import yaml
 
-from dispatcher._user_files import read_user_text
+from dispatcher._strict_yaml import load_user_yaml, yaml_error
+from dispatcher._user_files import check_replaceable, read_user_text
 from dispatcher.errors import DataError
 from dispatcher.messages import (
     AssistantMessage,
@@ -315,9 +316,17 @@ def load_cassette(path: str | Path) -> Cassette:
         raise DataError("cassette not found", file=file)
     text = read_user_text(file, data=True)
     try:
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise DataError(f"cannot parse cassette: {exc}", file=file) from None
+        data = json.loads(text) if file.suffix == ".json" else load_user_yaml(text)
+    except yaml.YAMLError as exc:
+        error = yaml_error(exc, file, what="cassette")
+        raise DataError(error.reason, file=file, fix=error.fix) from None
+    except ValueError as exc:  # JSONDecodeError, or a number too long to parse
+        reason = str(exc) if isinstance(exc, json.JSONDecodeError) else "a number is too long"
+        raise DataError(
+            f"cannot parse the cassette as JSON: {reason}",
+            file=file,
+            fix="correct the JSON at that place (re-record with --record if it was generated)",
+        ) from None
     return parse_cassette(data, file=file)
 
 
@@ -334,7 +343,7 @@ def _without_secrets(value: Any) -> Any:
 
 def save_cassette(cassette: Cassette, path: str | Path) -> None:
     """Write the cassette (YAML, or JSON for a .json path); registered secrets are redacted."""
-    file = Path(path)
+    file = check_replaceable(Path(path))
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_suffix(file.suffix + ".tmp")
     data = _without_secrets(cassette.to_dict())

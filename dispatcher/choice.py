@@ -50,12 +50,14 @@ class ChoiceSchema:
                 {
                     "properties": {
                         "tool": {"const": agent.name},
-                        "arguments": dict(agent.input_schema),
+                        "arguments": _rooted(
+                            agent.input_schema, f"#/oneOf/{index}/properties/arguments"
+                        ),
                     },
                     "required": ["tool", "arguments"],
                     "additionalProperties": False,
                 }
-                for agent in specialists
+                for index, agent in enumerate(specialists)
             ],
         }
         from jsonschema import Draft202012Validator  # ~0.1 s: not at `import dispatcher` time
@@ -83,7 +85,11 @@ class ChoiceSchema:
     def validate(self, data: Any) -> Choice | str:
         """A `Choice`, or an error message precise enough for the model to fix its output."""
         if self._certainly_valid(data) or self._validator.is_valid(data):
-            return Choice(data["tool"], data["arguments"])
+            choice = Choice(data["tool"], data["arguments"])
+            if not choice.task_text.strip():
+                # The specialist would start on an empty message (which Anthropic refuses).
+                return f"the task for {choice.tool} is empty; write the sub-task it should do"
+            return choice
         if not isinstance(data, Mapping):
             return 'the choice must be a JSON object {"tool": ..., "arguments": {...}}'
         tool = data.get("tool")
@@ -121,6 +127,21 @@ class ChoiceSchema:
         if start < 0 or end < start:
             raise ValueError("no JSON object in the output")
         return loads_model_json(stripped[start : end + 1])
+
+
+def _rooted(schema: Any, at: str) -> Any:
+    """`schema` with its own pointers (``#/$defs/...``) rewritten for where it is embedded:
+    in the choice schema they would resolve against the choice schema's root."""
+    if isinstance(schema, Mapping):
+        return {
+            key: (at + value[1:])
+            if key == "$ref" and isinstance(value, str) and value.startswith("#")
+            else _rooted(value, at)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_rooted(item, at) for item in schema]
+    return schema
 
 
 def read_choices(

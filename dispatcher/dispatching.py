@@ -181,6 +181,16 @@ class Dispatcher:
                 "the task holds a lone surrogate (such as \\ud800), which is not a character",
                 fix="pass the task as plain Unicode text (decode bytes with errors='replace')",
             )
+        if approve is not None and not callable(approve):
+            # Called only at the first call needing approval, where its failure is a denial:
+            # every such call would be denied without a word about why.
+            raise ConfigError(
+                f"approve must be an async function deciding approvals, got "
+                f"{type(approve).__name__}",
+                field="approve",
+                fix="pass approve=my_approver (async (ApprovalRequest) -> Approval), or "
+                "dispatcher.approvals.approve_all, or leave it out to deny such calls",
+            )
         if self.spend_cap is not None:  # a network call with Redis: off the event loop
             await anyio.to_thread.run_sync(self.spend_cap.check)
         opened: list[RunContext] = []
@@ -276,6 +286,7 @@ class Dispatcher:
         assert self.router is not None
         candidates = (*schema.names, "strong", "weak")
         decision = self.router(RouteContext(prompt=task, candidates=candidates))
+        _check_decision(decision, getattr(self.router, "name", None) or repr(self.router))
         run.tracer.emit(
             RouteEvent,
             router=decision.router,
@@ -342,3 +353,28 @@ def _use_shared_state(registry: Registry, options: dict[str, Any]) -> None:
     if settings.spend_cap is not None and options.get("spend_cap") is None:
         cap = settings.spend_cap
         options["spend_cap"] = DailySpendCap(store, cap.usd_per_day, key=cap.key)
+
+
+def _check_decision(decision: Any, router: str) -> None:
+    """A router's answer, checked before it reaches the trace: one of the wrong shape (a
+    user's own router) is a ConfigError, not an AttributeError or an unreadable trace line."""
+    from dispatcher.routing.base import RouteDecision
+
+    number = (int, float)
+    valid = (
+        isinstance(decision, RouteDecision)
+        and isinstance(decision.router, str)
+        and (decision.chosen is None or isinstance(decision.chosen, str))
+        and all(
+            v is None or (isinstance(v, number) and not isinstance(v, bool))
+            for v in (decision.score, decision.threshold)
+        )
+        and isinstance(decision.reason, str)
+    )
+    if not valid:
+        raise ConfigError(
+            f"router {router!r} answered {decision!r}, not a RouteDecision",
+            field="router",
+            fix="return RouteDecision(router: str, chosen: str | None, score: float | None, "
+            "threshold: float | None, reason: str) from the router",
+        )

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from dispatcher._did_you_mean import did_you_mean
+from dispatcher._strict_yaml import load_user_yaml
 from dispatcher._user_files import read_user_text
 from dispatcher.errors import ConfigError
 from dispatcher.registry._validation import yaml_error
@@ -133,7 +134,7 @@ def load_example(directory: str | Path) -> Example:
             fix="pass a folder such as examples/sql_report",
         )
     try:
-        data = yaml.safe_load(read_user_text(spec_file)) or {}
+        data = load_user_yaml(read_user_text(spec_file)) or {}
     except yaml.YAMLError as exc:
         raise yaml_error(exc, spec_file, what="example file") from None
     if not isinstance(data, dict) or not isinstance(data.get("task"), str):

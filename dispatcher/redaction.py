@@ -15,6 +15,7 @@ import urllib.parse
 
 __all__ = [
     "REDACTED",
+    "clip",
     "has_registered_secret",
     "redact",
     "redact_exception",
@@ -68,6 +69,16 @@ def register_secret(value: str | None) -> None:
         _registered.add(value)
         ordered = sorted(_registered, key=len, reverse=True)
         _registered_pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+
+def clip(text: str, limit: int) -> str:
+    """The first `limit` characters of `text` for a trace field, redacted *before* the cut.
+
+    Redacting after it would miss a key that straddles the limit (its tail is gone, so
+    neither the exact match nor a pattern sees it) and leave its first characters."""
+    if len(text) <= limit:
+        return text  # whole: the trace sink's redaction sees every key in it
+    return redact(text)[:limit]
 
 
 def has_registered_secret(text: str) -> bool:

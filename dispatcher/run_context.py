@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dispatcher.budgets import BudgetTracker
+from dispatcher.errors import ModelError
 from dispatcher.escalation.settings import EscalationSettings
-from dispatcher.messages import ModelResponse, Usage
+from dispatcher.messages import ModelResponse, ToolCall, Usage
+from dispatcher.redaction import clip
 from dispatcher.registry.profiles import ModelProfile, cost_usd
 from dispatcher.registry.registry import Registry
 from dispatcher.tools.executor import ToolExecutor
@@ -22,6 +24,55 @@ if TYPE_CHECKING:
 __all__ = ["CostLedger", "RunContext"]
 
 _TRACE_TEXT_CHARS = 1_000
+
+
+def _check_response(response: Any, model: str) -> None:
+    """Every model answer passes here first: one of the wrong shape (a user's own `Model`)
+    is a ModelError naming the model, not an AttributeError deep in the run or a float
+    token count that makes the trace unreadable."""
+    problem = None
+    if not isinstance(response, ModelResponse):
+        problem = f"returned {type(response).__name__}"
+    elif not isinstance(response.text, str):
+        problem = f"returned text of type {type(response.text).__name__}"
+    elif not isinstance(response.tool_calls, tuple | list) or not all(
+        isinstance(call, ToolCall)
+        and all(isinstance(part, str) for part in (call.id, call.name, call.arguments))
+        for call in response.tool_calls
+    ):
+        problem = "returned tool_calls that are not ToolCall(id, name, arguments) texts"
+    elif not isinstance(response.usage, Usage) or not all(
+        type(count) is int
+        for count in (
+            response.usage.input_tokens,
+            response.usage.output_tokens,
+            response.usage.cached_input_tokens,
+        )
+    ):
+        problem = "returned usage that is not a Usage of whole token counts"
+    if problem is not None:
+        raise ModelError(
+            f"model {model!r} {problem}, not a ModelResponse(text: str, tool_calls: "
+            "tuple[ToolCall, ...], usage: Usage(int, int, int)); fix the Model's request()",
+            model=model,
+        )
+
+
+def _plausible(usage: Usage) -> Usage:
+    """The counts a server reported, made possible: none below 0, cached within input.
+
+    They come from the provider (untrusted): a negative count, or more cached tokens than
+    input tokens, would price a call below $0 and give the run's usd budget back."""
+    input_tokens = max(0, usage.input_tokens)
+    output_tokens = max(0, usage.output_tokens)
+    cached = min(max(0, usage.cached_input_tokens), input_tokens)
+    if (input_tokens, output_tokens, cached) == (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_input_tokens,
+    ):
+        return usage
+    return Usage(input_tokens, output_tokens, cached)
 
 
 @dataclass(slots=True)
@@ -87,7 +138,8 @@ class RunContext:
         parent_id: str | None,
     ) -> float | None:
         """Account for one response and write its `model_call` event; returns its cost."""
-        usage = response.usage
+        _check_response(response, profile.name)
+        usage = _plausible(response.usage)
         cost = self.ledger.add(profile, usage)
         self.budget.record_model_call(usage.total_tokens, cost)
         self.tracer.emit(
@@ -108,6 +160,6 @@ class RunContext:
             finish_reason=response.finish_reason,
             request_id=response.request_id,
             tool_calls=[c.name for c in response.tool_calls],
-            text=response.text[:_TRACE_TEXT_CHARS],
+            text=clip(response.text, _TRACE_TEXT_CHARS),
         )
         return cost

@@ -22,12 +22,12 @@ from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.mcp._agent_tools import mcp_scope
 from dispatcher.mcp._hub import MCPHub
 from dispatcher.models import retry_deadline
-from dispatcher.redaction import redact_exception
+from dispatcher.redaction import clip, redact_exception
 from dispatcher.registry.registry import Registry
 from dispatcher.run_context import CostLedger, RunContext
 from dispatcher.tools.executor import ToolExecutor, ToolLimits
 from dispatcher.trace import sink as _sink
-from dispatcher.trace.events import EventBase, FeedbackEvent, RunFinished, RunStarted
+from dispatcher.trace.events import TASK_CHARS, EventBase, FeedbackEvent, RunFinished, RunStarted
 from dispatcher.trace.sink import JsonlTraceSink, TraceSink, default_runs_dir
 from dispatcher.trace.tracer import Tracer
 
@@ -140,7 +140,7 @@ def _open_trace(
         _check_run_id(run_id)
         path = directory / f"{run_id}.jsonl"
         try:
-            return run_id, JsonlTraceSink(path, exclusive=True)
+            return run_id, _new_trace_file(path)
         except FileExistsError:
             raise ConfigError(
                 f"run id {run_id!r} already has a trace ({path}); two runs never share one",
@@ -151,9 +151,26 @@ def _open_trace(
     while True:  # a generated id colliding needs the same second and 32 random bits
         run_id = new_run_id()
         try:
-            return run_id, JsonlTraceSink(directory / f"{run_id}.jsonl", exclusive=True)
+            return run_id, _new_trace_file(directory / f"{run_id}.jsonl")
         except FileExistsError:
             continue
+
+
+def _new_trace_file(path: Path) -> JsonlTraceSink:
+    """The trace file, created exclusively; a runs folder that cannot hold it (a file, a
+    read-only place, a NUL in the name) is a ConfigError, not an OSError from deep inside."""
+    try:
+        return JsonlTraceSink(path, exclusive=True)
+    except FileExistsError:
+        raise
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigError(
+            f"cannot create the run's trace in the runs folder {str(path.parent)!r}: {reason}",
+            field="runs_dir",
+            fix="set the runs folder (dispatcher: runs_dir:, --runs-dir or "
+            "$DISPATCHER_RUNS_DIR) to a folder this user can write",
+        ) from None
 
 
 _RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -249,7 +266,9 @@ async def run_session(
         trace_path=trace_path,
     )
     started = time.perf_counter()
-    tracer.emit(RunStarted, task=task[:4000], config_digest=registry.config.digest, entry=entry)
+    tracer.emit(
+        RunStarted, task=clip(task, TASK_CHARS), config_digest=registry.config.digest, entry=entry
+    )
     outcome = RunOutcome()
     status = "ok"
     error: dict[str, Any] | None = None

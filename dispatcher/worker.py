@@ -32,7 +32,8 @@ from dispatcher.messages import (
     UserMessage,
 )
 from dispatcher.models import retry_deadline
-from dispatcher.redaction import redact
+from dispatcher.redaction import clip, redact
+from dispatcher.registry._approval_names import check_approval_names
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.run_context import RunContext
 from dispatcher.tools.executor import tool_index
@@ -121,7 +122,7 @@ class _Loop:
             agent=self.agent.name,
             model=self.profile.name,
             tier=self.profile.tier,
-            input=self.task[:2000],
+            input=clip(self.task, 2000),
             role=self.role,
         )
         try:
@@ -145,7 +146,7 @@ class _Loop:
             parent_id=self.span,
             agent=self.agent.name,
             status="ok",
-            output=result.output[:2000],
+            output=clip(result.output, 2000),
             turns=result.turns,
             cost_usd=self.cost_usd if self.profile.priced else None,
         )
@@ -337,8 +338,15 @@ class _Loop:
             else "Error: escalate needs a JSON object with reason and question."
         )
         if isinstance(parsed, str):
-            self.messages.append(ToolResultMessage(call.id, call.name, parsed, is_error=True))
-            return None
+            # Traced, capped and watched like any invalid call: a model that keeps sending a
+            # malformed `escalate` used to burn turns unseen until the turn budget ended.
+            self.step_index += 1
+            execution = self.run_ctx.executor.refuse(
+                call, parsed, agent=self.agent.name, step_index=self.step_index, parent_id=self.span
+            )
+            self.messages.append(execution.message)
+            self.steps.append(execution.step)
+            return await self._watch()
         outcome = await self.escalator.escalate("self", parsed, detector_evidence=None)
         self._count_refusal(outcome, "it asked for help")
         if outcome.final_answer is None:
@@ -397,6 +405,14 @@ async def run_agent(
         from dispatcher.mcp._agent_tools import mcp_tools_for
 
         tools = [*tools, *await mcp_tools_for(agent, run)]
+    # Checked here too (Registry.check is optional from code): MCP tools are known by now.
+    check_approval_names(
+        agent.requires_approval,
+        {n for t in tools for n in (t.name, t.wire_name)},
+        set(),
+        entry=f"agent {agent.name!r} ({agent.source})",
+        file=None,
+    )
     approval_names = [*agent.requires_approval, *registry.config.settings.requires_approval]
     if approval_names:  # the overwatch's take-over gets these same tools, approvals included
         from dispatcher.approvals import mark_approvals

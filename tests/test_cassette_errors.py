@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,3 +26,26 @@ from dispatcher.errors import DataError
 def test_a_turn_of_the_wrong_shape(turn: dict[str, Any], message: str) -> None:
     with pytest.raises(DataError, match=rf"models\.small\[0\].*{message}"):
         parse_cassette({"models": {"small": [turn]}})
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fragment"),
+    [
+        ("c.yaml", "models:\n  small: [unclosed\n", "line"),
+        ("c.yaml", "models:\n  small: []\nmodels:\n  small: []\n", "'models' is given twice"),
+        ("c.json", '{"models": {"small": [{"text": 1' + "0" * 5000 + "}]}}", "number"),
+    ],
+    ids=["yaml_syntax", "key_twice", "json_huge_int"],
+)
+def test_a_cassette_that_does_not_parse_is_a_data_error_with_a_fix(
+    tmp_path: Path, name: str, text: str, fragment: str
+) -> None:
+    # YAML errors quoted PyYAML's '<unicode string>' marks with no fix, a key given twice
+    # kept the last, and a JSON integer over 4300 digits was a bare ValueError.
+    from dispatcher.cassette import load_cassette
+
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(DataError, match=fragment) as caught:
+        load_cassette(path)
+    assert "<unicode string>" not in str(caught.value) and caught.value.fix

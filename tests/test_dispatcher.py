@@ -207,3 +207,109 @@ dispatcher:
     first = next(e for e in result.events if e.kind == "route")
     assert first.router == "length" and first.chosen == "strong"  # type: ignore[attr-defined]
     assert first.threshold == 20  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("task", ["", "  \n "])
+def test_a_delegation_with_an_empty_task_is_re_asked(task: str) -> None:
+    # Before: the specialist started on an empty user message, which Anthropic's API
+    # refuses (400: text content blocks must be non-empty), failing the run.
+    reg, small, _ = registry(
+        [SALES, STOCK],
+        small=[
+            tool_calls(("sales", {"task": task}), agent="dispatcher"),
+            tool_calls(("sales", {"task": "q1 sales"}), agent="dispatcher"),
+            reply("10 units", agent="sales"),
+            reply("Sales were 10 units.", agent="dispatcher"),
+        ],
+    )
+    result = Dispatcher(reg).run_sync("How did q1 go?")
+    small.assert_complete()
+    routes = [e for e in result.events if e.kind == "route"]
+    assert [r.valid for r in routes] == [False, True]  # type: ignore[attr-defined]
+    assert "empty" in routes[0].reason  # type: ignore[attr-defined]
+    workers = [r for r in small.requests if r.metadata.get("agent") == "sales"]
+    assert all(str(r.messages[0].content).strip() for r in workers)  # type: ignore[union-attr]
+
+
+class _AnsweringRouter:
+    name = "mine"
+
+    def __init__(self, decision: object) -> None:
+        self.decision = decision
+
+    def __call__(self, context: RouteContext) -> object:
+        return self.decision
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [
+        None,
+        "sales",
+        RouteDecision("mine", 5, 0.5, None, "a number"),  # type: ignore[arg-type]
+        RouteDecision("mine", "sales", "high", None, "a score in words"),  # type: ignore[arg-type]
+        RouteDecision("mine", "sales", 0.5, None, None),  # type: ignore[arg-type]
+    ],
+    ids=["none", "text", "chosen_int", "score_text", "reason_none"],
+)
+def test_a_custom_router_answering_in_the_wrong_shape_is_a_config_error(
+    tmp_path: Path, decision: object
+) -> None:
+    # Before: an AttributeError, or a route event of the wrong types written to the trace,
+    # which could then not be read back.
+    from dispatcher.trace.reader import read_trace
+
+    reg, _, _ = registry([SALES, STOCK], small=[])
+    dispatcher = Dispatcher(reg, router=_AnsweringRouter(decision), runs_dir=tmp_path)
+    with pytest.raises(ConfigError, match="router 'mine'") as caught:
+        dispatcher.run_sync("How did q1 go?")
+    assert caught.value.fix and "RouteDecision" in caught.value.fix
+    (trace,) = tmp_path.glob("*.jsonl")
+    assert read_trace(trace)[-1].kind == "run_finished"
+
+
+def test_an_input_schema_made_by_pydantic_with_defs_and_refs_works() -> None:
+    # A nested pydantic model's schema keeps its parts under $defs and points at them with
+    # "#/$defs/...": embedded in the dispatcher's choice schema, those pointers resolved
+    # against the wrong root and every choice failed with a referencing error.
+    from pydantic import BaseModel
+
+    class Period(BaseModel):
+        quarter: int
+
+    class SalesQuery(BaseModel):
+        task: str
+        period: Period
+
+    schema = SalesQuery.model_json_schema()
+    assert "$defs" in schema
+    sales = Agent(name="sales", description="Sales figures.", tier="weak", input_schema=schema)
+    reg, small, _ = registry(
+        [sales, STOCK],
+        small=[
+            tool_calls(
+                ("sales", {"task": "q1 sales", "period": {"quarter": "one"}}), agent="dispatcher"
+            ),
+            tool_calls(
+                ("sales", {"task": "q1 sales", "period": {"quarter": 1}}), agent="dispatcher"
+            ),
+            reply("10 units", agent="sales"),
+            reply("Sales were 10 units.", agent="dispatcher"),
+        ],
+    )
+    result = Dispatcher(reg).run_sync("How did q1 go?")
+    small.assert_complete()
+    routes = [e for e in result.events if e.kind == "route"]
+    assert [r.valid for r in routes] == [False, True]  # type: ignore[attr-defined]
+    assert "quarter" in routes[0].reason  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "ref", ["http://127.0.0.1:9/schema.json", "file:///etc/passwd", "#/$defs/missing"]
+)
+def test_an_input_schema_ref_that_leaves_the_schema_or_points_nowhere_is_refused(
+    ref: str,
+) -> None:
+    schema = {"type": "object", "properties": {"task": {"$ref": ref}}, "required": ["task"]}
+    with pytest.raises(ConfigError, match=r"\$ref"):
+        Agent(name="sales", description="Sales.", input_schema=schema)

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 from scenario import registry
 from typer.testing import CliRunner
 
 from dispatcher import Agent, Dispatcher, GateResult, ToolOutput, tool
 from dispatcher.cli.app import _register_subcommands, app
+from dispatcher.errors import ConfigError, ToolErrorCapExceeded
 from dispatcher.testing import reply, tool_calls
 from dispatcher.trace.events import event_json_schema
 
@@ -278,3 +280,111 @@ def test_running_out_of_own_turns_hands_the_task_to_the_overwatch() -> None:
     strong.assert_complete()
     (episode,) = kinds(result, "escalation")
     assert episode["trigger"] == "budget" and episode["outcome"] == "took_over"
+
+
+def _malformed_escalations(n: int) -> list[object]:
+    return [tool_calls(("escalate", {"why": "stuck"}), agent="worker") for _ in range(n)]
+
+
+def test_a_malformed_escalate_is_traced_and_counted_like_any_invalid_call() -> None:
+    # Before: an `escalate` without reason/question was answered but never traced, never
+    # counted against the invalid-call cap and unseen by the detectors: a model repeating it
+    # burned turns silently until the turn budget ran out.
+    quiet = Agent(
+        name="worker",
+        description="Looks things up.",
+        tools=[lookup],
+        tier="weak",
+        detectors={"enabled": False},
+    )
+    reg, _, _ = registry([quiet], small=[dispatch()[0], *_malformed_escalations(30)])
+    with pytest.raises(ToolErrorCapExceeded) as caught:
+        Dispatcher(reg).run_sync("find the value")
+    calls = [e for e in caught.value.events if e.kind == "tool_call"]
+    assert len(calls) == 9  # the cap is 8 invalid calls per run
+    assert all(c.tool == "escalate" and c.error_kind == "invalid_arguments" for c in calls)  # type: ignore[attr-defined]
+    assert "reason" in str(calls[0].error)  # type: ignore[attr-defined]
+
+
+def test_repeated_malformed_escalations_are_seen_by_the_loop_detector() -> None:
+    reg, small, strong = registry(
+        [WORKER],
+        small=[
+            dispatch()[0],
+            *_malformed_escalations(6),  # failing repeat #3: nudge; #6: escalation
+            tool_calls(("lookup", {"key": "right"}), agent="worker"),
+            reply("42", agent="worker"),
+            dispatch()[1],
+        ],
+        strong=[advice()],
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    strong.assert_complete()
+    assert [d["action"] for d in kinds(result, "detector")] == ["nudge", "escalate"]
+    (episode,) = kinds(result, "escalation")
+    assert episode["trigger"] == "detector" and episode["outcome"] == "advised"
+
+
+class _SyncGate:
+    name = "sync"
+
+    def __call__(self, answer: str) -> GateResult:
+        return GateResult(answer == "42", "the answer must be 42")
+
+
+class _BoolGate:
+    name = "bool"
+
+    async def __call__(self, answer: str) -> bool:
+        return True
+
+
+class _NamelessGate:
+    async def __call__(self, answer: str) -> GateResult:
+        return GateResult(True, "ok")
+
+
+def test_a_plain_function_gate_works_like_an_async_one() -> None:
+    # Before: "object GateResult can't be used in 'await' expression" at the first answer.
+    agent = Agent(
+        name="worker", description="Looks things up.", tools=[lookup], tier="weak", gate=_SyncGate()
+    )
+    reg, small, _ = registry(
+        [agent], small=[dispatch()[0], reply("42", agent="worker"), dispatch()[1]]
+    )
+    result = Dispatcher(reg).run_sync("find the value")
+    small.assert_complete()
+    assert result.status == "ok"
+
+
+class _ListEvidenceGate:
+    name = "list_evidence"
+
+    async def __call__(self, answer: str) -> GateResult:
+        return GateResult(False, "no rows", evidence=["rows", 0])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("gate", "problem"),
+    [(_BoolGate(), "returned bool, not a GateResult"), (_ListEvidenceGate(), "evidence")],
+)
+def test_a_gate_that_returns_no_gate_result_is_a_config_error_naming_it(
+    gate: object, problem: str
+) -> None:
+    agent = Agent(
+        name="worker", description="Looks things up.", tools=[lookup], tier="weak", gate=gate
+    )
+    reg, _, _ = registry([agent], small=[dispatch()[0], reply("42", agent="worker"), dispatch()[1]])
+    with pytest.raises(ConfigError, match=problem) as caught:
+        Dispatcher(reg).run_sync("find the value")
+    assert repr(gate.name) in str(caught.value)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("gate", [_NamelessGate(), "tests_pass"])
+def test_a_gate_without_a_name_or_not_callable_is_refused_when_the_agent_is_made(
+    gate: object,
+) -> None:
+    with pytest.raises(ConfigError, match="gate") as caught:
+        Agent(name="worker", description="d", gate=gate)  # type: ignore[arg-type]
+    assert caught.value.fix and "GateResult" in caught.value.fix

@@ -11,6 +11,7 @@ from scenario import registry
 
 from dispatcher import Agent, Dispatcher, ToolOutput, tool
 from dispatcher.errors import BudgetExceeded
+from dispatcher.messages import ModelResponse, Usage
 from dispatcher.registry.config import parse_registry_config
 from dispatcher.registry.registry import Registry
 from dispatcher.testing import ScriptedModel, reply, tool_calls
@@ -163,3 +164,89 @@ async def test_cancelling_mid_tool_closes_the_trace_as_cancelled(tmp_path: Path)
     (trace,) = tmp_path.glob("*.jsonl")
     last = json.loads(trace.read_text().splitlines()[-1])
     assert last["kind"] == "run_finished" and last["status"] == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        Usage(input_tokens=-10_000_000, output_tokens=10),  # a server's bogus count
+        Usage(input_tokens=100, output_tokens=10, cached_input_tokens=10_000_000),
+    ],
+)
+def test_token_counts_a_server_reports_can_never_make_a_call_cost_less_than_nothing(
+    usage: Usage,
+) -> None:
+    # Model output is untrusted: a negative count (or more cached tokens than input tokens)
+    # priced a call below $0, crediting the run's usd budget so it never ran out.
+    from dataclasses import replace
+
+    step = tool_calls(("run_tests", {}), agent="coder")
+    reg, _, _ = registry(
+        [CODER],
+        small=[
+            tool_calls(("coder", {"task": "t"}), agent="dispatcher"),
+            replace(step, usage=usage),
+            *[step] * 50,
+        ],
+        dispatcher={
+            "budgets": {"usd": 0.0005},
+            "prices": {
+                "small": {"input": 1.0, "output": 1.0, "cached_input": 0.5},
+                "strong": {"input": 3.0, "output": 15.0},
+            },
+        },
+    )
+    with pytest.raises(BudgetExceeded) as info:
+        Dispatcher(reg).run_sync("t")
+    costs = [e.cost_usd for e in info.value.events if e.kind == "model_call"]  # type: ignore[attr-defined]
+    assert all(cost >= 0 for cost in costs)
+    assert sum(costs[:-1]) < 0.0005 <= sum(costs)
+    calls = [e for e in info.value.events if e.kind == "model_call"]
+    assert all(c.input_tokens >= c.cached_input_tokens >= 0 for c in calls)  # type: ignore[attr-defined]
+
+
+class _ReturnsAnything:
+    """A user's own Model whose answer has the wrong shape."""
+
+    model_id = "custom"
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    async def request(self, request: object) -> object:
+        return self.value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain text",
+        None,
+        ModelResponse(text=None),  # type: ignore[arg-type]
+        ModelResponse(text="", tool_calls=({"name": "helper"},)),  # type: ignore[arg-type]
+        ModelResponse(text="hi", usage=None),  # type: ignore[arg-type]
+        ModelResponse(text="hi", usage=Usage(1.5, 2.5)),  # type: ignore[arg-type]
+    ],
+    ids=["str", "none", "text_none", "call_dicts", "usage_none", "usage_floats"],
+)
+def test_a_custom_model_answering_in_the_wrong_shape_is_a_model_error_naming_it(
+    tmp_path: Path, value: object
+) -> None:
+    # Before: AttributeError/TypeError deep in the run; float token counts were even written
+    # to the trace, which then could not be read back.
+    from dispatcher.errors import ModelError
+    from dispatcher.trace.reader import read_trace
+
+    config = parse_registry_config(
+        {
+            "model_list": [{"model_name": "small", "litellm_params": {"model": "openai/x"}}],
+            "dispatcher": {"tiers": {"weak": "small"}},
+        }
+    )
+    reg = Registry(config)
+    reg.register(Agent(name="helper", description="Helps.", tier="weak"))
+    reg.use_models({"small": _ReturnsAnything(value)})  # type: ignore[dict-item]
+    with pytest.raises(ModelError, match=r"model 'small'.*ModelResponse") as caught:
+        Dispatcher(reg, runs_dir=tmp_path).run_sync("t")
+    trace = getattr(caught.value, "trace_path", None)
+    assert trace is not None and read_trace(trace)[-1].kind == "run_finished"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dispatcher._model_json import loads_json
 from dispatcher._user_files import check_regular_file, read_user_text
 from dispatcher.errors import ConfigError
 
@@ -53,7 +54,7 @@ def read_tasks(path: Path) -> list[BatchTask]:
             continue
         where = f"{path}:{number}"
         try:
-            data = json.loads(line)
+            data = loads_json(line)
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"line is not JSON ({exc.msg})",
@@ -123,7 +124,7 @@ def finished_ids(path: Path, *, redo_errors: bool = False) -> set[str]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = loads_json(line)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ConfigError(
                 "a results line is not JSON",

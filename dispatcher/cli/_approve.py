@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from dispatcher._model_json import loads_json
 from dispatcher.approvals import Approval, ApprovalRequest, Approver, approve_all, deny_all
 from dispatcher.cli._terminal import printable
 from dispatcher.errors import ConfigError
@@ -62,7 +63,7 @@ def _prompt(request: ApprovalRequest, console: Console) -> Approval:
         if answer in ("e", "edit"):
             raw = input("arguments as one JSON object: ")
             try:
-                edited = json.loads(raw)
+                edited = loads_json(raw)
             except json.JSONDecodeError as exc:
                 console.print(f"[red]not JSON:[/] {escape(exc.msg)}; try again")
                 continue

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from dispatcher._strict_yaml import load_user_yaml, yaml_error
+from dispatcher._user_files import read_user_text
 from dispatcher.detectors._settings import DetectorSettings
 from dispatcher.errors import ConfigError
 
@@ -20,9 +22,9 @@ __all__ = ["read_detector_settings", "write_detector_settings"]
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_user_yaml(read_user_text(path))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", file=path) from None
+        raise yaml_error(exc, path, what="config file") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -18,6 +18,7 @@ from dispatcher.escalation.request import (
 )
 from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.messages import ForcedTool, Message, ModelRequest, UserMessage
+from dispatcher.redaction import clip
 from dispatcher.registry.profiles import ModelProfile, Price
 from dispatcher.tools.tool import Tool
 from dispatcher.trace.events import EscalationEvent, Note
@@ -286,7 +287,7 @@ class Escalator:
             cost_usd=cost if overwatch.price is not None else None,
             agent=worker.agent.name,
             question=request.question,
-            guidance=guidance[:2000],
+            guidance=clip(guidance, 2000),
             refused_because=refused_because,
             back_to_back=self.back_to_back,
             depth=worker.depth + 1,

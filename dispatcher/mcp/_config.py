@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from dispatcher._checked_model import CheckedModel
 from dispatcher.errors import ConfigError
+from dispatcher.redaction import register_secret
 
 __all__ = ["MCPServerConfig", "parse_mcp_servers"]
 
@@ -71,7 +72,18 @@ class MCPServerConfig(CheckedModel):
                     fix=f"export {match.group(1)}=... before the run",
                 )
             values[key] = value
+            if _may_be_secret(value):
+                # The server may print it (an error, a debug tool): redacted like a model key.
+                register_secret(value)
         return values
+
+
+def _may_be_secret(value: str) -> bool:
+    """An `env` value is a token unless it reads as a path or a URL: those are redacted by
+    pattern where they hold a password, and registering one would refuse every tool
+    argument that mentions the same folder."""
+    text = value.strip()
+    return len(text) >= 8 and not text.startswith(("/", "./", "../", "~")) and "://" not in text
 
 
 def parse_mcp_servers(raw: Any, *, where: str) -> tuple[MCPServerConfig, ...]:

@@ -15,6 +15,7 @@ and are ignored here.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -114,12 +115,23 @@ def _checked(
 def _check_value(name: str, key: str, value: Any) -> None:
     """Numbers that must be positive, and flags that must be booleans."""
     if name in _POSITIVE_NUMBERS and (
-        isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+        # `not > 0` so NaN is refused too (it failed only at the first request)
+        isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
     ):
         raise ConfigError(
             f"{key} must be a number > 0, got {value!r}",
             field=f"litellm_params.{key}",
             fix=f"e.g. {key}: {_POSITIVE_NUMBERS[name]}",
+        )
+    if name == "default_headers" and not (
+        isinstance(value, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    ):
+        # Not echoed: a header value may be a token.
+        raise ConfigError(
+            f"{key} must map header names to text values",
+            field=f"litellm_params.{key}",
+            fix=f"e.g. {key}: {{X-Team: research}} (quote values that look like numbers)",
         )
     if name == "stream" and not isinstance(value, bool):
         raise ConfigError(

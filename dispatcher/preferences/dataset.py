@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from dispatcher._model_json import loads_json
 from dispatcher._user_files import as_path, check_regular_file
 from dispatcher.errors import DataError
 
@@ -118,7 +119,7 @@ def _number_map(value: Any, *, what: str, path: Path, line: int) -> dict[str, fl
 
 def _parse_line(text: str, path: Path, line: int) -> PreferenceRecord:
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"invalid JSON ({exc.msg}); {_FORMAT_HINT}", file=path, line=line) from exc
     if not isinstance(data, dict):

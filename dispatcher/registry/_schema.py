@@ -23,10 +23,10 @@ class LiteLLMParams(BaseModel):
 class ModelInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    input_cost_per_token: float | None = None
-    output_cost_per_token: float | None = None
-    max_input_tokens: int | None = None
-    max_output_tokens: int | None = None
+    input_cost_per_token: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    output_cost_per_token: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    max_input_tokens: int | None = Field(default=None, gt=0, strict=True)
+    max_output_tokens: int | None = Field(default=None, gt=0, strict=True)
 
 
 class ModelListEntry(BaseModel):
@@ -46,8 +46,9 @@ class PriceSpec(_Strict):
 class ModelSpec(_Strict):
     tier: Literal["strong", "weak", "specialist"] | None = None
     price: PriceSpec | None = None
-    context_window: int | None = Field(default=None, gt=0)
-    max_output_tokens: int | None = Field(default=None, gt=0)
+    # strict: YAML's `true` is not the number 1
+    context_window: int | None = Field(default=None, gt=0, strict=True)
+    max_output_tokens: int | None = Field(default=None, gt=0, strict=True)
     capabilities: list[str] | None = None
 
 
@@ -91,8 +92,10 @@ class FeedbackSpec(_Strict):
     """Automatic feedback to the router from the routed agent's validation gate."""
 
     from_gates: bool = False
-    passed: float = 1.0  # every gate check of the run passed
-    failed: float = 0.0  # a gate check failed (even if escalation fixed it later)
+    # passed: every gate check of the run passed; failed: one failed (even if escalation
+    # fixed it later). Finite: a NaN or inf reward would poison the bandit's state.
+    passed: float = Field(default=1.0, allow_inf_nan=False)
+    failed: float = Field(default=0.0, allow_inf_nan=False)
 
 
 class SpendCapSpec(_Strict):

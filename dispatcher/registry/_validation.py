@@ -8,6 +8,7 @@ traceback or URL reaches the user.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -17,9 +18,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from dispatcher._did_you_mean import did_you_mean
+from dispatcher._strict_yaml import yaml_error
 from dispatcher.errors import ConfigError
 
 __all__ = ["config_error", "did_you_mean", "model_at", "yaml_error"]
+
+# Fields whose values may be credentials (api_key, api_keys, a token, a header...).
+_SECRET_FIELD = re.compile(
+    r"(^|_)(api_?keys?|secrets?|passwords?|auth\w*|headers?)$|^(key|token)$", re.IGNORECASE
+)
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -74,7 +81,9 @@ def _fix_for(error: Mapping[str, Any], dotted: str, known: list[str]) -> tuple[s
         return "required field is missing", f"add `{key}:` here"
     message = str(error["msg"])
     value = error.get("input")
-    shown = "" if isinstance(value, Mapping | list) else f" (got {value!r})"
+    secret = any(_SECRET_FIELD.search(str(part)) for part in error["loc"])
+    # Never echo a value where a key belongs: it may be a real key pasted into the file.
+    shown = "" if secret or isinstance(value, Mapping | list) else f" (got {value!r})"
     if kind.startswith(("greater_than", "less_than")) or kind.endswith("_constraint"):
         return f"{message}{shown}", f"change {key} to a value where: {message.lower()}"
     if kind == "literal_error" or kind == "enum":
@@ -109,22 +118,3 @@ def config_error(
         message += f" (and {len(errors) - 1} more problem(s) after this one)"
     field = ".".join(str(part) for part in [*prefix, *location][skip:]) or None
     return ConfigError(message, file=file, entry=entry, field=field, fix=fix)
-
-
-def yaml_error(exc: Exception, file: str | Path | None, *, what: str = "file") -> ConfigError:
-    """A YAML syntax error as a ConfigError naming the file, the line and what to fix.
-
-    PyYAML's own text names ``"<unicode string>"`` instead of the file: only its problem and
-    position are kept.
-    """
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or type(exc).__name__
-    context = getattr(exc, "context", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    reason = f"{context}, {problem}" if context else str(problem)
-    return ConfigError(
-        f"the {what} is not valid YAML{where}: {reason}",
-        file=file,
-        fix=f"correct the YAML syntax{where} (indentation, a missing ':' or closing bracket, or "
-        "an unquoted value containing ': ' or '#')",
-    )

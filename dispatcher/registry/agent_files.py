@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dispatcher._did_you_mean import did_you_mean
+from dispatcher._strict_yaml import load_user_yaml
 from dispatcher._user_files import read_user_text
 from dispatcher.agent import DEFAULT_INPUT_SCHEMA, Agent
 from dispatcher.errors import ConfigError
@@ -61,7 +62,7 @@ def load_agent_file(path: str | Path) -> Agent:
     import yaml  # loaded with the first file, not with the package
 
     try:
-        data: Any = yaml.safe_load(header) or {}
+        data: Any = load_user_yaml(header) or {}
     except yaml.YAMLError as exc:
         raise yaml_error(exc, file, what="agent definition") from None
     if not isinstance(data, Mapping):

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dispatcher._strict_yaml import load_user_yaml
 from dispatcher._user_files import read_user_text
 from dispatcher.errors import ConfigError
 from dispatcher.registry._schema import DispatcherSection, ModelListEntry, RegistryFile
@@ -48,7 +49,7 @@ def load_registry_config(path: str | Path) -> RegistryConfig:
     import yaml  # loaded with the first file, not with the package
 
     try:
-        data = yaml.safe_load(text) or {}
+        data = load_user_yaml(text) or {}
     except yaml.YAMLError as exc:
         raise yaml_error(exc, file, what="registry file") from None
     return parse_registry_config(data, file=file, text=text)

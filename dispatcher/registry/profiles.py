@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -16,6 +17,7 @@ __all__ = ["ModelProfile", "Price", "Tier", "cost_usd"]
 
 Tier = Literal["strong", "weak", "specialist"]
 ENV_PREFIX = "os.environ/"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # matched whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,17 @@ class ModelProfile:
     api_base: str | None = None
     api_key_env: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        env = self.api_key_env
+        if env is not None and not (isinstance(env, str) and _ENV_NAME.fullmatch(env)):
+            # Not echoed: the key itself is the likely mistake here.
+            raise ConfigError(
+                "api_key_env must be an environment variable name (letters, digits and '_', "
+                "not starting with a digit), not the key itself",
+                field="api_key_env",
+                fix="ModelProfile(..., api_key_env='PROVIDER_API_KEY') and export that variable",
+            )
 
     def __repr__(self) -> str:
         key = f"os.environ/{self.api_key_env}" if self.api_key_env else None

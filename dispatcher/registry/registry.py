@@ -11,6 +11,7 @@ from dispatcher._did_you_mean import did_you_mean
 from dispatcher.agent import Agent
 from dispatcher.errors import ConfigError, MissingKeyError
 from dispatcher.models.base import Model
+from dispatcher.registry._approval_names import check_approval_names
 from dispatcher.registry.agent_files import load_agent_file
 from dispatcher.registry.config import RegistryConfig, load_registry_config, parse_registry_config
 from dispatcher.registry.profiles import ModelProfile
@@ -24,6 +25,8 @@ ModelFactory = Callable[[ModelProfile], Model]
 AGENT_ENTRY_POINTS = "dispatcher.agents"
 TOOL_ENTRY_POINTS = "dispatcher.tools"
 _PATH_KEYS = ("database", "root", "path", "dir", "file")
+# The worker's own tool (escalation.request.ESCALATE_TOOL_NAME; this layer cannot import it).
+_ESCALATE = "escalate"
 
 
 def _default_model_factory(profile: ModelProfile) -> Model:
@@ -256,6 +259,14 @@ class Registry:
             else:
                 resolved.extend(self._resolve_tool_name(item, agent))
         names = [t.wire_name for t in resolved]
+        if _ESCALATE in names:
+            raise ConfigError(
+                f"agent {agent.name!r} lists a tool named {_ESCALATE!r}: {_ESCALATE!r} is reserved "
+                "for the tool every worker gets to ask the overwatch for help",
+                entry=f"agent {agent.name!r} ({agent.source})",
+                field="tools",
+                fix="rename the tool, e.g. @tool(name='page_human')",
+            )
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate:
             raise ConfigError(
@@ -349,6 +360,21 @@ class Registry:
                         fix=did_you_mean(kit, self.toolkits)
                         + f"registered toolkits: {', '.join(self.toolkits) or '-'}",
                     )
+        known = {n for t in self.tools.values() for n in (t.name, t.wire_name)}
+        servers: set[str] = set()
         for agent in self.agents.values():
             self.profile_for(agent)
-            self.tools_for(agent)
+            names = {n for t in self.tools_for(agent) for n in (t.name, t.wire_name)}
+            mine = {server.name for server in agent.mcp_configs}
+            where = f"agent {agent.name!r} ({agent.source})"
+            check_approval_names(agent.requires_approval, names, mine, entry=where, file=None)
+            known |= names
+            servers |= mine
+        check_approval_names(
+            self.config.settings.requires_approval,
+            known,
+            servers,
+            entry="dispatcher",
+            file=file,
+            strict=False,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -77,11 +78,63 @@ def _embedder(config: Mapping[str, Any], default: str | None, key: str = "embedd
     return build_embedder(spec)
 
 
-def _number(config: Mapping[str, Any], key: str, default: float) -> float:
+def _number(
+    config: Mapping[str, Any],
+    key: str,
+    default: float,
+    *,
+    whole: bool = False,
+    minimum: float | None = None,
+    above: float | None = None,
+    field: str | None = None,
+) -> float:
+    """`config[key]` as a finite number (NaN or inf would route silently or crash in int())."""
     value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{key!r} must be a number, got {value!r}", entry=_ENTRY, field=key)
+    want = "a whole number" if whole else "a finite number"
+    if minimum is not None:
+        want += f" >= {minimum:g}"
+    if above is not None:
+        want += f" > {above:g}"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or (whole and value != int(value))
+        or (minimum is not None and value < minimum)
+        or (above is not None and value <= above)
+    ):
+        raise ConfigError(
+            f"{key} must be a number ({want}), got {value!r}",
+            entry=_ENTRY,
+            field=field or key,
+            fix=f"set {key} to {want}, or remove it for the default",
+        )
     return float(value)
+
+
+# Numeric keys and their constraints, checked when the file is loaded and again on build.
+_NUMBER_RULES: dict[str, dict[str, Any]] = {
+    "threshold": {},
+    "margin": {"minimum": 0},
+    "seed": {"whole": True},
+    "top_k": {"whole": True, "minimum": 1},
+    "default_threshold": {},
+    "fast_agreement": {},
+    "alpha": {"minimum": 0},
+    "cost_weight": {},
+    "ridge": {"above": 0},
+    "projection": {"whole": True, "minimum": 1},
+}
+
+
+def _check_numbers(config: Mapping[str, Any]) -> None:
+    for key, rule in _NUMBER_RULES.items():
+        if key in config:
+            _number(config, key, 0.0, **rule)
+    thresholds = config.get("thresholds")
+    if isinstance(thresholds, Mapping):
+        for route in thresholds:
+            _number(thresholds, route, 0.5, field=f"thresholds.{route}")
 
 
 def _predictive(config: Mapping[str, Any], base_dir: Path | None) -> Router:
@@ -115,9 +168,11 @@ def _semantic(config: Mapping[str, Any], base_dir: Path | None) -> Router:
     return SemanticRouter(
         {str(k): list(v) for k, v in routes.items()},
         _embedder(config, "minilm:128"),
-        thresholds={str(k): _number(thresholds, k, 0.5) for k in thresholds},
+        thresholds={
+            str(k): _number(thresholds, k, 0.5, field=f"thresholds.{k}") for k in thresholds
+        },
         default_threshold=_number(config, "default_threshold", 0.5),
-        top_k=int(_number(config, "top_k", 3)),
+        top_k=int(_number(config, "top_k", 3, **_NUMBER_RULES["top_k"])),
         fast_embedder=_embedder(config, None, "fast_embedder"),
         fast_agreement=_number(config, "fast_agreement", 0.95),
     )
@@ -134,13 +189,13 @@ def _bandit(config: Mapping[str, Any], base_dir: Path | None) -> Router:
             "'arms' must be a non-empty list of route names", entry=_ENTRY, field="arms"
         )
     embedder = _embedder(config, None)
-    projection = int(_number(config, "projection", 16))
+    projection = int(_number(config, "projection", 16, **_NUMBER_RULES["projection"]))
     return LinUCBRouter(
         arms,
         features=BanditFeatures(embedder, projection=projection),
-        alpha=_number(config, "alpha", 1.0),
+        alpha=_number(config, "alpha", 1.0, **_NUMBER_RULES["alpha"]),
         cost_weight=_number(config, "cost_weight", 0.0),
-        ridge=_number(config, "ridge", 1.0),
+        ridge=_number(config, "ridge", 1.0, **_NUMBER_RULES["ridge"]),
         state_path=_path(config, "state_path", base_dir, required=False),
         strong=strong,
         weak=weak,
@@ -159,7 +214,7 @@ def _random(config: Mapping[str, Any], base_dir: Path | None) -> Router:
     from dispatcher.routing.baselines import RandomRouter
 
     pair = StrongWeakPair.from_config(config, default_threshold=0.5)
-    return RandomRouter(pair, seed=int(_number(config, "seed", 0)))
+    return RandomRouter(pair, seed=int(_number(config, "seed", 0, whole=True)))
 
 
 def _length(config: Mapping[str, Any], base_dir: Path | None) -> Router:
@@ -209,7 +264,7 @@ def check_router_config(config: Any) -> str:
             "the router config must be a mapping", entry=_ENTRY, fix="router: {type: ...}"
         )
     kind = config.get("type")
-    if kind not in _BUILDERS:
+    if not isinstance(kind, str) or kind not in _BUILDERS:
         raise ConfigError(
             f"unknown router type {kind!r}",
             entry=_ENTRY,
@@ -225,4 +280,5 @@ def check_router_config(config: Any) -> str:
             fix=did_you_mean(extra[0], _ALLOWED[str(kind)])
             + f"allowed keys: {', '.join(sorted(_ALLOWED[str(kind)]))}",
         )
+    _check_numbers(config)
     return str(kind)

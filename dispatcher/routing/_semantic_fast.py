@@ -113,6 +113,10 @@ def fit_fast_path(
     if len(fast) < MIN_FIT_EXAMPLES or defined.sum() < 2:
         return None
     x, y = fast[defined], full[defined]
+    if float(np.ptp(x)) < 1e-6:
+        # Every row looks alike to the fast embedding: no line can be fitted (least squares
+        # would give a constant), and rows that all agree say nothing about other prompts.
+        return FastPath(0.0, float(y.mean()), np.inf, 1.0, 0.0, len(fast))
     design = np.stack([x, np.ones_like(x)], axis=1)
     (slope, intercept), *_ = np.linalg.lstsq(design, y, rcond=None)
     predicted = slope * fast + intercept  # -inf stays -inf for a positive slope

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from dispatcher._user_files import read_user_text
+from dispatcher._model_json import loads_json
+from dispatcher._user_files import check_replaceable, read_user_text
 from dispatcher.errors import DataError
 
 __all__ = ["read_json_state", "write_json_state"]
@@ -16,6 +17,7 @@ __all__ = ["read_json_state", "write_json_state"]
 
 def write_json_state(path: Path, state: Any) -> None:
     """Replace `path` with `state` as JSON; a crash leaves the old or the new file, never half."""
+    path = check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -36,7 +38,7 @@ def read_json_state(path: Path) -> Any:
     except FileNotFoundError:
         return None
     try:
-        return json.loads(text)
+        return loads_json(text)
     except json.JSONDecodeError as exc:
         raise DataError(
             f"state file is not valid JSON ({exc.msg}); delete it to start afresh", file=path

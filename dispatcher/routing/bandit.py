@@ -23,6 +23,7 @@ from dispatcher.errors import ConfigError, DataError
 from dispatcher.routing._features import FEATURE_NAMES, text_features
 from dispatcher.routing._state_store import FileStateStore
 from dispatcher.routing.base import RouteContext, RouteDecision
+from dispatcher.trace.events import TASK_CHARS
 
 if TYPE_CHECKING:
     from dispatcher.state import StateStore
@@ -47,6 +48,9 @@ class BanditFeatures:
         self._matrix: NDArray[np.float64] | None = None
 
     def __call__(self, prompts: Sequence[str]) -> NDArray[np.float64]:
+        # The part of a prompt a trace keeps: feedback given later reads the task back from
+        # the trace, and must update the context that was decided on.
+        prompts = [p[:TASK_CHARS] for p in prompts]
         # Log-scaled counts are already O(1); no dataset statistics, so it works online.
         parts = [np.ones((len(prompts), 1)), text_features(prompts)]
         if self.embedder is not None:
@@ -94,14 +98,32 @@ class _Arm:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], dim: int, path: Path) -> _Arm:
         arm = cls(dim, 1.0)
+        fix = "delete the state file to start learning afresh (or restore a backup)"
         try:
             arm.a = np.asarray(data["A"], dtype=np.float64).reshape(dim, dim)
             arm.b = np.asarray(data["b"], dtype=np.float64).reshape(dim)
-            arm.pulls = int(data.get("pulls", 0))
-        except (KeyError, ValueError, TypeError) as exc:
+            pulls = data.get("pulls", 0)
+            arm.pulls = int(pulls)
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:
+            raise DataError(f"bandit state arm is malformed ({exc})", file=path, fix=fix) from exc
+        # A is ridge * I plus a sum of outer products: finite and positive definite. Anything
+        # else (a hand edit, a bad copy) would route every prompt on NaN bounds or fail to
+        # invert at the first decision.
+        if not (np.isfinite(arm.a).all() and np.isfinite(arm.b).all()):
+            raise DataError("bandit state arm holds NaN or infinite numbers", file=path, fix=fix)
+        if arm.pulls < 0 or arm.pulls != pulls:
             raise DataError(
-                f"bandit state arm is malformed ({exc}); delete the file", file=path
-            ) from exc
+                f"bandit state arm has pulls {pulls!r}, not a count >= 0", file=path, fix=fix
+            )
+        try:
+            np.linalg.cholesky(arm.a)
+        except np.linalg.LinAlgError:
+            raise DataError(
+                "bandit state arm's matrix A is not positive definite (it cannot be the sum "
+                "of a ridge prior and observed contexts)",
+                file=path,
+                fix=fix,
+            ) from None
         return arm
 
 
@@ -125,10 +147,12 @@ class LinUCBRouter:
         weak: str = "weak",
         name: str = "bandit",
     ) -> None:
-        if alpha < 0 or ridge <= 0:
+        finite = all(math.isfinite(v) for v in (alpha, ridge, cost_weight))
+        if not finite or alpha < 0 or ridge <= 0:
             raise ConfigError(
-                f"bandit needs alpha >= 0 and ridge > 0, got alpha={alpha} ridge={ridge}",
-                fix="use e.g. alpha: 1.0 and ridge: 1.0",
+                "bandit needs finite numbers, alpha >= 0 and ridge > 0, got "
+                f"alpha={alpha} ridge={ridge} cost_weight={cost_weight}",
+                fix="use e.g. alpha: 1.0, ridge: 1.0 and cost_weight: 0.0",
             )
         self.name = name
         self.features = features or BanditFeatures()
@@ -233,6 +257,14 @@ class LinUCBRouter:
                 fix="pass a reward such as 1.0 (good) or 0.0 (bad)",
             )
         x = self.features([prompt])[0]
+        with np.errstate(over="ignore", invalid="ignore"):
+            finite = bool(np.isfinite(reward * x).all())
+        if not finite:
+            # Saved, an infinite statistic would make the state file unreadable.
+            raise ConfigError(
+                f"the bandit reward {reward!r} is too large for its statistics",
+                fix="pass rewards on a small scale, such as 1.0 (good) or 0.0 (bad)",
+            )
         with self._lock:
             if self._store is not None:  # a shared store adds updates atomically
                 deltas = {f"A:{i},{j}": float(v) for (i, j), v in np.ndenumerate(np.outer(x, x))}

@@ -86,8 +86,10 @@ def threshold_for_quality_share(
     w = np.asarray(weak, dtype=np.float64)
     if values.size == 0 or values.shape != s.shape or s.shape != w.shape:
         raise DataError("scores, strong and weak outcomes must be equal-length and non-empty")
-    if not share > 0.0:
-        raise ConfigError(f"quality share must be > 0, got {share}", fix="e.g. 0.95 for 95 %")
+    if not (share > 0.0 and np.isfinite(share)):
+        raise ConfigError(
+            f"quality share must be a finite number > 0, got {share}", fix="e.g. 0.95 for 95 %"
+        )
     order = np.argsort(-values, kind="stable")
     target = share * s.mean() * values.size
     # Quality when the top-k scored prompts go to the strong model, for k = 0..n.
@@ -103,9 +105,10 @@ def threshold_for_quality_share(
             if k == values.size:
                 return float(sorted_scores[-1])
             return float((sorted_scores[k - 1] + sorted_scores[k]) / 2.0)
+    strong_total = s.mean() * values.size
+    best = f"best {totals.max() / strong_total:.1%}" if strong_total else "the strong model's is 0"
     raise DataError(
-        f"no threshold reaches {share:.0%} of the strong model's quality on this data "
-        f"(best {totals.max() / (s.mean() * values.size):.1%})",
+        f"no threshold reaches {share:.0%} of the strong model's quality on this data ({best})",
     )
 
 

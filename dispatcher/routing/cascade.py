@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dispatcher.gates import Gate, GateResult
+from dispatcher.gates import Gate, GateResult, check_gate, run_gate
 from dispatcher.messages import ModelRequest, ModelResponse
 from dispatcher.models.base import Model
 from dispatcher.routing.base import RouteContext, RouteDecision
@@ -116,6 +116,8 @@ class Cascade:
     ) -> None:
         if not gates:
             raise ValueError("a cascade needs at least one gate, e.g. ConfidenceGate()")
+        for gate in gates:
+            check_gate(gate, where=f"cascade {name!r}")
         self.name = name
         self.weak = weak
         self.strong = strong
@@ -126,7 +128,7 @@ class Cascade:
         results: list[tuple[str, GateResult]] = []
         failed: GateResult | None = None
         for gate in self.gates:
-            result = await gate(weak_response.text)
+            result = await run_gate(gate, weak_response.text)
             results.append((gate.name, result))
             if not result.passed:
                 failed = result

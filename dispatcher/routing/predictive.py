@@ -23,10 +23,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from dispatcher._blas import blas_threads
+from dispatcher._user_files import check_replaceable
 from dispatcher.embeddings.base import Embedder
 from dispatcher.errors import ConfigError, DataError
 from dispatcher.preferences.dataset import PreferenceDataset
-from dispatcher.routing._blend import Blend
+from dispatcher.routing._blend import DEFAULT_COEF, Blend
 from dispatcher.routing._features import FEATURE_NAMES, text_features
 from dispatcher.routing._learners import nearest, sigmoid
 from dispatcher.routing._one_prompt import OnePromptScorer
@@ -141,9 +142,17 @@ class WinRateModel:
             },
             "info": dict(self.info),
         }
-        target = Path(path)
+        target = check_replaceable(Path(path))
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
+        try:
+            self._write(tmp, meta)
+            tmp.replace(target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # no stray temporary file beside the target
+            raise
+
+    def _write(self, tmp: Path, meta: Mapping[str, Any]) -> None:
         with tmp.open("wb") as handle:
             np.savez_compressed(
                 handle,
@@ -155,7 +164,6 @@ class WinRateModel:
                 knn_keys=self.knn_keys.astype(np.float32),
                 knn_gains=self.knn_gains,
             )
-        tmp.replace(target)
 
     @classmethod
     def load(cls, path: str | Path) -> WinRateModel:
@@ -169,6 +177,10 @@ class WinRateModel:
             raise ConfigError("predictive model file not found", file=source, fix=fix) from exc
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             raise ConfigError(f"not a predictive model file ({exc})", file=source, fix=fix) from exc
+        if not isinstance(meta, dict):
+            raise ConfigError(
+                "not a predictive model file (its metadata is not an object)", file=source, fix=fix
+            )
         version = meta.get("format")
         if version not in (_FORMAT, _OLD_FORMAT) or meta.get("features") != list(FEATURE_NAMES):
             raise ConfigError(
@@ -191,7 +203,7 @@ class WinRateModel:
                     near_similarity=float(knobs["near_similarity"]),
                     near_weight=float(knobs["near_weight"]),
                 )
-            return cls(
+            model = cls(
                 embedder=str(meta["embedder"]),
                 feature_mean=arrays["feature_mean"],
                 feature_scale=arrays["feature_scale"],
@@ -202,8 +214,41 @@ class WinRateModel:
                 blend=blend,
                 info=dict(meta.get("info", {})),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ConfigError(f"not a predictive model file ({exc})", file=source, fix=fix) from exc
+        problem = model.damage()
+        if problem is not None:
+            raise ConfigError(f"the model file is damaged: {problem}", file=source, fix=fix)
+        return model
+
+    def damage(self) -> str | None:
+        """What makes these parameters unusable (None if nothing): wrong shapes would fail at
+        the first prompt, NaN would route every prompt the same way without a word."""
+        features = len(FEATURE_NAMES)
+        arrays: dict[str, NDArray[Any]] = {
+            "feature_mean": self.feature_mean,
+            "feature_scale": self.feature_scale,
+            "theta": self.theta,
+            "knn_keys": self.knn_keys,
+            "knn_gains": self.knn_gains,
+            "blend coefficients": np.asarray(self.blend.coef, dtype=np.float64),
+            "embedding_scale": np.asarray(self.embedding_scale),
+        }
+        for name, values in arrays.items():
+            if not np.isfinite(values).all():
+                return f"{name} holds NaN or infinite numbers"
+        if self.feature_mean.shape != (features,) or self.feature_scale.shape != (features,):
+            return f"the feature statistics are not {features} numbers each"
+        if not np.all(self.feature_scale != 0):
+            return "a feature scale is 0"
+        if self.knn_keys.ndim != 2 or self.knn_gains.shape != (self.knn_keys.shape[0],):
+            return "the nearest-prompt memory's keys and gains disagree in shape"
+        columns = self.knn_keys.shape[1] + features + 1
+        if self.theta.shape[0] not in (1, 2) or self.theta.shape[1] != columns:
+            return f"theta has shape {self.theta.shape}, not (2, {columns})"
+        if self.blend.knn_k < 0 or len(self.blend.coef) != len(DEFAULT_COEF):
+            return "the blend settings are out of range"
+        return None
 
 
 def fit_win_rate_model(

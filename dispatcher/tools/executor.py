@@ -25,7 +25,7 @@ from dispatcher._model_json import loads_model_json
 from dispatcher.detectors.base import Step
 from dispatcher.errors import ToolErrorCapExceeded
 from dispatcher.messages import ToolCall, ToolResultMessage
-from dispatcher.redaction import has_registered_secret, redact, redact_registered
+from dispatcher.redaction import clip, has_registered_secret, redact, redact_registered
 from dispatcher.tools._timeout import await_with_timeout
 from dispatcher.tools.tool import Tool, ToolContext, ToolOutput
 from dispatcher.trace.events import ToolCallEvent
@@ -127,7 +127,7 @@ class ToolExecutor:
                 tool=call.name,
                 call_id=call.id,
                 ok=cached.ok,
-                output=cached.message.content[:_TRACE_OUTPUT_CHARS],
+                output=clip(cached.message.content, _TRACE_OUTPUT_CHARS),
                 cached=True,
             )
             return cached
@@ -207,13 +207,38 @@ class ToolExecutor:
             tool,
         )
         self._cache[call] = execution
+        self._check_cap()
+        return execution
+
+    def refuse(
+        self,
+        call: ToolCall,
+        message: str,
+        *,
+        agent: str,
+        step_index: int,
+        parent_id: str | None,
+        text: str = "",
+    ) -> ToolExecution:
+        """A call its caller checked and found invalid (the worker's own `escalate`): traced
+        and counted against the cap like any invalid call, so a model repeating it stops."""
+        started = time.perf_counter()
+        self.invalid_calls += 1
+        self.calls += 1
+        output = ToolOutput(message, is_error=True)
+        execution = self._finish(
+            call, None, output, "invalid_arguments", agent, step_index, parent_id, text, started
+        )
+        self._check_cap()
+        return execution
+
+    def _check_cap(self) -> None:
         if self.invalid_calls > self.limits.max_invalid_calls:
             raise ToolErrorCapExceeded(
                 f"the model made {self.invalid_calls} invalid tool calls in this run "
                 f"(cap {self.limits.max_invalid_calls})",
                 events=self.tracer.events,
             )
-        return execution
 
     async def _approved(
         self,
@@ -317,9 +342,9 @@ class ToolExecutor:
             call_id=call.id,
             arguments=arguments if arguments is not None else call.arguments,
             ok=ok,
-            error=content[:_TRACE_OUTPUT_CHARS] if not ok else None,
+            error=clip(content, _TRACE_OUTPUT_CHARS) if not ok else None,
             error_kind=error_kind or ("tool_error" if not ok else None),
-            output=content[:_TRACE_OUTPUT_CHARS],
+            output=clip(content, _TRACE_OUTPUT_CHARS),
             output_bytes=len(output.content),
             signals=event_signals,
             duration_ms=(time.perf_counter() - started) * 1000,

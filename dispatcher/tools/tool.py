@@ -38,12 +38,26 @@ class ToolOutput:
     signals: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.content, str):
+            # Refused here, in the tool's own call (a tool error the trace shows), not later
+            # inside the executor where it ended the run.
+            raise ConfigError(
+                f"ToolOutput content must be text, got {type(self.content).__name__}",
+                field="content",
+                fix="return ToolOutput(str(value)), or return the value itself (it is sent "
+                "as JSON)",
+            )
+        if not isinstance(self.signals, Mapping):
+            raise ConfigError(
+                f"ToolOutput signals must be a mapping, got {type(self.signals).__name__}",
+                field="signals",
+                fix='e.g. ToolOutput("...", signals={"state_changed": True})',
+            )
         # Tool output is untrusted text too: a lone surrogate (a file name that is not UTF-8,
         # a careless tool) becomes U+FFFD before it reaches the trace and the next request.
-        if isinstance(self.content, str):
-            content = scrub_text(self.content)
-            if content is not self.content:
-                object.__setattr__(self, "content", content)
+        content = scrub_text(self.content)
+        if content is not self.content:
+            object.__setattr__(self, "content", content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +99,10 @@ class Tool:
                 field="name",
                 fix="rename the tool, e.g. @tool(name='orders.lookup')",
             )
-        if self.timeout_s is not None and not self.timeout_s > 0:
+        timeout = self.timeout_s
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+        ):
             raise ConfigError(
                 f"tool {self.name!r}: timeout_s must be a positive number of seconds or None, "
                 f"got {self.timeout_s!r}",

@@ -20,7 +20,7 @@ import pydantic_core
 
 from dispatcher.trace.events import EventBase
 
-__all__ = ["event_line", "validating"]
+__all__ = ["event_line", "json_safe", "plain", "validating"]
 
 _TEMPLATES: dict[type[EventBase], tuple[dict[str, Any], frozenset[str]]] = {}
 
@@ -55,13 +55,41 @@ def event_line(event_type: type[EventBase], fields: dict[str, Any]) -> bytes:
     if len(data) != len(template) or not required <= fields.keys():
         event_type(**fields)  # unknown or missing fields: the model's own error says which
         raise AssertionError("unreachable: the model accepted fields the template refused")
-    return pydantic_core.to_json(data, fallback=_plain)
+    try:
+        return pydantic_core.to_json(data, fallback=plain)
+    except pydantic_core.PydanticSerializationError:
+        # Bytes that are not UTF-8 in a free-form field (signals, a gate's evidence).
+        return pydantic_core.to_json(json_safe(data))
 
 
-def _plain(value: Any) -> Any:
-    """What validation would have made of a value the serializer does not know."""
+def plain(value: Any) -> Any:
+    """A value the serializer does not know, as JSON data. Typed fields are checked when the
+    event is made; this sees the free-form ones (signals, evidence) that user code fills:
+    a numpy value becomes its list or number, anything else its repr."""
     if isinstance(value, Mapping):  # e.g. a read-only mappingproxy of signals
         return dict(value)
     if isinstance(value, (set, frozenset)):
         return list(value)
-    raise TypeError(f"a trace event field cannot hold a {type(value).__name__}")
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        try:
+            return tolist()
+        except Exception:  # any failure: fall back to the repr
+            pass
+    return repr(value)
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every part JSON can hold as is (the slow path, after a failed write)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(item) for item in value]
+    if hasattr(value, "model_dump"):  # a pydantic event itself
+        return json_safe(value.model_dump())
+    converted = plain(value)
+    return converted if isinstance(converted, str) else json_safe(converted)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
+    "TASK_CHARS",
     "AgentFinished",
     "AgentStarted",
     "ApprovalEvent",
@@ -56,9 +57,13 @@ class EventBase(BaseModel):
     parent_id: str | None = None
 
 
+# A run_started event keeps this many characters of the task (what feedback reads back).
+TASK_CHARS = 4000
+
+
 class RunStarted(EventBase):
     kind: Literal["run_started"] = "run_started"
-    task: str
+    task: str = Field(description=f"the task's first {TASK_CHARS} characters")
     config_digest: str = ""
     entry: str = Field("", description="what ran: the dispatcher, an agent name, or an example")
 

@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pydantic_core import PydanticSerializationError, to_json
+
 from dispatcher.redaction import redact
+from dispatcher.trace._lines import json_safe, plain
 from dispatcher.trace.events import Event, EventBase
 
 if TYPE_CHECKING:
@@ -36,7 +39,11 @@ def default_runs_dir() -> Path:
 
 def _render_event(event: EventBase) -> bytes:
     """One event becomes one redacted JSON line."""
-    return redact(event.model_dump_json()).encode("utf-8")
+    try:
+        text = event.model_dump_json(fallback=plain)
+    except PydanticSerializationError:  # bytes that are not UTF-8 in a free-form field
+        text = to_json(json_safe(event)).decode("utf-8")
+    return redact(text).encode("utf-8")
 
 
 class _AppendFile(io.FileIO):

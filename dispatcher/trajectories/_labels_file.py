@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from dispatcher._model_json import loads_json
 from dispatcher._user_files import as_path, read_user_text
 from dispatcher.errors import DataError
 from dispatcher.trajectories._labels import record_label
@@ -43,7 +44,7 @@ def read_labels(path: str | Path) -> dict[str, bool]:
         raise DataError("no such labels file", file=path)
     text = read_user_text(path, data=True)
     try:
-        whole: Any = json.loads(text)
+        whole: Any = loads_json(text)
     except json.JSONDecodeError:
         whole = None
         records: list[tuple[int, Any]] = []
@@ -51,7 +52,7 @@ def read_labels(path: str | Path) -> dict[str, bool]:
             if not row.strip():
                 continue
             try:
-                records.append((number, json.loads(row)))
+                records.append((number, loads_json(row)))
             except json.JSONDecodeError as exc:
                 raise DataError(
                     f"not valid JSON ({exc.msg}); {_FIX}", file=path, line=number

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from dispatcher._model_json import loads_json
 from dispatcher._user_files import as_path, read_user_text
 from dispatcher.detectors._observed_signals import with_observed_signals
 from dispatcher.errors import DataError
@@ -48,7 +49,7 @@ def _records(path: Path) -> Iterator[tuple[int | None, Any]]:
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            data = json.loads(text)
+            data = loads_json(text)
         except json.JSONDecodeError as exc:
             raise DataError(f"not valid JSON ({exc.msg})", file=path, line=exc.lineno) from None
         if not isinstance(data, list):
@@ -58,7 +59,7 @@ def _records(path: Path) -> Iterator[tuple[int | None, Any]]:
         return
     if stripped.startswith("{") and "\n{" not in stripped:
         try:
-            whole = json.loads(text)
+            whole = loads_json(text)
         except json.JSONDecodeError:
             pass  # not one object: read it as JSONL below, which names the bad line
         else:
@@ -68,7 +69,7 @@ def _records(path: Path) -> Iterator[tuple[int | None, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, loads_json(line)
         except json.JSONDecodeError as exc:
             raise DataError(
                 f"not valid JSON ({exc.msg} at column {exc.colno}); each line must be one run "

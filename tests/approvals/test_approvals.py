@@ -232,3 +232,43 @@ def test_trace_show_renders_approvals(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert "approval send_email requested" in shown.output
     assert "approval send_email: deny by approver (not today)" in shown.output
+
+
+@pytest.mark.parametrize(
+    ("agent_list", "registry_list"), [(["lokup"], []), ([], ["lokup"]), (["mailer.send"], [])]
+)
+def test_a_requires_approval_name_that_matches_no_tool_is_a_config_error(
+    agent_list: Sequence[str], registry_list: Sequence[str]
+) -> None:
+    # Before: a typo matched nothing, so the tool it meant ran without asking anyone.
+    from dispatcher.errors import ConfigError
+    from dispatcher.testing import tool_calls
+
+    agent = Agent(
+        name="finder",
+        description="Finds.",
+        tools=[lookup],
+        tier="weak",
+        requires_approval=agent_list,
+    )
+    reg, _, _ = registry([agent], small=[], dispatcher={"requires_approval": list(registry_list)})
+    with pytest.raises(ConfigError, match="no tool") as caught:
+        reg.check()  # what loading a registry file does (Dispatcher.from_config, the CLI)
+    assert "lookup" in (caught.value.fix or "")
+    if agent_list:  # from code without check(): refused when the agent starts
+        reg, _, _ = registry(
+            [agent], small=[tool_calls(("finder", {"task": "find x"}), agent="dispatcher")]
+        )
+        with pytest.raises(ConfigError, match="no tool"):
+            Dispatcher(reg).run_sync("find x", approve=None)
+
+
+@pytest.mark.parametrize("approve", ["yes", True, 1])
+def test_an_approver_that_cannot_be_called_is_refused_before_the_run(approve: object) -> None:
+    # Before: accepted; at the first call needing approval it raised inside the gate, which
+    # counts as a denial, so every such call was denied without saying why.
+    from dispatcher.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="approve") as caught:
+        _mail_run(approve)  # type: ignore[arg-type]
+    assert caught.value.fix

@@ -221,3 +221,52 @@ def test_a_device_is_not_read_as_a_data_file(
         ["eval", "routers", "--data", device, "--strong", "s", "--weak", "w"],
     ):  # fmt: skip
         _assert_user_mistake(run_cli(args, capsys))
+
+
+@pytest.mark.parametrize("target", ["--config", "--model-out"])
+def test_an_output_path_that_is_a_pipe_or_device_is_refused_not_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    # Files are written atomically (a temporary file renamed over the target): a device or a
+    # pipe named there was replaced by a regular file. As root, `--model-out /dev/null`
+    # turned the machine's /dev/null into a file. A FIFO stands in for the device here.
+    import os
+    import stat
+
+    data = tmp_path / "prefs.jsonl"
+    data.write_text(
+        "".join(
+            f'{{"id": "q{i}", "prompt": "question {i} {"hard " * (i % 3)}", '
+            f'"scores": {{"s": {i % 2}, "w": 0}}}}\n'
+            for i in range(12)
+        )
+    )
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    outputs = {"--config": str(tmp_path / "c.yaml"), "--model-out": str(tmp_path / "m.npz")}
+    outputs[target] = str(pipe)
+    args = ["calibrate", "--data", str(data), "--strong", "s", "--weak", "w",
+            "--strong-share", "0.5", "--router", "predictive", "--embedder", "hashing",
+            "--no-cache", "--folds", "2", "--config", outputs["--config"],
+            "--model-out", outputs["--model-out"]]  # fmt: skip
+    _assert_user_mistake(run_cli(args, capsys))
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_data_line_with_a_number_too_long_to_read_is_a_user_mistake(
+    tmp_path: Path, example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # json.loads raises a bare ValueError past 4300 digits (not JSONDecodeError): every
+    # JSONL reader let it out as a traceback.
+    huge = "1" + "0" * 5000
+    prefs = tmp_path / "prefs.jsonl"
+    prefs.write_text(f'{{"id": "q1", "prompt": "p", "scores": {{"s": {huge}, "w": 0}}}}\n')
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(f'{{"id": {huge}, "task": "x"}}\n')
+    for args in (
+        ["eval", "routers", "--data", str(prefs), "--strong", "s", "--weak", "w"],
+        ["detectors", "eval", "--data", str(prefs)],
+        ["batch", str(tasks), "--config", str(example), "--out", str(tmp_path / "o.jsonl")],
+    ):
+        _assert_user_mistake(run_cli(args, capsys))

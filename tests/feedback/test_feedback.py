@@ -197,3 +197,27 @@ def test_gates_give_no_feedback_unless_configured(tmp_path: Path) -> None:
     result = Dispatcher(reg, router=router, runs_dir=tmp_path / "runs").run_sync(TASK)
     assert result.trace_path is not None
     assert not [e for e in read_trace(result.trace_path) if isinstance(e, FeedbackEvent)]
+
+
+def test_feedback_on_a_long_task_updates_the_context_that_was_routed(tmp_path: Path) -> None:
+    # The trace keeps a task's first 4000 characters and feedback reads the task from the
+    # trace: the bandit learned the features of a shorter prompt (its length, counts) than
+    # the one it had decided on.
+    long_task = "summarise the quarterly report, section by section. " * 400  # 20,800 chars
+    reg, _, _ = registry(
+        [FIRST, SECOND], small=[reply("done", agent="first"), reply("done", agent="second")]
+    )
+    router = build_router(_router_config(tmp_path))
+    assert isinstance(router, LinUCBRouter)
+    result = Dispatcher(reg, router=router, runs_dir=tmp_path / "runs").run_sync(long_task)
+    learned: list[str] = []
+    original = router.update
+
+    def spy(prompt: str, arm: str, quality: float, cost: float = 0.0) -> float:
+        learned.append(prompt)
+        return original(prompt, arm, quality, cost)
+
+    router.update = spy  # type: ignore[method-assign]
+    result.feedback(-1.0)
+    (prompt,) = learned
+    assert router.features([prompt]).tolist() == router.features([long_task]).tolist()

@@ -39,6 +39,12 @@ async def slow() -> str:
 
 
 @server.tool()
+def show_env(name: str) -> str:
+    """Print one of the server's environment variables (a server that echoes its token)."""
+    return os.environ.get(name, "")
+
+
+@server.tool()
 def pid() -> str:
     """The server's process id."""
     return str(os.getpid())

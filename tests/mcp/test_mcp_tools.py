@@ -289,3 +289,38 @@ def test_agent_files_may_require_approval_for_their_tools(tmp_path: Path) -> Non
     path.write_text("---\nname: a\ndescription: d\nrequires_approval: files.delete\n---\nHi\n")
     with pytest.raises(ConfigError, match="requires_approval must be a list"):
         load_agent_file(path)
+
+
+def test_a_token_an_mcp_server_echoes_never_reaches_the_trace_or_the_model(
+    tmp_path: Path, crashy_log: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `env` values are the server's secrets (os.environ/NAME), but only the registry's model
+    # keys were registered for redaction: a server that printed its token (an error message,
+    # a debug tool) put it in the model's context and the trace.
+    token = "mcp-server-token-5f2a9c7e1b"
+    monkeypatch.setenv("MCP_TEST_TOKEN", token)
+    agent = _agent(tmp_path)
+    server = dict(
+        agent.mcp_configs[0].model_dump(),
+        env={
+            "CRASHY_LOG": "os.environ/CRASHY_LOG",
+            "API_TOKEN": "os.environ/MCP_TEST_TOKEN",
+        },
+    )
+    leaky = Agent(
+        name="helper", description="Uses a leaky server.", tier="weak", mcp_servers=[server]
+    )
+    reg, small, _ = registry(
+        [leaky],
+        small=[
+            _delegate(),
+            tool_calls(("crashy_show_env", {"name": "API_TOKEN"}), agent="helper"),
+            reply("done", agent="helper"),
+            reply("done", agent="dispatcher"),
+        ],
+    )
+    result = Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
+    (call,) = [e for e in result.events if isinstance(e, ToolCallEvent)]
+    assert call.ok and "[REDACTED]" in call.output
+    assert result.trace_path is not None and token not in result.trace_path.read_text()
+    assert all(token not in str(request.messages) for request in small.requests)

@@ -109,3 +109,11 @@ def test_builtins_register_through_entry_points_only_when_usable(tmp_path: Path)
         "sql.describe_table",
         "sql.run_query",
     ]
+
+
+def test_a_file_saved_with_a_byte_order_mark_reads_like_one_without(tmp_path: Path) -> None:
+    # Windows editors start UTF-8 files with a BOM: the agent file was refused as not
+    # starting with '---' although it visibly does.
+    path = tmp_path / "analyst.md"
+    path.write_bytes(b"\xef\xbb\xbf" + AGENT_MD.encode())
+    assert load_agent_file(path).name == "analyst"

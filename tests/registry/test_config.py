@@ -102,3 +102,22 @@ def test_registry_resolves_tiers_and_the_strong_model(tmp_path: Path) -> None:
     assert registry.strong_profile().name == "strong"
     with pytest.raises(ConfigError, match="unknown model"):
         registry.profile("nope")
+
+
+def test_a_tool_named_like_the_workers_escalate_tool_is_refused() -> None:
+    # Before: the worker was offered two tools named `escalate` (providers refuse duplicate
+    # tool names), and calls to the user's tool went to the escalation instead.
+    from dispatcher import Agent, tool
+    from dispatcher.escalation.request import ESCALATE_TOOL_NAME
+
+    @tool
+    def escalate(reason: str) -> str:
+        """Page a human."""
+        return "paged"
+
+    assert escalate.wire_name == ESCALATE_TOOL_NAME
+    registry = Registry()
+    pager = Agent(name="pager", description="Pages people.", tools=[escalate])
+    with pytest.raises(ConfigError, match="'escalate' is reserved") as raised:
+        registry.tools_for(pager)
+    assert "rename" in (raised.value.fix or "")

@@ -56,3 +56,16 @@ def test_a_price_built_in_code_is_checked_too(price: object) -> None:
 
     with pytest.raises(ConfigError, match="input"):
         Price(input=price, output=1.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("variable", ["sk-live-0123456789abcdefXYZ", "MY KEY", ""])
+def test_a_profile_built_in_code_with_a_key_where_the_variable_name_belongs_never_echoes_it(
+    variable: str,
+) -> None:
+    # ModelProfile(api_key_env=<the key itself>) was accepted; the missing-key error and the
+    # repr then printed the key ("the environment variable sk-live-... is not set").
+    from dispatcher import ModelProfile
+
+    with pytest.raises(ConfigError, match="environment variable name") as caught:
+        ModelProfile(name="m", provider_model="openai/x", api_key_env=variable)
+    assert not variable or variable not in str(caught.value)

@@ -84,6 +84,10 @@ def _merge(base: str, section: str) -> str:
         ("  escalation: {mode: sometimes}", "mode"),
         ("  detectors: {stall: {patience: 0}}", "patience"),
         ("  fallback_cooldown_s: -5", "fallback_cooldown_s"),
+        # NaN/inf rewards would poison a bandit's state at the first gated run.
+        ("  feedback: {from_gates: true, passed: .nan}", "passed"),
+        ("  feedback: {from_gates: true, failed: .inf}", "failed"),
+        ("  models: {small: {context_window: true}}", "context_window"),
     ],
 )
 def test_bad_values_are_refused_at_load(tmp_path: Path, section: str, field: str) -> None:
@@ -113,6 +117,11 @@ def test_unknown_models_routes_and_toolkits_are_named(
         ("timeout: -3", "timeout"),
         ("num_retries: -1", "num_retries"),
         ("strem: true", "strem"),
+        # Accepted at load, then a bare ValueError at the first request:
+        ("timeout: .nan", "timeout"),
+        ("stream_timeout: .nan", "stream_timeout"),
+        ("extra_headers: 'Bearer x'", "extra_headers"),
+        ("extra_headers: {X-Team: 5}", "extra_headers"),
     ],
 )
 def test_litellm_params_are_checked_at_load(tmp_path: Path, params: str, field: str) -> None:
@@ -227,6 +236,15 @@ def test_invalid_example_yaml_names_the_file_and_a_fix(tmp_path: Path) -> None:
     assert str(tmp_path / "example.yaml") in str(raised.value) and raised.value.fix
 
 
+def test_an_example_with_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    from dispatcher.examples import load_example
+
+    (tmp_path / "example.yaml").write_text("task: first task\ntask: second task\n")
+    with pytest.raises(ConfigError, match="'task' is given twice") as raised:
+        load_example(tmp_path)
+    assert str(tmp_path / "example.yaml") in str(raised.value)
+
+
 def test_router_and_toolkit_option_typos_get_a_did_you_mean(tmp_path: Path) -> None:
     error = _error(tmp_path, BASE + "  router: {type: randm}\n")
     assert "did you mean 'random'" in (error.fix or "")
@@ -258,3 +276,101 @@ def test_router_routes_must_name_agents(tmp_path: Path) -> None:
     text = BASE + "  agents: [clerk.md]\n  router: {type: semantic, routes: {clerck: [hello]}}\n"
     error = _error(tmp_path, text)
     assert "clerck" in str(error) and "did you mean 'clerk'" in (error.fix or "")
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "  gateway: {api_keys: sk-live-0123456789abcdef}",  # a key where a list belongs
+        "  gateway: {api_keys: [sk-live-0123456789abcdef]}",
+    ],
+)
+def test_a_key_pasted_into_the_file_is_never_echoed(tmp_path: Path, section: str) -> None:
+    error = _error(tmp_path, BASE + section + "\n")
+    assert "0123456789abcdef" not in str(error)
+    assert "api_keys" in (error.field or "")
+
+
+def test_a_number_pasted_as_api_key_is_never_echoed(tmp_path: Path) -> None:
+    text = BASE.replace("os.environ/DISPATCHER_TEST_KEY", "98765432109876543210", 1)
+    error = _error(tmp_path, text)
+    assert "98765432109876543210" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("info", "field"),
+    [
+        ("{input_cost_per_token: -1}", "input_cost_per_token"),
+        ("{input_cost_per_token: .nan}", "input_cost_per_token"),
+        ("{output_cost_per_token: -1e-6}", "output_cost_per_token"),
+        ("{max_input_tokens: 0}", "max_input_tokens"),
+        ("{max_output_tokens: -5}", "max_output_tokens"),
+    ],
+)
+def test_model_info_values_are_checked_and_named_in_the_file(
+    tmp_path: Path, info: str, field: str
+) -> None:
+    # A negative price was a ConfigError with no file or entry and a Python fix
+    # ("Price(input=...)"); a context window of 0 was taken as is.
+    text = BASE.replace(
+        "api_key: os.environ/DISPATCHER_TEST_SMALL_KEY}",
+        f"api_key: os.environ/DISPATCHER_TEST_SMALL_KEY}}\n    model_info: {info}",
+        1,
+    )
+    error = _error(tmp_path, text)
+    assert "model_list[0]" in str(error) and field in (error.field or "")
+    assert "Price(" not in (error.fix or "")
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    # PyYAML keeps the last silently: the first `overwatch` (or a whole `budgets:` block)
+    # was dropped without a word.
+    error = _error(tmp_path, BASE + "  budgets: {usd: 1.0}\n  overwatch: small\n")
+    assert "'overwatch' is given twice" in str(error)
+    assert "line 9" in str(error) and "line 11" in str(error)
+    assert "keep one" in (error.fix or "")
+
+
+def test_yaml_merge_keys_still_override(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "dispatcher:\n",
+        "litellm_settings: {base: &base {weak: small, strong: small}}\ndispatcher:\n",
+        1,
+    ).replace("  tiers: {weak: small, strong: strong}", "  tiers: {<<: *base, strong: strong}")
+    config = load_registry_config(_write(tmp_path, text))
+    assert config.settings.tiers == {"weak": "small", "strong": "strong"}
+
+
+def test_an_agent_file_with_a_field_given_twice_is_an_error(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "---\nname: clerk\ndescription: Files things.\ntier: weak\ntier: strong\n---\nBody.\n",
+        "clerk.md",
+    )
+    with pytest.raises(ConfigError, match="'tier' is given twice") as raised:
+        load_agent_file(path)
+    assert str(path) in str(raised.value)
+
+
+def test_a_tab_in_the_file_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'\\\\t'") as raised:
+        load_registry_config(_write(tmp_path, "model_list:\n\t- model_name: x\n"))
+    assert "line 2" in str(raised.value)
+
+
+def test_a_detector_config_file_reads_like_the_registry_file(tmp_path: Path) -> None:
+    # Its YAML errors quoted PyYAML's '<unicode string>' marks and had no fix; a key given
+    # twice kept the last.
+    from dispatcher.detectors._config_file import read_detector_settings
+
+    broken = _write(tmp_path, "dispatcher:\n  detectors: {loop: [unclosed\n", "broken.yaml")
+    with pytest.raises(ConfigError) as raised:
+        read_detector_settings(broken)
+    assert "<unicode string>" not in str(raised.value) and raised.value.fix
+    twice = _write(
+        tmp_path,
+        "dispatcher:\n  detectors: {loop: {repeats: 3}}\n  detectors: {loop: {repeats: 9}}\n",
+        "twice.yaml",
+    )
+    with pytest.raises(ConfigError, match="'detectors' is given twice"):
+        read_detector_settings(twice)

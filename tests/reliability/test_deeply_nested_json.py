@@ -87,3 +87,43 @@ def test_a_deep_tool_call_is_an_invalid_json_tool_error(tmp_path: Path, depth: i
 def test_ordinary_nesting_is_accepted() -> None:
     nested = "[" * 50 + "1" + "]" * 50
     assert loads_model_json('{"a": ' + nested + "}")["a"] == json.loads(nested)
+
+
+HUGE_INT = "1" + "0" * 5000  # past Python's 4300-digit limit on int parsing
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        [
+            ROUTE,
+            _call("echo", '{"text": ' + HUGE_INT + "}"),
+            reply("done", agent="echoer"),
+            reply("final", agent="dispatcher"),
+        ],
+        [
+            ROUTE,
+            _call("escalate", '{"reason": ' + HUGE_INT + ', "question": "q"}'),
+            reply("done", agent="echoer"),
+            reply("final", agent="dispatcher"),
+        ],
+        [
+            _call("echoer", '{"task": ' + HUGE_INT + "}"),
+            ROUTE,
+            reply("done", agent="echoer"),
+            reply("final", agent="dispatcher"),
+        ],
+    ],
+    ids=["tool_arguments", "escalate_arguments", "route_arguments"],
+)
+def test_an_integer_too_long_to_parse_is_malformed_output(
+    tmp_path: Path, turns: list[object]
+) -> None:
+    # json.loads raises a bare ValueError (not JSONDecodeError) past 4300 digits: it ended
+    # the run with a traceback instead of telling the model.
+    registry, small, _ = scripted_registry([ECHOER], small=turns)
+    result = Dispatcher(registry, runs_dir=tmp_path).run_sync("echo hi")
+    small.assert_complete()
+    assert result.status == "ok" and result.answer == "final"
+    with pytest.raises(json.JSONDecodeError, match="digits"):
+        loads_model_json('{"a": ' + HUGE_INT + "}")

@@ -85,3 +85,62 @@ def test_replay_learns_from_logged_outcomes() -> None:
     replay(router, prompts, rewards, seed=1)
     assert router.pulls("strong") + router.pulls("weak") == 200
     assert router.score(HARD) > router.score(EASY)
+
+
+def _state_file(tmp_path: Path, arm: dict[str, object]) -> Path:
+    dim = BanditFeatures().dim
+    state = {"version": 1, "features": "text", "dim": dim, "cost_weight": 0.0}
+    state["arms"] = {"strong": {"A": np.eye(dim).tolist(), "b": [0.0] * dim, **arm}}
+    path = tmp_path / "bandit.json"
+    path.write_text(json.dumps(state))
+    return path
+
+
+@pytest.mark.parametrize(
+    "arm",
+    [
+        {"A": np.zeros((BanditFeatures().dim,) * 2).tolist()},  # singular: no inverse
+        {"A": np.full((BanditFeatures().dim,) * 2, float("nan")).tolist()},
+        {"b": [float("inf")] * BanditFeatures().dim},
+        {"pulls": float("inf")},
+        {"pulls": -1},
+    ],
+)
+def test_a_damaged_state_file_is_a_data_error_not_nan_routing(
+    tmp_path: Path, arm: dict[str, object]
+) -> None:
+    # Before: a singular A raised LinAlgError at the first decision, NaN statistics routed
+    # every prompt to the first arm with a bound of nan, pulls: inf raised OverflowError.
+    with pytest.raises(DataError, match="bandit state") as caught:
+        router = LinUCBRouter(["strong", "weak"], state_path=_state_file(tmp_path, arm))
+        router(RouteContext(EASY, ("strong", "weak")))
+    assert caught.value.fix
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"alpha": float("nan")},
+        {"alpha": float("inf")},
+        {"ridge": float("nan")},
+        {"ridge": float("inf")},
+        {"cost_weight": float("nan")},
+    ],
+)
+def test_non_finite_settings_are_refused(settings: dict[str, float]) -> None:
+    with pytest.raises(ConfigError, match="finite"):
+        LinUCBRouter(["strong", "weak"], **settings)
+
+
+def test_a_reward_too_large_for_the_statistics_is_refused_before_it_is_saved(
+    tmp_path: Path,
+) -> None:
+    # 1e308 is finite, but reward x features is not: the state was saved with inf in it and
+    # the next process refused the whole file (all learning lost).
+    path = tmp_path / "bandit.json"
+    router = LinUCBRouter(["strong", "weak"], state_path=path)
+    router.update(HARD, "strong", 1.0)
+    with pytest.raises(ConfigError, match="reward"):
+        router.update(HARD, "strong", 1e308)
+    LinUCBRouter(["strong", "weak"], state_path=path)  # the saved state still loads
+    assert router.pulls("strong") == 1

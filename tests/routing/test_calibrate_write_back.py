@@ -114,3 +114,18 @@ def test_invalid_yaml_in_the_config_is_named_with_its_line(
     assert str(config) in message and "line 3" in message and "fix:" in message
     assert "<unicode string>" not in message
     assert config.read_text() == "dispatcher:\n  tiers: [weak\n"  # left as it was
+
+
+def test_a_control_character_in_the_config_is_named_without_pyyaml_internals(
+    tmp_path: Path,
+) -> None:
+    from dispatcher._yaml_file import edit_yaml_file
+    from dispatcher.errors import ConfigError
+
+    config = tmp_path / "dispatcher.yaml"
+    config.write_text("dispatcher:\n  tiers: {weak: small}\x07\n")
+    with pytest.raises(ConfigError) as caught:
+        edit_yaml_file(config, lambda data: None)
+    message = str(caught.value)
+    assert "<unicode string>" not in message and "special characters" in message
+    assert "character 35" in message and "fix:" in message  # the \x07, counted from 1

@@ -142,3 +142,14 @@ def test_quality_target_reaches_its_share_on_held_out_split(
     routed = np.where(scores >= section["threshold"], s, w).mean()
     assert routed / s.mean() == pytest.approx(0.95, abs=0.02)
     assert np.mean(scores >= section["threshold"]) < 0.9  # and it did not just send everything
+
+
+@pytest.mark.parametrize("share", [float("inf"), float("nan"), -0.5])
+def test_a_quality_share_that_is_not_a_finite_positive_number_is_a_config_error(
+    share: float,
+) -> None:
+    # inf was taken, then failed as "no threshold reaches inf%" after a numpy
+    # divide-by-zero warning on data where the strong model scores 0.
+    scores, strong, weak = np.array([0.9, 0.1]), np.zeros(2), np.ones(2)
+    with np.errstate(all="raise"), pytest.raises(ConfigError, match="quality share"):
+        threshold_for_quality_share(scores, strong, weak, share)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -84,3 +86,63 @@ def test_graded_scores_train_too(embedder: HashingEmbedder) -> None:
     router = PredictiveRouter.fit(PreferenceDataset(records), "s", "w", embedder)
     scores = np.asarray(router.scores(["prove the theorem 99", "say hello 98"]))
     assert scores[0] > scores[1]
+
+
+def _damaged(saved: Path, name: str, **changes: object) -> Path:
+    arrays = dict(np.load(saved, allow_pickle=False))
+    if "meta_edit" in changes:
+        meta = json.loads(str(arrays["meta"]))
+        edit = changes.pop("meta_edit")
+        meta = edit(meta) if callable(edit) else edit
+        arrays["meta"] = np.asarray(json.dumps(meta))
+    arrays.update(changes)  # type: ignore[arg-type]
+    path = saved.with_name(f"{name}.npz")
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+    return path
+
+
+def _blend_knn(value: float) -> object:
+    def edit(meta: dict[str, Any]) -> dict[str, Any]:
+        meta["blend"]["knn_k"] = value
+        return meta
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"meta_edit": [1, 2]},  # AttributeError
+        {"meta_edit": _blend_knn(float("inf"))},  # OverflowError
+        {"theta": np.zeros((3, 5))},  # ValueError at the first prompt
+        {"knn_keys": np.zeros((5, 7), dtype=np.float32)},
+        {"knn_gains": np.zeros(3)},  # IndexError at the first prompt
+        {"theta": np.full((2, 64 + 25 + 1), np.nan)},  # silently routed on NaN
+        {"knn_gains": np.full(60, np.nan)},
+        {"feature_scale": np.zeros(25)},
+    ],
+    ids=[
+        "meta_list",
+        "knn_inf",
+        "theta_shape",
+        "keys_shape",
+        "gains_short",
+        "theta_nan",
+        "gains_nan",
+        "scale_zero",
+    ],
+)
+def test_a_damaged_model_file_is_a_config_error_at_load(
+    tmp_path: Path, changes: dict[str, object]
+) -> None:
+    from routing_data import synthetic_records
+
+    embedder = HashingEmbedder(64)
+    dataset = PreferenceDataset(tuple(synthetic_records(60)))
+    saved = tmp_path / "model.npz"
+    PredictiveRouter.fit(dataset, "strong", "weak", embedder).save(saved)
+    path = _damaged(saved, "damaged", **changes)
+    with pytest.raises(ConfigError, match=r"not a predictive model file|damaged") as caught:
+        router = PredictiveRouter.load(path, embedder=embedder)
+        router(RouteContext("solve the equation", ("strong", "weak")))
+    assert str(path) in str(caught.value) and caught.value.fix

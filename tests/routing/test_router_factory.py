@@ -11,6 +11,7 @@ from dispatcher.embeddings._hashing import HashingEmbedder
 from dispatcher.errors import ConfigError
 from dispatcher.preferences import PreferenceDataset
 from dispatcher.routing import RouteContext, build_router
+from dispatcher.routing._factory import check_router_config
 from dispatcher.routing.bandit import LinUCBRouter
 from dispatcher.routing.predictive import PredictiveRouter
 from dispatcher.routing.semantic import SemanticRouter
@@ -71,3 +72,51 @@ def test_bad_config_raises_config_error_with_fix(config: dict[str, Any], message
     with pytest.raises(ConfigError, match=message) as caught:
         build_router(config)
     assert "dispatcher.router" in str(caught.value) or "fix:" in str(caught.value)
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"type": "length", "threshold": NAN}, "threshold"),
+        ({"type": "length", "threshold": INF}, "threshold"),
+        ({"type": "length", "margin": NAN}, "margin"),
+        ({"type": "random", "seed": INF}, "seed"),
+        ({"type": "random", "seed": NAN}, "seed"),
+        ({"type": "random", "seed": 1.5}, "seed"),
+        ({"type": "semantic", "routes": {"a": ["x"]}, "top_k": INF}, "top_k"),
+        ({"type": "semantic", "routes": {"a": ["x"]}, "top_k": NAN}, "top_k"),
+        ({"type": "semantic", "routes": {"a": ["x"]}, "top_k": 0}, "top_k"),
+        (
+            {"type": "semantic", "routes": {"a": ["x"]}, "default_threshold": NAN},
+            "default_threshold",
+        ),
+        ({"type": "semantic", "routes": {"a": ["x"]}, "thresholds": {"a": NAN}}, "thresholds.a"),
+        ({"type": "bandit", "alpha": NAN}, "alpha"),
+        ({"type": "bandit", "alpha": INF}, "alpha"),
+        ({"type": "bandit", "ridge": NAN}, "ridge"),
+        ({"type": "bandit", "ridge": INF}, "ridge"),
+        ({"type": "bandit", "cost_weight": NAN}, "cost_weight"),
+        ({"type": "bandit", "projection": NAN, "embedder": "hashing:16"}, "projection"),
+        ({"type": "bandit", "projection": -3, "embedder": "hashing:16"}, "projection"),
+        ({"type": "bandit", "projection": 2.5, "embedder": "hashing:16"}, "projection"),
+    ],
+)
+def test_numbers_that_are_not_finite_or_not_whole_are_config_errors(
+    config: dict[str, Any], field: str
+) -> None:
+    # NaN/inf thresholds routed silently to one side; NaN/inf counts crashed in int().
+    with pytest.raises(ConfigError) as caught:
+        check_router_config(config)
+    assert caught.value.field == field
+    assert caught.value.fix
+    with pytest.raises(ConfigError):
+        build_router(config)
+
+
+@pytest.mark.parametrize("kind", [["semantic"], {"a": 1}])
+def test_a_router_type_that_is_not_a_name_is_a_config_error(kind: object) -> None:
+    with pytest.raises(ConfigError, match="unknown router type"):
+        check_router_config({"type": kind})

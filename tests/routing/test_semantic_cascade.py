@@ -140,3 +140,15 @@ def test_factory_wires_the_fast_embedder() -> None:
         build_router({**config, "fast_agreement": 1.5})
     with pytest.raises(ConfigError, match="'fast_embedder' must be"):
         build_router({**config, "fast_embedder": 3})
+
+
+def test_examples_that_all_look_alike_to_the_fast_embedding_keep_it_off() -> None:
+    # Every fitting row had the same fast similarity: the least-squares map was a constant
+    # (0.5 here), every row "agreed", and gibberish was routed fast to a route at 0.5.
+    routes = {"a": ["same"] * 20, "b": ["same"] * 20}
+    router = SemanticRouter(
+        routes, HashingEmbedder(64), fast_embedder=HashingEmbedder(32), default_threshold=0.5
+    )
+    decision = router(RouteContext("zzz unrelated words", ("a", "b")))
+    assert decision.chosen is None
+    assert decision.reason.startswith("full path")

@@ -263,3 +263,50 @@ def test_a_workspace_root_that_would_open_the_jail_is_refused(root: str) -> None
     with pytest.raises(ConfigError, match="cannot be jailed") as raised:
         WorkspaceToolkit(path)
     assert raised.value.fix and "project folder" in raised.value.fix
+
+
+def _swap_for_link(folder: Path, target: Path) -> None:
+    if folder.is_dir() and not folder.is_symlink():
+        folder.rename(folder.with_name("moved"))
+        folder.symlink_to(target)
+
+
+@pytest.mark.parametrize("moment", ["after_the_link_check", "after_the_listing"])
+def test_a_folder_swapped_for_a_symlink_while_the_workspace_is_handed_over_is_not_followed(
+    tmp_path: Path, host_dir: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    # Another jailed command (a parallel agent, a concurrent gateway request on the same
+    # workspace) swaps a folder for a link to a host folder while root hands the workspace
+    # over: os.walk checked for a link, then listed the folder by path, following a link
+    # swapped in between, and root chowned the host's files to the sandbox uid.
+    from dispatcher_tools.workspace import _jail
+
+    workspace = tmp_path / "ws"
+    sub = workspace / "sub"
+    sub.mkdir(parents=True)
+    (sub / "mine.txt").write_text("mine\n")
+    target = host_dir / "host-owned.txt"
+    target.write_text("host\n")
+    before = target.stat()
+    if moment == "after_the_link_check":
+        real_islink = os.path.islink
+
+        def racing_islink(path: str | os.PathLike[str]) -> bool:
+            result = real_islink(path)
+            if Path(path) == sub:
+                _swap_for_link(sub, host_dir)
+            return result
+
+        monkeypatch.setattr(os.path, "islink", racing_islink)
+    else:
+        real_chown = os.chown
+
+        def racing_chown(path: object, *args: object, **kwargs: object) -> None:
+            real_chown(path, *args, **kwargs)  # type: ignore[arg-type]
+            if str(path) in (str(sub), "sub"):
+                _swap_for_link(sub, host_dir)
+
+        monkeypatch.setattr(os, "chown", racing_chown)
+    _jail.hand_workspace_to(workspace, 65534)
+    after = target.stat()
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)

@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from dispatcher import ToolOutput, tool
-from dispatcher.errors import ToolErrorCapExceeded
+from dispatcher.errors import ConfigError, ToolErrorCapExceeded
 from dispatcher.messages import ToolCall
 from dispatcher.tools.executor import ToolExecutor, ToolLimits, tool_index
 from dispatcher.trace.events import ToolCallEvent
@@ -146,3 +146,38 @@ async def test_a_repeated_call_id_does_not_repeat_the_side_effect() -> None:
     assert second.message == first.message
     event = sink.events[-1]
     assert isinstance(event, ToolCallEvent) and event.cached
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        lambda: ToolOutput(5),  # type: ignore[arg-type]
+        lambda: ToolOutput(None),  # type: ignore[arg-type]
+        lambda: ToolOutput(b"rows"),  # type: ignore[arg-type]
+        lambda: ToolOutput("ok", signals="state_changed"),  # type: ignore[arg-type]
+    ],
+    ids=["int", "none", "bytes", "signals_text"],
+)
+def test_a_tool_output_of_the_wrong_shape_is_refused_where_it_is_made(made: object) -> None:
+    # Before: accepted, then a TypeError/ValueError out of the executor ended the whole run.
+    with pytest.raises(ConfigError) as caught:
+        made()  # type: ignore[operator]
+    assert caught.value.fix
+
+
+@pytest.mark.anyio
+async def test_a_tool_returning_a_bad_tool_output_is_a_tool_error_not_a_crash() -> None:
+    @tool
+    def sloppy() -> ToolOutput:
+        """Returns a number where text belongs."""
+        return ToolOutput(42)  # type: ignore[arg-type]
+
+    executor, _ = _executor()
+    result = await executor.execute(
+        ToolCall("c1", "sloppy", "{}"),
+        tool_index([sloppy]),
+        agent="a",
+        step_index=1,
+        parent_id=None,
+    )
+    assert not result.ok and "ToolOutput" in result.message.content

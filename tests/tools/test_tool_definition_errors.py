@@ -49,7 +49,7 @@ def test_a_parameter_type_without_a_json_schema() -> None:
         tool(takes_opaque)
 
 
-@pytest.mark.parametrize("timeout_s", [0, -1.0])
+@pytest.mark.parametrize("timeout_s", [0, -1.0, "5", True, [1]])  # text: a TypeError before
 def test_a_timeout_must_be_positive(timeout_s: float) -> None:
     with pytest.raises(ConfigError, match="timeout_s"):
         tool(timeout_s=timeout_s)(lookup)

@@ -116,3 +116,16 @@ async def test_generated_run_ids_never_reuse_a_file(tmp_path: Path) -> None:
     second = await _dispatcher(tmp_path).run("hello")
     assert first.trace_path != second.trace_path
     assert len(list(tmp_path.glob("*.jsonl"))) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("where", ["a_file", "a_file/below", "nul\x00byte"])
+async def test_a_runs_folder_that_cannot_hold_a_trace_is_a_config_error(
+    tmp_path: Path, where: str
+) -> None:
+    # Before: NotADirectoryError / ValueError('embedded null byte') out of Dispatcher.run.
+    (tmp_path / "a_file").write_text("not a folder")
+    dispatcher = _dispatcher(tmp_path / where)
+    with pytest.raises(ConfigError, match="runs folder") as raised:
+        await dispatcher.run("hello")
+    assert raised.value.field == "runs_dir" and raised.value.fix

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -111,3 +112,35 @@ def test_validation_on_the_way_out_catches_a_wrong_type(
     unchecked.close()
     with pytest.raises(Exception, match="status"):
         list(read_trace(path))
+
+
+class _Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+ODD_SIGNALS: dict[str, Any] = {
+    "array": np.arange(3),  # a tool computing statistics
+    "number": np.float64(1.5),
+    "object": _Opaque(),
+    "raw": b"\xff\xfe not utf-8",
+    "nested": {"deeper": [_Opaque(), b"ok"]},
+}
+
+
+@pytest.mark.parametrize("sinks", ["file_only", "file_and_memory"])
+def test_a_tool_signal_the_json_writer_does_not_know_never_breaks_the_trace(
+    tmp_path: Path, sinks: str
+) -> None:
+    # Signals (and gate evidence) come from user code: a numpy array, an object or bytes
+    # that are not UTF-8 ended the whole run with a PydanticSerializationError.
+    path = tmp_path / "run.jsonl"
+    extra = [MemoryTraceSink()] if sinks == "file_and_memory" else []
+    tracer = Tracer("r1", [JsonlTraceSink(path), *extra], trace_path=path)
+    tracer.emit(ToolCallEvent, **{**CASES[0][1], "signals": ODD_SIGNALS})
+    tracer.close()
+    (event,) = read_trace(path)
+    signals = event.signals  # type: ignore[union-attr]
+    assert signals["array"] == [0, 1, 2] and signals["number"] == 1.5
+    assert signals["object"] == "<opaque>" and signals["nested"]["deeper"][0] == "<opaque>"
+    assert "not utf-8" in signals["raw"]

@@ -64,3 +64,49 @@ def test_an_unused_models_key_printed_by_a_tool_is_redacted_everywhere(
     html = tmp_path / "run.html"
     assert run_cli(["trace", "html", "latest", "-o", str(html)], capsys).exit_code == 0
     assert _KEY not in html.read_text()
+
+
+@pytest.mark.parametrize("cut", [4, 20, len(_KEY) - 1])
+def test_a_key_cut_by_a_trace_fields_length_limit_leaves_no_part_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: int
+) -> None:
+    # Trace fields keep the first N characters (task 4000, agent input/output 2000, model text
+    # 1000, tool output 2000) and were redacted after the cut: a key straddling the limit lost
+    # its tail, so the exact match no longer saw it and its first `cut` characters stayed.
+    from dispatcher.redaction import register_secret
+
+    register_secret(_KEY)
+
+    def straddling(limit: int) -> str:
+        return "x" * (limit - cut) + _KEY
+
+    @tool
+    def dump() -> str:
+        """Dump the config."""
+        return straddling(2000)
+
+    reg = Registry(
+        parse_registry_config(
+            {
+                "model_list": [
+                    {"model_name": "small", "litellm_params": {"model": "openai/small-model"}}
+                ],
+                "dispatcher": {"tiers": {"weak": "small"}},
+            }
+        )
+    )
+    reg.register(Agent(name="ops", description="Ops.", tools=[dump], tier="weak"))
+    small = ScriptedModel(
+        [
+            tool_calls(("ops", {"task": straddling(2000)}), agent="dispatcher"),
+            tool_calls(("dump", {}), agent="ops"),
+            reply(straddling(1000), agent="ops"),
+            reply(straddling(2000), agent="dispatcher"),
+        ],
+        model_id="small-model",
+    )
+    reg.use_models({"small": small})
+    result = Dispatcher(reg, runs_dir=tmp_path).run_sync(straddling(4000))
+    assert result.trace_path is not None
+    trace = result.trace_path.read_text()
+    assert _KEY[:4] not in trace

@@ -222,17 +222,19 @@ def hand_workspace_to(root: Path, uid: int) -> None:
     """chown the workspace tree to `uid` so the jailed command can write it.
 
     Never follows a link and never chowns a non-directory with several hard links (one may be
-    a host file linked in from outside) or a device node.
+    a host file linked in from outside) or a device node. Folders are walked by descriptor
+    (`os.fwalk`) and entries changed relative to their folder's descriptor: another jailed
+    command may swap a folder for a link at any moment, and a walk by path would follow it.
     """
-    _chown_entry(root, uid)
-    for current, dirs, files in os.walk(root, followlinks=False):
+    _chown_entry(root, uid, None)
+    for _, dirs, files, folder in os.fwalk(root, follow_symlinks=False):
         for name in (*dirs, *files):
-            _chown_entry(Path(current) / name, uid)
+            _chown_entry(name, uid, folder)
 
 
-def _chown_entry(path: Path, uid: int) -> None:
+def _chown_entry(path: Path | str, uid: int, folder: int | None) -> None:
     try:
-        info = path.lstat()
+        info = os.stat(path, dir_fd=folder, follow_symlinks=False)
     except OSError:
         return
     if info.st_uid == uid and info.st_gid == uid:
@@ -243,7 +245,7 @@ def _chown_entry(path: Path, uid: int) -> None:
     if not stat.S_ISDIR(mode) and info.st_nlink > 1:
         return
     try:
-        os.chown(path, uid, uid, follow_symlinks=False)
+        os.chown(path, uid, uid, dir_fd=folder, follow_symlinks=False)
     except OSError:
         return
 
