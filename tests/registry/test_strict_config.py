@@ -258,3 +258,13 @@ def test_router_routes_must_name_agents(tmp_path: Path) -> None:
     text = BASE + "  agents: [clerk.md]\n  router: {type: semantic, routes: {clerck: [hello]}}\n"
     error = _error(tmp_path, text)
     assert "clerck" in str(error) and "did you mean 'clerk'" in (error.fix or "")
+
+
+def test_a_validator_message_is_kept_as_written_in_the_fix(tmp_path: Path) -> None:
+    # A literal client key: the fix said "(value error, each api_keys entry must be
+    # os.environ/name ...)": pydantic's prefix, and NAME lowercased into a wrong instruction.
+    error = _error(tmp_path, BASE + "  gateway: {api_keys: [sk-literal-client-key]}\n")
+    fix = error.fix or ""
+    assert "os.environ/NAME" in fix, fix
+    assert "value error" not in fix.lower() and "Value error" not in str(error)
+    assert "sk-literal-client-key" not in str(error)
