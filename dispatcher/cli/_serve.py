@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -82,6 +83,17 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as exc:
             raise ConfigError(
-                f"cannot listen on {host}:{port}: {exc.strerror}",
-                fix="pick a free port with --port, or stop what is using this one",
+                f"cannot listen on {host}:{port}: {exc.strerror}", fix=_bind_fix(exc.errno)
             ) from None
+
+
+def _bind_fix(code: int | None) -> str:
+    """What to change when binding failed: the port is taken, or not ours to take, or the host."""
+    if code == errno.EADDRNOTAVAIL:
+        return (
+            "--host must be an address of this machine: 127.0.0.1 (this machine only, the "
+            "default) or 0.0.0.0 (every network interface)"
+        )
+    if code == errno.EACCES:
+        return "ports below 1024 need root: pick one above 1023 with --port, e.g. --port 8000"
+    return "pick a free port with --port, or stop what is using this one"

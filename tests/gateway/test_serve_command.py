@@ -150,3 +150,15 @@ def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if it were not installed
     with pytest.raises(ConfigError, match=r'pip install -e "\.\[gateway\]"'):
         create_app("unused.yaml")
+
+
+def test_a_host_that_is_not_this_machines_is_not_blamed_on_the_port() -> None:
+    # 192.0.2.1 is a documentation address (RFC 5737): binding it fails, nothing is sent.
+    # The fix said "pick a free port with --port", which cannot help.
+    from dispatcher.cli._serve import _check_port_free
+    from dispatcher.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        _check_port_free("192.0.2.1", 8000)
+    assert "--host" in (caught.value.fix or "") and "--port" not in (caught.value.fix or "")
+    assert "127.0.0.1" in (caught.value.fix or "")
