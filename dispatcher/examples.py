@@ -128,9 +128,13 @@ def load_example(directory: str | Path) -> Example:
     root = Path(directory)
     spec_file = root / "example.yaml"
     if not spec_file.is_file():
+        inside = root.is_file() and (root.parent / "example.yaml").is_file()
         raise ConfigError(
             f"{root} is not an example folder (no example.yaml)",
-            fix="pass a folder such as examples/sql_report",
+            # A file of an example (its dispatcher.yaml, say) means the folder that holds it.
+            fix=f"pass its folder: {root.parent}"
+            if inside
+            else "pass a folder such as examples/sql_report",
         )
     try:
         data = yaml.safe_load(read_user_text(spec_file)) or {}

@@ -260,3 +260,17 @@ def test_a_registry_without_agents_says_where_agents_go(
     result = run_cli(["ask", "hello", "-c", str(config), "--no-model-text"], capsys)
     _assert_user_mistake(result)
     assert "agents:" in result.stderr
+
+
+def test_a_file_of_an_example_or_a_folder_as_config_points_at_the_right_path(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `run examples/sql_report/dispatcher.yaml` and `ask -c examples/sql_report` said only
+    # "not an example folder" / "registry file not found", with no word of the path meant.
+    result = run_cli(["run", str(example / "dispatcher.yaml")], capsys)
+    _assert_user_mistake(result)
+    assert f"pass its folder: {example}" in result.stderr.replace("\n", " ")
+    result = run_cli(["ask", "hello", "-c", str(example)], capsys)
+    _assert_user_mistake(result)
+    assert "is a folder" in result.stderr
+    assert str(example / "dispatcher.yaml") in result.stderr.split("fix:")[1]
