@@ -29,9 +29,11 @@ def serve(
     ] = None,
 ) -> None:
     """Serve POST /v1/chat/completions and GET /v1/models for any OpenAI client."""
+    from dispatcher.dispatching import Dispatcher
     from dispatcher.gateway import create_app
 
-    gateway = create_app(config, runs_dir=runs_dir)
+    dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
+    gateway = create_app(dispatcher)
     _check_port_free(host, port)
     import uvicorn
 
@@ -39,6 +41,15 @@ def serve(
         f"dispatcher gateway: http://{host}:{port}/v1 (model dispatcher/auto; GET /v1/models)",
         err=True,
     )
+    # Clients only get a 502 that does not name the variable: the operator is told here.
+    for profile in dispatcher.registry.profiles.values():
+        if profile.api_key_env and not profile.api_key():
+            typer.echo(
+                f"warning: model {profile.name!r} reads its key from ${profile.api_key_env}, "
+                "which is not set: its requests will fail with 502 upstream_auth\n"
+                f"  fix: export {profile.api_key_env}=<key> and start the gateway again",
+                err=True,
+            )
     _settle_garbage_collector()
     # No access log: one line per request costs more than the gateway's own work. On SIGTERM,
     # requests in flight get 10 s, then are cancelled (their traces say `cancelled`).
