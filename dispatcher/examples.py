@@ -81,10 +81,24 @@ def _check_field_types(data: dict[str, Any], spec_file: Path) -> None:
             field="plugins",
             fix="e.g. plugins: [my_tools.py]",
         )
-    if data.get("expect") is not None and not isinstance(data["expect"], dict):
-        raise ConfigError(
-            "must be a mapping", file=spec_file, field="expect", fix="e.g. expect: {status: ok}"
-        )
+    expect = data.get("expect")
+    fix = 'e.g. expect: {answer_contains: ["Rock", "162.36"]}'
+    if expect is not None and not isinstance(expect, dict):
+        raise ConfigError("must be a mapping", file=spec_file, field="expect", fix=fix)
+    # A misspelt key would make the example's test check nothing, silently.
+    for key, value in (expect or {}).items():
+        if key != "answer_contains":
+            hint = did_you_mean(str(key), ["answer_contains"])
+            raise ConfigError(
+                f"unknown key {key!r}", file=spec_file, field=f"expect.{key}", fix=hint + fix
+            )
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(
+                "must be a list of texts the answer contains",
+                file=spec_file,
+                field="expect.answer_contains",
+                fix=fix,
+            )
 
 
 _EXAMPLE_VALUES = {
