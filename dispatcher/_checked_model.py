@@ -66,8 +66,8 @@ def checked_error(exc: ValidationError, model: type[BaseModel]) -> ConfigError:
     if first["type"] == "missing":  # the file wording says "add `key:` here"
         fix = f"pass {error.field}=... to {name}(...)"
         return ConfigError(error.reason, entry=name, field=error.field, fix=fix)
-    if first["type"] != "value_error":
+    if first["type"] != "value_error" or error.field:
         return error
-    reason = error.reason.removeprefix("Value error, ")  # a validator's own message
-    fix = f"give {error.field} a value that passes this check"
-    return ConfigError(reason, entry=name, field=error.field, fix=fix)
+    # A check across arguments (a model validator) names no field: point at the call.
+    fix = f"change the arguments of {name}(...): {error.reason}"
+    return ConfigError(error.reason, entry=name, fix=fix)

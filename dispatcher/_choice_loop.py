@@ -26,6 +26,7 @@ from dispatcher.messages import (
     ToolChoice,
     UserMessage,
 )
+from dispatcher.models._text_deltas import request_with_text
 from dispatcher.redaction import clip
 from dispatcher.registry.profiles import ModelProfile
 from dispatcher.registry.registry import Registry
@@ -171,7 +172,7 @@ class ChoiceLoop:
             max_output_tokens=profile.max_output_tokens,
             metadata={"agent": DISPATCHER_AGENT, "role": "dispatcher"},
         )
-        response = await self.registry.model(profile.name).request(request)
+        response = await request_with_text(self.registry.model(profile.name), request)
         run.record_model_call(
             agent=DISPATCHER_AGENT, profile=profile, response=response, parent_id=span
         )

@@ -260,7 +260,11 @@ class Dispatcher:
     async def _dispatch(self, task: str, run: RunContext, outcome: RunOutcome) -> str:
         specialists = [a for a in self.registry.agents.values() if a.role == "specialist"]
         if not specialists:
-            raise ConfigError("no specialists are registered", fix="register at least one agent")
+            raise ConfigError(
+                "no specialists are registered",
+                fix="list agent files under `dispatcher: agents: [...]` in the registry file "
+                "(docs/configuration.md), or pass agents=[Agent(...)] to Dispatcher.from_config",
+            )
         schema = ChoiceSchema(specialists)
         tier = None
         if self.router is not None:

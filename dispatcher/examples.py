@@ -82,10 +82,24 @@ def _check_field_types(data: dict[str, Any], spec_file: Path) -> None:
             field="plugins",
             fix="e.g. plugins: [my_tools.py]",
         )
-    if data.get("expect") is not None and not isinstance(data["expect"], dict):
-        raise ConfigError(
-            "must be a mapping", file=spec_file, field="expect", fix="e.g. expect: {status: ok}"
-        )
+    expect = data.get("expect")
+    fix = 'e.g. expect: {answer_contains: ["Rock", "162.36"]}'
+    if expect is not None and not isinstance(expect, dict):
+        raise ConfigError("must be a mapping", file=spec_file, field="expect", fix=fix)
+    # A misspelt key would make the example's test check nothing, silently.
+    for key, value in (expect or {}).items():
+        if key != "answer_contains":
+            hint = did_you_mean(str(key), ["answer_contains"])
+            raise ConfigError(
+                f"unknown key {key!r}", file=spec_file, field=f"expect.{key}", fix=hint + fix
+            )
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(
+                "must be a list of texts the answer contains",
+                file=spec_file,
+                field="expect.answer_contains",
+                fix=fix,
+            )
 
 
 _EXAMPLE_VALUES = {
@@ -129,9 +143,13 @@ def load_example(directory: str | Path) -> Example:
     root = Path(directory)
     spec_file = root / "example.yaml"
     if not spec_file.is_file():
+        inside = root.is_file() and (root.parent / "example.yaml").is_file()
         raise ConfigError(
             f"{root} is not an example folder (no example.yaml)",
-            fix="pass a folder such as examples/sql_report",
+            # A file of an example (its dispatcher.yaml, say) means the folder that holds it.
+            fix=f"pass its folder: {root.parent}"
+            if inside
+            else "pass a folder such as examples/sql_report",
         )
     try:
         data = load_user_yaml(read_user_text(spec_file)) or {}

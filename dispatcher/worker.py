@@ -32,6 +32,7 @@ from dispatcher.messages import (
     UserMessage,
 )
 from dispatcher.models import retry_deadline
+from dispatcher.models._text_deltas import request_with_text
 from dispatcher.redaction import clip, redact
 from dispatcher.registry._approval_names import check_approval_names
 from dispatcher.registry.profiles import ModelProfile
@@ -171,7 +172,7 @@ class _Loop:
                 metadata=self.metadata,
             )
             if self.limits.deadline is None:  # the block below would change nothing
-                response = await model.request(request)
+                response = await request_with_text(model, request)
             else:
                 # The agent's own wall_s: no retry waits past it, and a request that goes
                 # silent is cut at it.
@@ -180,7 +181,7 @@ class _Loop:
                     retry_deadline(self.limits.deadline),
                     anyio.CancelScope(deadline=anyio.current_time() + left) as wall,
                 ):
-                    response = await model.request(request)
+                    response = await request_with_text(model, request)
                 if wall.cancelled_caught:
                     raise self.limits.wall_time_exceeded()
             self.turns += 1

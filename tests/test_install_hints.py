@@ -70,3 +70,35 @@ def test_a_missing_extra_error_shows_the_docs_command(monkeypatch: pytest.Monkey
         open_state_store("redis://127.0.0.1:1/0")
     assert caught.value.fix is not None
     assert caught.value.fix.startswith(f'pip install -e ".[redis]" {WHERE}')
+
+
+DOC_INSTALL = re.compile(r"pip install((?:[ \t]+[^\s&;|#`()]+)+)")  # extras lists: commas
+
+
+def _doc_hints() -> list[tuple[str, int, str]]:
+    """(file, line, arguments) for every `pip install` of this repository in the docs."""
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    docs += sorted((ROOT / "examples").rglob("*.md")) + sorted((ROOT / "benchmarks").glob("*.md"))
+    found = []
+    for path in docs:
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            for match in DOC_INSTALL.finditer(line):
+                found.append((str(path.relative_to(ROOT)), number, match.group(1)))
+    return found
+
+
+def test_the_docs_give_one_install_command_for_an_extra() -> None:
+    # README's list of docs said `pip install '.[gateway]'` while every other line (and every
+    # hint in the code) says `pip install -e ".[x]"`.
+    wrong = []
+    for name, number, arguments in _doc_hints():
+        words = arguments.split()
+        for index, word in enumerate(words):
+            if word.strip("'\"").startswith(".["):
+                extras = set(word.strip("'\"")[2:-1].split(","))
+                if word[0] != '"' or index == 0 or words[index - 1] != "-e":
+                    wrong.append((name, number, arguments))
+                elif not extras <= _extras():
+                    wrong.append((name, number, f"no such extra: {arguments}"))
+    assert len(_doc_hints()) >= 10
+    assert not wrong

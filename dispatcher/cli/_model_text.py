@@ -220,7 +220,9 @@ class ModelTextView:
 
     def _print(self, block: _Block, *, is_answer: bool = False) -> None:
         if is_answer:
-            rows = [self._first(block, Text("(the answer, printed below)", "italic dim"))]
+            # On stderr (--json) the answer is not printed below: it is the JSON's, on stdout.
+            where = "in the JSON on stdout" if self._console.stderr else "printed below"
+            rows = [self._first(block, Text(f"(the answer, {where})", "italic dim"))]
         else:
             rows = self._rows(block)
         for row in rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -24,9 +25,11 @@ def serve(
     ] = None,
 ) -> None:
     """Serve POST /v1/chat/completions and GET /v1/models for any OpenAI client."""
+    from dispatcher.dispatching import Dispatcher
     from dispatcher.gateway import create_app
 
-    gateway = create_app(config, runs_dir=runs_dir)
+    dispatcher = Dispatcher.from_config(config, runs_dir=runs_dir)
+    gateway = create_app(dispatcher)
     _check_port_free(host, port)
     import uvicorn
 
@@ -34,6 +37,15 @@ def serve(
         f"dispatcher gateway: http://{host}:{port}/v1 (model dispatcher/auto; GET /v1/models)",
         err=True,
     )
+    # Clients only get a 502 that does not name the variable: the operator is told here.
+    for profile in dispatcher.registry.profiles.values():
+        if profile.api_key_env and not profile.api_key():
+            typer.echo(
+                f"warning: model {profile.name!r} reads its key from ${profile.api_key_env}, "
+                "which is not set: its requests will fail with 502 upstream_auth\n"
+                f"  fix: export {profile.api_key_env}=<key> and start the gateway again",
+                err=True,
+            )
     # No access log: one line per request costs more than the gateway's own work. On SIGTERM,
     # requests in flight get 10 s, then are cancelled (their traces say `cancelled`).
     uvicorn.run(
@@ -61,6 +73,17 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as exc:
             raise ConfigError(
-                f"cannot listen on {host}:{port}: {exc.strerror}",
-                fix="pick a free port with --port, or stop what is using this one",
+                f"cannot listen on {host}:{port}: {exc.strerror}", fix=_bind_fix(exc.errno)
             ) from None
+
+
+def _bind_fix(code: int | None) -> str:
+    """What to change when binding failed: the port is taken, or not ours to take, or the host."""
+    if code == errno.EADDRNOTAVAIL:
+        return (
+            "--host must be an address of this machine: 127.0.0.1 (this machine only, the "
+            "default) or 0.0.0.0 (every network interface)"
+        )
+    if code == errno.EACCES:
+        return "ports below 1024 need root: pick one above 1023 with --port, e.g. --port 8000"
+    return "pick a free port with --port, or stop what is using this one"

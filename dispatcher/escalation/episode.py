@@ -18,6 +18,7 @@ from dispatcher.escalation.request import (
 )
 from dispatcher.escalation.settings import EscalationSettings
 from dispatcher.messages import ForcedTool, Message, ModelRequest, UserMessage
+from dispatcher.models._text_deltas import request_with_text
 from dispatcher.redaction import clip
 from dispatcher.registry.profiles import ModelProfile, Price
 from dispatcher.tools.tool import Tool
@@ -183,7 +184,7 @@ class Escalator:
             max_output_tokens=self.settings.max_output_tokens,
             metadata={"agent": f"{worker.agent.name}-overwatch", "role": "overwatch"},
         )
-        response = await run.registry.model(overwatch.name).request(request)
+        response = await request_with_text(run.registry.model(overwatch.name), request)
         cost = run.record_model_call(
             agent=f"{worker.agent.name}-overwatch",
             profile=overwatch,
@@ -238,7 +239,7 @@ class Escalator:
             max_output_tokens=self.settings.max_output_tokens,
             metadata={"agent": f"{worker.agent.name}-overwatch", "role": "overwatch"},
         )
-        response = await run.registry.model(overwatch.name).request(request)
+        response = await request_with_text(run.registry.model(overwatch.name), request)
         cost = run.record_model_call(
             agent=f"{worker.agent.name}-overwatch",
             profile=overwatch,

@@ -10,12 +10,17 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from dispatcher.messages import ModelRequest, ModelResponse
+    from dispatcher.models.base import Model
 
 __all__ = [
     "TextWriter",
     "current_listener",
     "listening",
+    "request_with_text",
     "text_listener",
     "text_writer",
     "writing_agent",
@@ -81,3 +86,31 @@ def text_listener(factory: WriterFactory) -> Iterator[None]:
         yield
     finally:
         _LISTENER.reset(token)
+
+
+async def request_with_text(model: Model, request: ModelRequest) -> ModelResponse:
+    """`model.request(request)`; a listener also gets the text of a model that does not stream.
+
+    The OpenAI and Anthropic adapters hand their text over as it arrives; any other model (a
+    local one, a script) gives it whole when its turn ends, so a watcher sees every call.
+    """
+    factory = _LISTENER.get()
+    if factory is None:
+        return await model.request(request)
+    streamed: list[bool] = []
+
+    def noting(model_id: str) -> TextWriter:
+        streamed.append(True)
+        return factory(model_id)
+
+    token = _LISTENER.set(noting)
+    try:
+        response = await model.request(request)
+    finally:
+        _LISTENER.reset(token)
+    if not streamed and response.text:
+        writer = text_writer(response.model, agent=request.metadata.get("agent"))
+        if writer is not None:
+            writer.write(response.text)
+            writer.end()
+    return response

@@ -80,15 +80,20 @@ def _fix_for(error: Mapping[str, Any], dotted: str, known: list[str]) -> tuple[s
     if kind == "missing":
         return "required field is missing", f"add `{key}:` here"
     message = str(error["msg"])
+    if kind == "value_error":  # a validator's own words: kept as written (os.environ/NAME)
+        message = message.removeprefix("Value error, ")
+        return message, f"change {key}: {message}"
     value = error.get("input")
     secret = any(_SECRET_FIELD.search(str(part)) for part in error["loc"])
     # Never echo a value where a key belongs: it may be a real key pasted into the file.
     shown = "" if secret or isinstance(value, Mapping | list) else f" (got {value!r})"
+    # Only the first letter is lowered: the values a message quotes keep their case.
+    lowered = message[:1].lower() + message[1:]
     if kind.startswith(("greater_than", "less_than")) or kind.endswith("_constraint"):
-        return f"{message}{shown}", f"change {key} to a value where: {message.lower()}"
+        return f"{message}{shown}", f"change {key} to a value where: {lowered}"
     if kind == "literal_error" or kind == "enum":
-        return f"{message}{shown}", f"use one of the values listed: {message.lower()}"
-    return f"{message}{shown}", f"give {key} a value of the right type ({message.lower()})"
+        return f"{message}{shown}", f"use one of the values listed: {lowered}"
+    return f"{message}{shown}", f"give {key} a value of the right type ({lowered})"
 
 
 def config_error(

@@ -41,6 +41,13 @@ class RegistryConfig:
 def load_registry_config(path: str | Path) -> RegistryConfig:
     """Read and validate a registry YAML file."""
     file = Path(path)
+    if file.is_dir():
+        inside = file / "dispatcher.yaml"
+        raise ConfigError(
+            "is a folder, not a registry file",
+            file=file,
+            fix=f"pass {inside}" if inside.is_file() else "pass the path of a dispatcher.yaml file",
+        )
     if not file.is_file():
         raise ConfigError(
             "registry file not found", file=file, fix="pass the path of a dispatcher.yaml file"

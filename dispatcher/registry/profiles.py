@@ -113,8 +113,9 @@ class ModelProfile:
                 "variable is used in its place",
                 entry=f"model_list ({self.name})",
                 field="litellm_params.api_key",
-                fix=f"export {self.api_key_env}=<your key>, or run offline (a cassette or "
-                "scripted models) without --live",
+                # No CLI flag here: `ask`, the gateway and code reach this too.
+                fix=f"export {self.api_key_env}=<your key> (a run replayed from a cassette "
+                "or driven by scripted models needs no key)",
                 model=self.name,
                 variable=self.api_key_env or "",
             )

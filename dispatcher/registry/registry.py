@@ -191,8 +191,16 @@ class Registry:
         for profile in self.profiles.values():
             if profile.tier == tier:
                 return profile
+        if not self.profiles:  # an empty file, say: the missing tier is not the news
+            raise ConfigError(
+                "no models are registered",
+                file=self.config.path,
+                entry="model_list",
+                fix="list your models under `model_list:` (docs/configuration.md)",
+            )
         raise ConfigError(
             f"no model has tier {tier!r}",
+            file=self.config.path,
             entry="dispatcher.tiers",
             fix=f"add `tiers: {{{tier}: <model_name>}}` under dispatcher:",
         )

@@ -270,3 +270,56 @@ def test_a_data_line_with_a_number_too_long_to_read_is_a_user_mistake(
         ["batch", str(tasks), "--config", str(example), "--out", str(tmp_path / "o.jsonl")],
     ):
         _assert_user_mistake(run_cli(args, capsys))
+
+
+def test_ask_with_a_key_not_set_points_at_no_flag_ask_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `ask` is always live: the fix said "... or run offline ... without --live", a flag that
+    # `ask` does not have.
+    monkeypatch.delenv("DISPATCHER_NEWCOMER_UNSET_KEY", raising=False)
+    config = tmp_path / "dispatcher.yaml"
+    config.write_text(
+        "model_list:\n"
+        "  - model_name: small\n"
+        "    litellm_params: {model: openai/gpt-4o-mini,"
+        " api_key: os.environ/DISPATCHER_NEWCOMER_UNSET_KEY}\n"
+        "dispatcher:\n  tiers: {weak: small, strong: small}\n"
+    )
+    (tmp_path / "clerk.md").write_text("---\nname: clerk\ndescription: d\n---\nhi\n")
+    with config.open("a") as file:
+        file.write("  agents: [clerk.md]\n")
+    result = run_cli(["ask", "hello", "-c", str(config), "--no-model-text"], capsys)
+    _assert_user_mistake(result)
+    assert "export DISPATCHER_NEWCOMER_UNSET_KEY=" in result.stderr
+    assert "--live" not in result.stderr
+
+
+def test_a_registry_without_agents_says_where_agents_go(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The fix said "register at least one agent", not how.
+    config = tmp_path / "dispatcher.yaml"
+    config.write_text(
+        "model_list:\n"
+        "  - model_name: small\n"
+        "    litellm_params: {model: openai/gpt-4o-mini, api_key: os.environ/OPENAI_API_KEY}\n"
+        "dispatcher:\n  tiers: {weak: small, strong: small}\n"
+    )
+    result = run_cli(["ask", "hello", "-c", str(config), "--no-model-text"], capsys)
+    _assert_user_mistake(result)
+    assert "agents:" in result.stderr
+
+
+def test_a_file_of_an_example_or_a_folder_as_config_points_at_the_right_path(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `run examples/sql_report/dispatcher.yaml` and `ask -c examples/sql_report` said only
+    # "not an example folder" / "registry file not found", with no word of the path meant.
+    result = run_cli(["run", str(example / "dispatcher.yaml")], capsys)
+    _assert_user_mistake(result)
+    assert f"pass its folder: {example}" in result.stderr.replace("\n", " ")
+    result = run_cli(["ask", "hello", "-c", str(example)], capsys)
+    _assert_user_mistake(result)
+    assert "is a folder" in result.stderr
+    assert str(example / "dispatcher.yaml") in result.stderr.split("fix:")[1]

@@ -31,3 +31,22 @@ def test_a_field_of_the_wrong_type(tmp_path: Path, extra: str, field: str) -> No
     (example / "example.yaml").write_text(f"task: hello\n{extra}\n")
     with pytest.raises(ConfigError, match=f"field '{field}'.*\n  fix:"):
         load_example(example)
+
+
+@pytest.mark.parametrize(
+    ("expect", "words"),
+    [
+        # A typo made the examples' test check nothing, silently.
+        ("{answer_contain: [Rock]}", "did you mean 'answer_contains'"),
+        ("{answer_contains: Rock}", "list"),
+        ("{status: ok}", "answer_contains"),  # what the old fix suggested: read by nothing
+    ],
+)
+def test_expect_keys_are_checked(tmp_path: Path, expect: str, words: str) -> None:
+    example = tmp_path / "example"
+    shutil.copytree(EXAMPLE, example)
+    (example / "example.yaml").write_text(f"task: hello\nexpect: {expect}\n")
+    with pytest.raises(ConfigError, match="field 'expect") as caught:
+        load_example(example)
+    assert words in str(caught.value)
+    assert "status: ok" not in (caught.value.fix or "")

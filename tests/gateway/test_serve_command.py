@@ -150,3 +150,32 @@ def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "aiohttp", None)  # as if it were not installed
     with pytest.raises(ConfigError, match=r'pip install -e "\.\[gateway\]"'):
         create_app("unused.yaml")
+
+
+def test_a_host_that_is_not_this_machines_is_not_blamed_on_the_port() -> None:
+    # 192.0.2.1 is a documentation address (RFC 5737): binding it fails, nothing is sent.
+    # The fix said "pick a free port with --port", which cannot help.
+    from dispatcher.cli._serve import _check_port_free
+    from dispatcher.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        _check_port_free("192.0.2.1", 8000)
+    assert "--host" in (caught.value.fix or "") and "--port" not in (caught.value.fix or "")
+    assert "127.0.0.1" in (caught.value.fix or "")
+
+
+def test_a_model_whose_key_is_not_set_is_told_when_the_gateway_starts(
+    tmp_path: Path, upstream: FakeUpstream
+) -> None:
+    # It served 502 upstream_auth to every request for that model, and its operator's
+    # terminal said nothing (the client's error does not name the variable, by design).
+    from gateway_config import UNSET_KEY_VARIABLE
+
+    _, process = _start(tmp_path, upstream)
+    process.terminate()
+    process.wait(timeout=10)
+    log = process.stderr.read() if process.stderr else ""
+    warned = [line for line in log.splitlines() if UNSET_KEY_VARIABLE in line]
+    assert warned and warned[0].startswith("warning:"), log
+    assert f"export {UNSET_KEY_VARIABLE}=" in log
+    assert "Traceback" not in log

@@ -134,6 +134,9 @@ def test_json_stdout_stays_pure_json_when_model_text_is_asked_for(
     assert result.exit_code == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["answer"] == ANSWER
     assert "┊ returns_policy (small-local): Returns within 30 days" in result.stderr
+    # Nothing is printed below on stderr: the answer is the JSON's.
+    assert "printed below" not in result.stderr
+    assert "(the answer, in the JSON on stdout)" in result.stderr
 
 
 def test_no_model_text_turns_it_off(

@@ -374,3 +374,31 @@ def test_a_detector_config_file_reads_like_the_registry_file(tmp_path: Path) -> 
     )
     with pytest.raises(ConfigError, match="'detectors' is given twice"):
         read_detector_settings(twice)
+
+
+def test_a_validator_message_is_kept_as_written_in_the_fix(tmp_path: Path) -> None:
+    # A literal client key: the fix said "(value error, each api_keys entry must be
+    # os.environ/name ...)": pydantic's prefix, and NAME lowercased into a wrong instruction.
+    error = _error(tmp_path, BASE + "  gateway: {api_keys: [sk-literal-client-key]}\n")
+    fix = error.fix or ""
+    assert "os.environ/NAME" in fix, fix
+    assert "value error" not in fix.lower() and "Value error" not in str(error)
+    assert "sk-literal-client-key" not in str(error)
+
+
+def test_an_empty_registry_file_says_it_has_no_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An empty file said "entry 'dispatcher.tiers': no model has tier 'strong'", naming
+    # neither the file nor what is missing.
+    from cli_runner import run_cli
+
+    config = _write(tmp_path, "\n")
+    result = run_cli(["ask", "hello", "-c", str(config)], capsys)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
+    assert str(config) in result.stderr and "model_list" in result.stderr, result.stderr
+    # A file with models but no tier for the strong one names the file too.
+    config = _write(tmp_path, BASE.replace("tiers: {weak: small, strong: strong}", "tiers: {}"))
+    with pytest.raises(ConfigError) as raised:
+        Registry.from_file(config).tier_profile("weak")
+    assert str(config) in str(raised.value)

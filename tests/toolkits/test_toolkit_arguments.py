@@ -68,3 +68,17 @@ def test_sql_arguments(chinook: Path, kwargs: dict[str, Any]) -> None:
 def test_sql_database_must_be_a_path(database: Any) -> None:
     with pytest.raises(ConfigError, match="database"):
         SqlToolkit(database)
+
+
+def test_workspace_without_pytest_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without the `workspace` extra, run_tests answered "No module named pytest" to the model,
+    # and `dispatcher run examples/fix_failing_test` failed on a cassette mismatch.
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pytest", None)  # as if it were not installed
+    with pytest.raises(ConfigError) as caught:
+        WorkspaceToolkit(tmp_path)
+    assert "pytest" in str(caught.value)
+    assert (caught.value.fix or "").startswith('pip install -e ".[workspace]"')

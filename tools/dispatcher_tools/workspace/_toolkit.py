@@ -8,6 +8,7 @@ says what to do instead, and `signals` the detectors read (`state_changed`, test
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import shlex
@@ -153,6 +154,13 @@ class WorkspaceToolkit:
                 fix=f"use one of: auto, {', '.join(ISOLATION_LEVELS)}",
             )
         _check_env(env)
+        # run_tests runs `python -m pytest` with this interpreter: without pytest it could only
+        # ever answer "No module named pytest".
+        if importlib.util.find_spec("pytest") is None:
+            raise ConfigError(
+                f"the workspace toolkit runs tests with pytest, which {sys.executable} lacks",
+                fix='pip install -e ".[workspace]" (from the dispatcher repository root)',
+            )
         for name in env or {}:
             if _SECRET_NAME.search(name):
                 raise ConfigError(
