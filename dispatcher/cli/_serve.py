@@ -12,6 +12,9 @@ import typer
 from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError
 
+# Allocations (net of frees) between collections of the youngest generation (Python: 700).
+_YOUNG_OBJECTS = 10_000
+
 
 @app.command("serve")
 def serve(
@@ -46,6 +49,7 @@ def serve(
                 f"  fix: export {profile.api_key_env}=<key> and start the gateway again",
                 err=True,
             )
+    _settle_garbage_collector()
     # No access log: one line per request costs more than the gateway's own work. On SIGTERM,
     # requests in flight get 10 s, then are cancelled (their traces say `cancelled`).
     uvicorn.run(
@@ -56,6 +60,22 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+
+
+def _settle_garbage_collector() -> None:
+    """Keep the collector off the objects that live as long as the serving process.
+
+    Each full collection walked the ~75k objects of the imported libraries and the loaded
+    registry; frozen, they are never walked again. With a larger young generation, most of a
+    request's short-lived objects are freed by reference counting before a collection runs.
+    Measured with benchmarks/gateway_cpu.py (50 users, 5 alternating rounds): 916 -> 804 µs
+    of CPU per relayed request.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_YOUNG_OBJECTS, 20, 20)
 
 
 def _check_port_free(host: str, port: int) -> None:
