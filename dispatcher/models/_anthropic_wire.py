@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dispatcher._model_json import loads_model_json
 from dispatcher.messages import (
     AssistantMessage,
     FinishReason,
@@ -61,8 +62,8 @@ def json_instruction(schema: Mapping[str, Any]) -> str:
 def _tool_input(arguments: str) -> dict[str, Any]:
     """Anthropic wants a JSON object; history from another model may hold invalid JSON."""
     try:
-        parsed = json.loads(arguments) if arguments.strip() else {}
-    except json.JSONDecodeError:
+        parsed = loads_model_json(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError:  # also a number too long or nesting too deep to parse
         parsed = None
     if isinstance(parsed, dict):
         return parsed

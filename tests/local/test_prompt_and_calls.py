@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 
+import pytest
+
 from dispatcher.messages import (
     AssistantMessage,
     ForcedTool,
@@ -143,3 +145,11 @@ def test_text_around_calls_is_kept_and_several_calls_are_read() -> None:
     two = '{"name": "lookup", "arguments": {"key": "b"}}'
     text, calls = parse_reply(f"Let me look.\n<tool_call>{one}</tool_call><tool_call>{two}", new_id)
     assert text == "Let me look." and [json.loads(c.arguments)["key"] for c in calls] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "arguments", ['{"key": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000]
+)
+def test_arguments_json_cannot_parse_safely_are_an_invalid_call(arguments: str) -> None:
+    """A 5000-digit integer or a 100k-deep nesting from the model is a bad call, not a crash."""
+    assert not call_is_valid(ToolCall("1", "lookup", arguments), {"lookup": LOOKUP.parameters})

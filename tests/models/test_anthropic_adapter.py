@@ -418,3 +418,14 @@ def test_importing_the_adapters_does_not_import_the_sdks() -> None:
         env={"PYTHONPATH": str(root)},
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "arguments", ['{"key": ' + "9" * 5000 + "}", "[" * 100_000 + "]" * 100_000]
+)
+def test_history_with_arguments_json_cannot_parse_safely_still_goes_out(arguments: str) -> None:
+    """Another model's tool call in the history (a 5000-digit integer, a 100k-deep nesting)
+    is sent as raw arguments, not a ValueError or RecursionError that ends the run."""
+    from dispatcher.models._anthropic_wire import _tool_input
+
+    assert _tool_input(arguments) == {"raw_arguments": arguments}

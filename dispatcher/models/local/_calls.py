@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dispatcher._model_json import loads_model_json
 from dispatcher.messages import ToolCall
 from dispatcher.models.local._prompt import CALL_CLOSE, CALL_OPEN
 
@@ -107,8 +108,8 @@ def call_is_valid(call: ToolCall, schemas: Mapping[str, Mapping[str, Any]]) -> b
     if schema is None:
         return False
     try:
-        arguments = json.loads(call.arguments)
-    except json.JSONDecodeError:
+        arguments = loads_model_json(call.arguments)
+    except json.JSONDecodeError:  # also a number too long or nesting too deep to parse
         return False
     return isinstance(arguments, dict) and jsonschema.Draft202012Validator(schema).is_valid(
         arguments
