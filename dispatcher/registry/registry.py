@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 from dispatcher._did_you_mean import did_you_mean
 from dispatcher.agent import Agent
@@ -14,7 +15,7 @@ from dispatcher.models.base import Model
 from dispatcher.registry._approval_names import check_approval_names
 from dispatcher.registry.agent_files import load_agent_file
 from dispatcher.registry.config import RegistryConfig, load_registry_config, parse_registry_config
-from dispatcher.registry.profiles import ModelProfile
+from dispatcher.registry.profiles import ModelProfile, Tier
 from dispatcher.tools.tool import Tool
 
 __all__ = ["ModelFactory", "Registry", "ToolkitFactory"]
@@ -187,7 +188,12 @@ class Registry:
         """The model for a tier: `dispatcher.tiers`, else the first profile with that tier."""
         name = self.config.settings.tiers.get(tier)
         if name:
-            return self.profile(name)
+            profile = self.profile(name)
+            if profile.tier == tier or tier not in get_args(Tier):
+                return profile
+            # One model listed for two tiers carries the last one: a call made for this tier
+            # is labelled with it (events, the gateway's route header).
+            return dataclasses.replace(profile, tier=cast(Tier, tier))
         for profile in self.profiles.values():
             if profile.tier == tier:
                 return profile

@@ -121,3 +121,21 @@ def test_a_tool_named_like_the_workers_escalate_tool_is_refused() -> None:
     with pytest.raises(ConfigError, match="'escalate' is reserved") as raised:
         registry.tools_for(pager)
     assert "rename" in (raised.value.fix or "")
+
+
+def test_one_model_serving_both_tiers_is_labelled_with_the_tier_asked_for(tmp_path: Path) -> None:
+    """With a single model for both tiers (common with one local model), a weak worker's
+    model is still the weak tier in its events and the gateway's route header, not whichever
+    tier the file listed last."""
+    text = (
+        "model_list:\n"
+        "  - model_name: brain\n"
+        "    litellm_params: {model: openai/brain, api_base: 'http://127.0.0.1:9/v1'}\n"
+        "dispatcher:\n"
+        "  tiers: {weak: brain, strong: brain}\n"
+    )
+    registry = Registry.from_file(_write(tmp_path, text), plugins=False)
+    assert registry.tier_profile("weak").tier == "weak"
+    assert registry.tier_profile("strong").tier == "strong"
+    assert registry.strong_profile().tier == "strong"
+    assert registry.tier_profile("weak").name == registry.tier_profile("strong").name == "brain"
