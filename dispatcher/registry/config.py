@@ -38,6 +38,12 @@ class RegistryConfig:
         return path if path.is_absolute() else self.base_dir / path
 
 
+# The commands read ./dispatcher.yaml unless told otherwise: say how to tell them.
+_POINT_AT_A_FILE = (
+    "pass the path of a dispatcher.yaml file (on the command line: -c PATH), or run where one is"
+)
+
+
 def load_registry_config(path: str | Path) -> RegistryConfig:
     """Read and validate a registry YAML file."""
     file = Path(path)
@@ -46,12 +52,10 @@ def load_registry_config(path: str | Path) -> RegistryConfig:
         raise ConfigError(
             "is a folder, not a registry file",
             file=file,
-            fix=f"pass {inside}" if inside.is_file() else "pass the path of a dispatcher.yaml file",
+            fix=f"pass {inside}" if inside.is_file() else _POINT_AT_A_FILE,
         )
     if not file.is_file():
-        raise ConfigError(
-            "registry file not found", file=file, fix="pass the path of a dispatcher.yaml file"
-        )
+        raise ConfigError("registry file not found", file=file, fix=_POINT_AT_A_FILE)
     text = read_user_text(file)
     import yaml  # loaded with the first file, not with the package
 

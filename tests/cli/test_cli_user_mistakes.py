@@ -323,3 +323,17 @@ def test_a_file_of_an_example_or_a_folder_as_config_points_at_the_right_path(
     _assert_user_mistake(result)
     assert "is a folder" in result.stderr
     assert str(example / "dispatcher.yaml") in result.stderr.split("fix:")[1]
+
+
+@pytest.mark.parametrize("command", [["ask", "hello"], ["serve"]])
+def test_no_registry_file_here_names_the_config_flag(
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Run where there is no dispatcher.yaml, the fix says how to point at one."""
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(command, capsys)
+    _assert_user_mistake(result)
+    assert "-c" in result.stderr and "dispatcher.yaml" in result.stderr
