@@ -8,6 +8,7 @@ no approver, an error in it, or no answer within the timeout all deny the call.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from typing import Any, Literal
 
 import anyio
 
+from dispatcher.errors import ConfigError
 from dispatcher.redaction import redact
 from dispatcher.tools.tool import Tool, ToolOutput
 from dispatcher.trace.events import ApprovalEvent
@@ -43,6 +45,29 @@ class Approval:
     arguments: Mapping[str, Any] | None = None
     reason: str = ""
 
+    def __post_init__(self) -> None:
+        # A misspelt decision ("denied", "yes") must not fall through to running the call.
+        if self.decision not in _DECISIONS:
+            raise ConfigError(
+                f"Approval decision must be one of {', '.join(_DECISIONS)}, got "
+                f"{repr(self.decision)[:100]}",
+                field="decision",
+                fix="use Approval.approve(), Approval.deny(reason) or Approval.edit(arguments)",
+            )
+        if not isinstance(self.reason, str):
+            raise ConfigError(
+                f"Approval reason must be text, got {type(self.reason).__name__}",
+                field="reason",
+                fix="pass the reason as a str, e.g. Approval.deny('over budget')",
+            )
+        if self.decision == "edit" and not isinstance(self.arguments, Mapping):
+            raise ConfigError(
+                f"Approval.edit needs the call's new arguments as a mapping, got "
+                f"{type(self.arguments).__name__}",
+                field="arguments",
+                fix="pass a dict of the tool's arguments, e.g. Approval.edit({'to': 'bob'})",
+            )
+
     @classmethod
     def approve(cls) -> Approval:
         return cls("approve")
@@ -53,11 +78,18 @@ class Approval:
 
     @classmethod
     def edit(cls, arguments: Mapping[str, Any], reason: str = "") -> Approval:
-        return cls("edit", arguments=dict(arguments), reason=reason)
+        return cls(
+            "edit",
+            arguments=dict(arguments) if isinstance(arguments, Mapping) else arguments,
+            reason=reason,
+        )
 
 
-# True approves, False denies; an Approval can also edit the arguments.
-Approver = Callable[[ApprovalRequest], Awaitable[Approval | bool]]
+_DECISIONS = ("approve", "deny", "edit")
+
+# True approves, False denies; an Approval can also edit the arguments. A plain (non-async)
+# function is accepted too.
+Approver = Callable[[ApprovalRequest], Awaitable[Approval | bool] | Approval | bool]
 
 
 async def approve_all(request: ApprovalRequest) -> Approval:
@@ -157,7 +189,9 @@ class ApprovalGate:
         async with self._lock:
             try:
                 with anyio.fail_after(self.timeout_s):
-                    answer = await self.approver(request)
+                    answer = self.approver(request)
+                    if inspect.isawaitable(answer):
+                        answer = await answer
             except TimeoutError:
                 return Approval.deny(_TIMED_OUT)
             except Exception as exc:  # a broken approver denies; it never crashes the run
@@ -167,6 +201,8 @@ class ApprovalGate:
         if answer is False:
             return Approval.deny()
         if isinstance(answer, Approval):
+            if answer.decision not in _DECISIONS or not isinstance(answer.reason, str):
+                return Approval.deny("the approver's Approval was malformed")
             if answer.decision == "edit" and not isinstance(answer.arguments, Mapping):
                 return Approval.deny("the approver's edit had no arguments")
             return answer

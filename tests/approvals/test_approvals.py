@@ -272,3 +272,46 @@ def test_an_approver_that_cannot_be_called_is_refused_before_the_run(approve: ob
     with pytest.raises(ConfigError, match="approve") as caught:
         _mail_run(approve)  # type: ignore[arg-type]
     assert caught.value.fix
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Approval("denied"),  # type: ignore[arg-type]
+        lambda: Approval("yes"),  # type: ignore[arg-type]
+        lambda: Approval.deny(5),  # type: ignore[arg-type]
+        lambda: Approval.edit("to=bob"),  # type: ignore[arg-type]
+        lambda: Approval.edit(None),  # type: ignore[arg-type]
+        lambda: Approval("edit"),
+    ],
+)
+def test_a_malformed_approval_is_a_config_error_when_made(make: Any) -> None:
+    from dispatcher import ConfigError
+
+    with pytest.raises(ConfigError, match="Approval"):
+        make()
+
+
+def test_an_approval_with_an_unknown_decision_never_runs_the_call() -> None:
+    # Built around the checks (as a subclass or a copy might): the gate still fails closed.
+    odd = object.__new__(Approval)
+    object.__setattr__(odd, "decision", "denied")
+    object.__setattr__(odd, "arguments", None)
+    object.__setattr__(odd, "reason", "")
+
+    async def approve(request: ApprovalRequest) -> Approval:
+        return odd
+
+    result = _mail_run(approve)
+    assert sent == []
+    decided = _events(result, ApprovalEvent)[-1]
+    assert decided.decision == "deny"
+
+
+def test_a_plain_function_approver_decides_like_an_async_one() -> None:
+    result = _mail_run(lambda request: True)
+    assert sent == ["bob@example.com"]
+    assert _events(result, ApprovalEvent)[-1].decision == "approve"
+    sent.clear()
+    _mail_run(lambda request: Approval.deny("not today"))
+    assert sent == []
