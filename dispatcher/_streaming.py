@@ -118,9 +118,18 @@ class RunStream:
         self._group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[StreamItem] | None = None
         self._error: BaseException | None = None
+        self._entered = False
+        self._closed = False
         self.result: RunResult | None = None
 
     async def __aenter__(self) -> RunStream:
+        if self._entered:
+            # One stream is one run: entering again would run the task a second time.
+            raise ConfigError(
+                "a run stream runs its task once; this one was already entered",
+                fix="call dispatcher.stream(task) again for a new run",
+            )
+        self._entered = True
         send, self._receive = anyio.create_memory_object_stream[StreamItem](math.inf)
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
@@ -137,6 +146,7 @@ class RunStream:
         # A consumer that stops early cancels the run; a finished run is not affected.
         self._group.cancel_scope.cancel()
         self._receive.close()
+        self._closed = True
         # The run task keeps its errors for the consumer, so the group has none of its own:
         # the consumer's exception, if any, propagates as itself, not inside a group.
         await self._group.__aexit__(None, None, None)
@@ -166,6 +176,12 @@ class RunStream:
             raise ConfigError(
                 "a run stream is read inside `async with`",
                 fix="write `async with dispatcher.stream(task) as events: async for e in events`",
+            )
+        if self._closed:
+            raise ConfigError(
+                "a run stream is read inside `async with`; its block has ended (the run is over "
+                "or was cancelled there)",
+                fix="read the items inside the block, or use `result` after it",
             )
         try:
             return await self._receive.receive()

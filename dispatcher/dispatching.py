@@ -144,6 +144,7 @@ class Dispatcher:
         """
         from dispatcher._streaming import RunStream
 
+        _check_run_arguments(task, approve)  # here, not at the first item read
         work = functools.partial(self._run_into, task, run_id, approve)
         return RunStream(work, model_text=model_text)
 
@@ -170,27 +171,7 @@ class Dispatcher:
         the calls of tools that require approval (see `dispatcher.approvals`); without it they
         are denied.
         """
-        if not isinstance(task, str):
-            raise ConfigError(
-                f"the task must be text, got {type(task).__name__}", fix="pass the task as a str"
-            )
-        if not task.strip():
-            raise ConfigError("the task is empty", fix="pass the task text to run")
-        if not is_encodable(task):
-            raise ConfigError(
-                "the task holds a lone surrogate (such as \\ud800), which is not a character",
-                fix="pass the task as plain Unicode text (decode bytes with errors='replace')",
-            )
-        if approve is not None and not callable(approve):
-            # Called only at the first call needing approval, where its failure is a denial:
-            # every such call would be denied without a word about why.
-            raise ConfigError(
-                f"approve must be an async function deciding approvals, got "
-                f"{type(approve).__name__}",
-                field="approve",
-                fix="pass approve=my_approver (async (ApprovalRequest) -> Approval), or "
-                "dispatcher.approvals.approve_all, or leave it out to deny such calls",
-            )
+        _check_run_arguments(task, approve)
         if self.spend_cap is not None:  # a network call with Redis: off the event loop
             await anyio.to_thread.run_sync(self.spend_cap.check)
         opened: list[RunContext] = []
@@ -381,4 +362,28 @@ def _check_decision(decision: Any, router: str) -> None:
             field="router",
             fix="return RouteDecision(router: str, chosen: str | None, score: float | None, "
             "threshold: float | None, reason: str) from the router",
+        )
+
+
+def _check_run_arguments(task: object, approve: object) -> None:
+    """What `run` and `stream` refuse before any work starts."""
+    if not isinstance(task, str):
+        raise ConfigError(
+            f"the task must be text, got {type(task).__name__}", fix="pass the task as a str"
+        )
+    if not task.strip():
+        raise ConfigError("the task is empty", fix="pass the task text to run")
+    if not is_encodable(task):
+        raise ConfigError(
+            "the task holds a lone surrogate (such as \\ud800), which is not a character",
+            fix="pass the task as plain Unicode text (decode bytes with errors='replace')",
+        )
+    if approve is not None and not callable(approve):
+        # Called only at the first call needing approval, where its failure is a denial:
+        # every such call would be denied without a word about why.
+        raise ConfigError(
+            f"approve must be an async function deciding approvals, got {type(approve).__name__}",
+            field="approve",
+            fix="pass approve=my_approver (async (ApprovalRequest) -> Approval), or "
+            "dispatcher.approvals.approve_all, or leave it out to deny such calls",
         )

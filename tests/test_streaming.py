@@ -188,3 +188,49 @@ async def test_a_model_that_does_not_stream_gives_its_text_whole_when_its_turn_e
     calls = [i for i, item in enumerate(items) if getattr(item, "kind", "") == "model_call"]
     # Each call's text arrives before that call's model_call event, as a streamed one does.
     assert items.index(deltas[0]) < calls[1] and items.index(deltas[-1]) < calls[2]
+
+
+def _sales_dispatcher() -> Dispatcher:
+    reg, _, _ = registry(
+        [SALES],
+        small=[
+            tool_calls(("sales", {"task": "q1"}), agent="dispatcher"),
+            reply("10 units", agent="sales"),
+            reply("Sales were 10 units.", agent="dispatcher"),
+        ],
+    )
+    return Dispatcher(reg)
+
+
+async def test_reading_after_the_block_ends_is_a_clear_error() -> None:
+    stream = _sales_dispatcher().stream("How did q1 go?")
+    async with stream as events:
+        items = [item async for item in events]
+        assert [item async for item in events] == []  # a second pass is empty
+    assert items[-1] == TextDelta("Sales were 10 units.")
+    with pytest.raises(ConfigError, match="async with"):
+        await stream.__anext__()
+
+
+async def test_a_stream_runs_once_entering_it_again_is_a_clear_error() -> None:
+    stream = _sales_dispatcher().stream("How did q1 go?")
+    async with stream as events:
+        [item async for item in events]
+    with pytest.raises(ConfigError, match="once"):
+        async with stream:
+            pass
+    nested = _sales_dispatcher().stream("How did q1 go?")
+    with pytest.raises(ConfigError, match="once"):
+        async with nested, nested:
+            pass
+
+
+@pytest.mark.parametrize("task", [5, None, "", "  "])
+async def test_a_bad_task_is_refused_when_the_stream_is_made(task: object) -> None:
+    with pytest.raises(ConfigError, match="task"):
+        _sales_dispatcher().stream(task)  # type: ignore[arg-type]
+
+
+async def test_a_bad_approver_is_refused_when_the_stream_is_made() -> None:
+    with pytest.raises(ConfigError, match="approve"):
+        _sales_dispatcher().stream("q", approve="yes")  # type: ignore[arg-type]
