@@ -91,7 +91,7 @@ def _tool_calls(message: ChatMessage, index: int) -> tuple[ToolCall, ...]:
 
 
 def _tools(request: ChatRequest) -> tuple[ToolSpec, ...]:
-    specs = []
+    specs: list[ToolSpec] = []
     for index, tool in enumerate(request.tools or ()):
         function = tool.get("function")
         if (
@@ -111,12 +111,28 @@ def _tools(request: ChatRequest) -> tuple[ToolSpec, ...]:
                 f"tools[{index}].function.parameters must be a JSON Schema object",
                 param=f"tools.{index}",
             )
-        specs.append(ToolSpec(function["name"], str(function.get("description") or ""), parameters))
+        name = function["name"]
+        if not name.strip():
+            raise GatewayError(
+                400, f"tools[{index}].function.name is empty", param=f"tools.{index}"
+            )
+        if any(spec.name == name for spec in specs):
+            # Providers refuse two tools of one name; say which, not the provider's 400.
+            raise GatewayError(
+                400,
+                f"tools[{index}]: a tool named {name!r} is already given"[:200],
+                param=f"tools.{index}",
+            )
+        specs.append(ToolSpec(name, str(function.get("description") or ""), parameters))
     return tuple(specs)
 
 
 def _tool_choice(body: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoice:
     choice = body.get("tool_choice", "auto")
+    if choice == "required" and not tools:
+        raise GatewayError(
+            400, "tool_choice is required but no tools are given", param="tool_choice"
+        )
     if choice in ("auto", "required", "none"):
         return choice  # type: ignore[no-any-return]
     function = choice.get("function") if isinstance(choice, dict) else None
@@ -142,6 +158,17 @@ def _number(body: dict[str, Any], name: str, kind: type[int] | type[float]) -> A
     if isinstance(value, bool) or not isinstance(value, int | kind):
         raise GatewayError(400, f"{name} must be a number, got {value!r}"[:200], param=name)
     return value
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    """The output token cap asked for; below 1 is a 400 (it was dropped, leaving no cap)."""
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = _number(body, name, int)
+        if value is not None:
+            if value < 1:
+                raise GatewayError(400, f"{name} must be at least 1, got {value}", param=name)
+            return int(value)
+    return None
 
 
 def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
@@ -171,7 +198,13 @@ def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
             )
     if request.n not in (None, 1):
         raise GatewayError(400, f"{request.model} returns one choice; set n to 1", param="n")
-    max_tokens = _number(body, "max_completion_tokens", int) or _number(body, "max_tokens", int)
+    if not messages:
+        raise GatewayError(
+            400,
+            f"messages: {request.model} needs a user message, not only system instructions",
+            param="messages",
+        )
+    max_tokens = _max_tokens(body)
     temperature = _number(body, "temperature", float)
     tools = _tools(request)
     return ModelRequest(
@@ -179,7 +212,7 @@ def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
         system="\n\n".join(system),
         tools=tools,
         tool_choice=_tool_choice(body, tools),
-        max_output_tokens=max_tokens if max_tokens and max_tokens > 0 else None,
+        max_output_tokens=max_tokens,
         temperature=None if temperature is None else float(temperature),
         metadata={"agent": "gateway"},
     )

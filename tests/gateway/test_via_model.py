@@ -164,6 +164,14 @@ def test_a_provider_error_keeps_its_status(client: openai.OpenAI) -> None:
         ({"max_tokens": True}, "max_tokens"),
         ({"temperature": "hot"}, "temperature"),
         ({"n": 2}, "n"),
+        # Nothing a model can answer: a system prompt alone (Anthropic needs a message).
+        ({"messages": [{"role": "system", "content": "Be brief."}]}, "messages"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_tokens": -5}, "max_tokens"),
+        ({"max_completion_tokens": 0, "max_tokens": 10}, "max_completion_tokens"),
+        ({"tools": [WEATHER, WEATHER]}, "tools.1"),
+        ({"tools": [{"type": "function", "function": {"name": ""}}]}, "tools.0"),
+        ({"tools": [], "tool_choice": "required"}, "tool_choice"),
     ],
 )
 def test_fields_it_cannot_carry_as_sent_are_400_naming_them(
