@@ -49,4 +49,24 @@ async def mcp_tools_for(agent: Agent, run: RunContext) -> list[Tool]:
     tools: list[Tool] = []
     for config in agent.mcp_configs:
         tools.extend(await run.mcp.tools(config))
+    _refuse_shared_wire_names(agent, [*run.registry.tools_for(agent), *tools])
     return tools
+
+
+def _refuse_shared_wire_names(agent: Agent, tools: list[Tool]) -> None:
+    """Two tools the model would know by one name: one would shadow the other (a call meant
+    for one runs the other) and providers refuse such a tool list."""
+    seen: dict[str, Tool] = {}
+    for tool in tools:
+        other = seen.setdefault(tool.wire_name, tool)
+        if other is not tool:
+            raise ConfigError(
+                f"agent {agent.name!r} gets two tools named {tool.wire_name!r} on the wire: "
+                f"{other.name!r} ({other.source or 'its own'}) and {tool.name!r} "
+                f"({tool.source or 'its own'}) "
+                "('.' and other characters providers refuse become '_')"[:400],
+                entry=f"agent {agent.name!r} ({agent.source})",
+                field="mcp_servers",
+                fix="rename one of the tools (in its MCP server or in the agent), or give the "
+                "MCP server another name",
+            )

@@ -153,7 +153,7 @@ class MCPHub:
     ) -> None:
         from mcp import Client, StdioServerParameters, stdio_client
 
-        from dispatcher.mcp._tools import mcp_tool
+        from dispatcher.mcp._tools import mcp_tools
 
         connection = MCPConnection(config)
         started = False
@@ -173,7 +173,7 @@ class MCPHub:
             try:
                 async with Client(transport) as client:
                     connection.client = client
-                    connection.tools = [mcp_tool(connection, t) for t in await _list(client)]
+                    connection.tools = mcp_tools(connection, await _list(client))
                     started = True
                     task_status.started(connection)
                     await connection.stop.wait()

@@ -12,10 +12,31 @@ from dispatcher.tools.tool import Tool, ToolOutput
 if TYPE_CHECKING:
     from dispatcher.mcp._hub import MCPConnection
 
-__all__ = ["mcp_tool", "to_output"]
+__all__ = ["mcp_tool", "mcp_tools", "to_output"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _ERROR_CHARS = 500
+
+
+def mcp_tools(connection: MCPConnection, listed: list[Any]) -> list[Tool]:
+    """Every listed tool wrapped; two the model would know by one name are refused, since
+    one would shadow the other (a call meant for one runs the other)."""
+    tools: list[Tool] = []
+    remote: dict[str, str] = {}
+    for item in listed:
+        tool = mcp_tool(connection, item)
+        first = remote.setdefault(tool.wire_name, item.name)
+        if first != item.name or any(t.wire_name == tool.wire_name for t in tools):
+            name = connection.config.name
+            raise ConfigError(
+                f"MCP server {name!r} lists tools {first!r} and {item.name!r}, which are both "
+                f"{tool.wire_name!r} to the model ('.' and characters providers refuse "
+                "become '_'), or lists one tool twice"[:400],
+                field=f"mcp_servers.{name}",
+                fix="rename one of the tools in the server",
+            )
+        tools.append(tool)
+    return tools
 
 
 def mcp_tool(connection: MCPConnection, listed: Any) -> Tool:

@@ -324,3 +324,46 @@ def test_a_token_an_mcp_server_echoes_never_reaches_the_trace_or_the_model(
     assert call.ok and "[REDACTED]" in call.output
     assert result.trace_path is not None and token not in result.trace_path.read_text()
     assert all(token not in str(request.messages) for request in small.requests)
+
+
+def test_two_server_tools_with_one_wire_name_are_a_config_error(tmp_path: Path) -> None:
+    # 'get.item' and 'get_item' are both twins_get_item to the model: one would shadow the
+    # other (a read routed to a delete) and providers refuse two tools of one name.
+    agent = Agent(
+        name="helper",
+        description="Uses the twins server.",
+        tier="weak",
+        mcp_servers=[
+            {
+                "name": "twins",
+                "command": sys.executable,
+                "args": [str(SERVER.with_name("twin_names_server.py"))],
+            }
+        ],
+    )
+    reg, _, _ = registry([agent], small=[_delegate()])
+    with pytest.raises(ConfigError, match="twins_get_item") as caught:
+        Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
+    assert "get.item" in str(caught.value) and caught.value.fix
+
+
+def test_a_server_tool_with_the_wire_name_of_an_agent_tool_is_a_config_error(
+    tmp_path: Path, crashy_log: Path
+) -> None:
+    from dispatcher import tool
+
+    @tool(name="crashy_echo")
+    def own_echo(text: str) -> str:
+        """The agent's own echo."""
+        return text
+
+    agent = Agent(
+        name="helper",
+        description="Uses the crashy MCP server.",
+        tier="weak",
+        tools=[own_echo],
+        mcp_servers=_agent(tmp_path).mcp_servers,
+    )
+    reg, _, _ = registry([agent], small=[_delegate()])
+    with pytest.raises(ConfigError, match="crashy_echo"):
+        Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
