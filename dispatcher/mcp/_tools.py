@@ -62,6 +62,13 @@ def mcp_tool(connection: MCPConnection, listed: Any) -> Tool:
             requires_approval=remote_name in config.requires_approval
             or local in config.requires_approval,
         )
+    except ConfigError as exc:  # the name: too long once prefixed with the server's
+        raise ConfigError(
+            f"MCP server {config.name!r} lists tool {remote_name[:80]!r}, whose name cannot be "
+            f"offered to a model as {config.name}_{local[:80]}: {exc.reason[:200]}",
+            field=f"mcp_servers.{config.name}",
+            fix="shorten the tool's name in the server, or give the server a shorter name",
+        ) from None
     except Exception as exc:  # jsonschema's SchemaError: the server sent a broken schema
         raise ConfigError(
             f"MCP server {config.name!r} lists tool {remote_name!r} with an invalid input "

@@ -367,3 +367,20 @@ def test_a_server_tool_with_the_wire_name_of_an_agent_tool_is_a_config_error(
     reg, _, _ = registry([agent], small=[_delegate()])
     with pytest.raises(ConfigError, match="crashy_echo"):
         Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
+
+
+def test_a_listed_tool_whose_name_is_too_long_says_so_not_invalid_schema() -> None:
+    from types import SimpleNamespace
+
+    from dispatcher.mcp._config import MCPServerConfig
+    from dispatcher.mcp._hub import MCPConnection
+    from dispatcher.mcp._tools import mcp_tool
+
+    connection = MCPConnection(MCPServerConfig(name="files", command="x"))
+    listed = SimpleNamespace(
+        name="r" * 200, input_schema={"type": "object"}, description="d", title=None
+    )
+    with pytest.raises(ConfigError, match="name") as caught:
+        mcp_tool(connection, listed)
+    assert "schema" not in str(caught.value)
+    assert "files" in str(caught.value) and caught.value.fix
