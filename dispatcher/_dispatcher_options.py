@@ -10,7 +10,7 @@ from dispatcher.budgets import Budgets
 from dispatcher.errors import ConfigError
 from dispatcher.registry.registry import Registry
 
-__all__ = ["checked_options"]
+__all__ = ["check_sinks", "checked_options"]
 
 
 def checked_options(
@@ -58,19 +58,7 @@ def _check_hooks(router: object, sinks: object, checks: object) -> None:
             fix="pass a router from dispatcher.routing, or a function (RouteContext) -> "
             "RouteDecision",
         )
-    if isinstance(sinks, str | bytes) or not isinstance(sinks, Sequence):
-        raise ConfigError(
-            f"sinks must be a list, got {type(sinks).__name__}",
-            field="sinks",
-            fix="pass a list of objects with write(event) and close()",
-        )
-    for sink in sinks:
-        if not (callable(getattr(sink, "write", None)) and callable(getattr(sink, "close", None))):
-            raise ConfigError(
-                f"{sink!r} is not a trace sink",
-                field="sinks",
-                fix="a sink has write(event) and close() (see dispatcher.trace.sink.TraceSink)",
-            )
+    check_sinks(sinks)
     if isinstance(checks, str | bytes) or not isinstance(checks, Sequence):
         raise ConfigError(
             f"checks must be a list, got {type(checks).__name__}",
@@ -83,4 +71,21 @@ def _check_hooks(router: object, sinks: object, checks: object) -> None:
                 f"{check!r} in checks is not callable",
                 field="checks",
                 fix="pass functions taking the final answer",
+            )
+
+
+def check_sinks(sinks: object) -> None:
+    """Sinks are a list of objects with write(event) and close() (Dispatcher(...) and run)."""
+    if isinstance(sinks, str | bytes) or not isinstance(sinks, Sequence):
+        raise ConfigError(
+            f"sinks must be a list, got {type(sinks).__name__}",
+            field="sinks",
+            fix="pass a list of objects with write(event) and close()",
+        )
+    for sink in sinks:
+        if not (callable(getattr(sink, "write", None)) and callable(getattr(sink, "close", None))):
+            raise ConfigError(
+                f"{sink!r} is not a trace sink",
+                field="sinks",
+                fix="a sink has write(event) and close() (see dispatcher.trace.sink.TraceSink)",
             )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from dispatcher._choice_loop import DISPATCHER_AGENT, ChoiceLoop
-from dispatcher._dispatcher_options import checked_options
+from dispatcher._dispatcher_options import check_sinks, checked_options
 from dispatcher._unicode import is_encodable
 from dispatcher.agent import Agent
 from dispatcher.budgets import Budgets
@@ -172,6 +172,7 @@ class Dispatcher:
         are denied.
         """
         _check_run_arguments(task, approve)
+        check_sinks(sinks)
         if self.spend_cap is not None:  # a network call with Redis: off the event loop
             await anyio.to_thread.run_sync(self.spend_cap.check)
         opened: list[RunContext] = []

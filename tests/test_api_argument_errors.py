@@ -173,3 +173,13 @@ def test_agent_detector_settings_are_checked_when_the_agent_is_made(detectors: A
 def test_agent_detector_settings_may_name_a_profile() -> None:
     assert Agent(name="coder2", description="Codes.", tier="weak", detectors="coding").detectors
     Agent(name="x", description="X.", tier="weak", detectors={"profile": "sql", "stall": {}})
+
+
+@pytest.mark.parametrize("sinks", [None, "trace.jsonl", [object()], 5])
+def test_run_refuses_sinks_that_are_not_trace_sinks(sinks: object) -> None:
+    import anyio
+
+    registry, _, _ = scripted([Agent(name="helper", description="Helps.", tier="weak")], small=[])
+    with pytest.raises(ConfigError, match="sink") as caught:
+        anyio.run(lambda: Dispatcher(registry).run("q", sinks=sinks))  # type: ignore[arg-type]
+    assert caught.value.fix
