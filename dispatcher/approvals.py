@@ -189,9 +189,7 @@ class ApprovalGate:
         async with self._lock:
             try:
                 with anyio.fail_after(self.timeout_s):
-                    answer = self.approver(request)
-                    if inspect.isawaitable(answer):
-                        answer = await answer
+                    answer = await _answer(self.approver, request)
             except TimeoutError:
                 return Approval.deny(_TIMED_OUT)
             except Exception as exc:  # a broken approver denies; it never crashes the run
@@ -210,3 +208,18 @@ class ApprovalGate:
 
 
 _TIMED_OUT = "no decision in time"
+
+
+async def _answer(approver: Approver, request: ApprovalRequest) -> object:
+    """The approver's answer. A plain function may block (a person at input()): it runs in a
+    worker thread, abandoned at the timeout, so the timeout still decides."""
+    # An object whose __call__ is async counts as async too.
+    if inspect.iscoroutinefunction(approver) or inspect.iscoroutinefunction(
+        type(approver).__call__
+    ):
+        answer: object = approver(request)
+    else:
+        answer = await anyio.to_thread.run_sync(approver, request, abandon_on_cancel=True)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return answer

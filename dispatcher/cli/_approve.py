@@ -42,7 +42,8 @@ def cli_approver(approve: bool, deny: bool, console: Console) -> Approver:
     async def ask(request: ApprovalRequest) -> Approval:
         if not sys.stdin.isatty():
             return Approval.deny("no terminal to ask a human; run with --approve-all or --deny-all")
-        return await anyio.to_thread.run_sync(_prompt, request, console)
+        # Abandoned at the approval timeout: a person who never answers must not hold the run.
+        return await anyio.to_thread.run_sync(_prompt, request, console, abandon_on_cancel=True)
 
     return ask
 

@@ -315,3 +315,50 @@ def test_a_plain_function_approver_decides_like_an_async_one() -> None:
     sent.clear()
     _mail_run(lambda request: Approval.deny("not today"))
     assert sent == []
+
+
+def test_a_plain_function_approver_that_blocks_is_denied_at_the_timeout() -> None:
+    import threading
+
+    release = threading.Event()
+
+    def stuck(request: ApprovalRequest) -> bool:
+        release.wait(10)  # a person who never answers (input() on a terminal)
+        return True
+
+    try:
+        result = _mail_run(stuck, dispatcher={"approval_timeout_s": 0.2})
+    finally:
+        release.set()
+    assert sent == []
+    decided = _events(result, ApprovalEvent)[-1]
+    assert (decided.decision, decided.decided_by) == ("deny", "timeout")
+    assert decided.wait_ms < 5_000
+
+
+def test_the_terminal_prompt_is_denied_at_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+    import threading
+
+    from rich.console import Console
+
+    from dispatcher.cli._approve import cli_approver
+
+    release = threading.Event()
+
+    def no_answer(prompt: str = "") -> str:
+        release.wait(10)
+        return "y"
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", no_answer)
+    ask = cli_approver(False, False, Console(file=io.StringIO()))
+    try:
+        result = _mail_run(ask, dispatcher={"approval_timeout_s": 0.2})
+    finally:
+        release.set()
+    assert sent == []
+    decided = _events(result, ApprovalEvent)[-1]
+    assert (decided.decision, decided.decided_by) == ("deny", "timeout")
+    assert decided.wait_ms < 5_000
