@@ -3,11 +3,11 @@ model seam: the Chat Completions request becomes a `ModelRequest`, the registry'
 (with its retries and fallbacks) answers, and the answer is written back as Chat Completions.
 
 Text and tool calls make the trip (tools, tool_choice, assistant tool calls, tool results,
-max_tokens, temperature); other content parts are refused with a 400. A stream sends the
-model's text as it writes it (adapters that stream: Anthropic, OpenAI), whole words at a
-time, then the tool calls, if any, once the turn is done. Retries and fallbacks apply until
-the first text is sent; after that, a failure ends the stream with an error event (a second
-attempt's text would be appended to the first one's).
+max_tokens, temperature, response_format as the response schema); other content parts are
+refused with a 400. A stream sends the model's text as it writes it (adapters that stream:
+Anthropic, OpenAI), whole words at a time, then the tool calls, if any, once the turn is
+done. Retries and fallbacks apply until the first text is sent; after that, a failure ends
+the stream with an error event (a second attempt's text would be appended to the first one's).
 """
 
 from __future__ import annotations
@@ -171,6 +171,27 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
     return None
 
 
+def _response_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """`response_format` as the seam's response schema (JSON asked for must not become free
+    text); one it cannot carry is a 400."""
+    asked = body.get("response_format")
+    kind = asked.get("type") if isinstance(asked, dict) else None
+    if asked is None or kind == "text":
+        return None
+    if kind == "json_object":
+        return {"type": "object"}
+    spec = asked.get("json_schema") if kind == "json_schema" else None
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if isinstance(schema, dict):
+        return schema
+    raise GatewayError(
+        400,
+        "response_format must be {type: text}, {type: json_object} or "
+        "{type: json_schema, json_schema: {name, schema: {...}}}",
+        param="response_format",
+    )
+
+
 def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
     """The Chat Completions request as the model seam's request (400 on what cannot map)."""
     system: list[str] = []
@@ -214,6 +235,7 @@ def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
         tool_choice=_tool_choice(body, tools),
         max_output_tokens=max_tokens,
         temperature=None if temperature is None else float(temperature),
+        response_schema=_response_schema(body),
         metadata={"agent": "gateway"},
     )
 

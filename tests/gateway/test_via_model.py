@@ -183,3 +183,54 @@ def test_fields_it_cannot_carry_as_sent_are_400_naming_them(
         client.chat.completions.create(**body)  # type: ignore[call-overload]
     assert caught.value.param == param
     assert seen == []
+
+
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+}
+
+
+@pytest.mark.parametrize(
+    ("response_format", "schema"),
+    [
+        (
+            {"type": "json_schema", "json_schema": {"name": "a", "schema": ANSWER_SCHEMA}},
+            ANSWER_SCHEMA,
+        ),
+        ({"type": "json_object"}, {"type": "object"}),
+        ({"type": "text"}, None),
+    ],
+)
+def test_response_format_reaches_the_model_as_its_response_schema(
+    client: openai.OpenAI, response_format: dict[str, object], schema: object
+) -> None:
+    client.chat.completions.create(
+        model="claude",
+        messages=HELLO,
+        response_format=response_format,  # type: ignore[arg-type]
+    )
+    assert seen[0].response_schema == schema
+
+
+@pytest.mark.parametrize(
+    "response_format",
+    [
+        {"type": "json_schema"},
+        {"type": "json_schema", "json_schema": {"name": "a", "schema": "x"}},
+        {"type": "yaml"},
+        "json",
+    ],
+)
+def test_a_response_format_it_cannot_carry_is_400(
+    client: openai.OpenAI, response_format: object
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model="claude",
+            messages=HELLO,
+            response_format=response_format,  # type: ignore[arg-type]
+        )
+    assert caught.value.param == "response_format"
+    assert seen == []
