@@ -136,6 +136,8 @@ class MCPHub:
             raise
         except Exception as exc:
             cause = _innermost(exc)
+            if isinstance(cause, ConfigError):  # what we found wrong with the listed tools
+                raise cause from None
             raise ConfigError(
                 f"MCP server {config.name!r} could not be started: {type(cause).__name__}: "
                 f"{str(cause)[:300]}",

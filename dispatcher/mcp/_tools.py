@@ -6,6 +6,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from dispatcher._did_you_mean import did_you_mean
 from dispatcher.errors import ConfigError
 from dispatcher.tools.tool import Tool, ToolOutput
 
@@ -36,7 +37,25 @@ def mcp_tools(connection: MCPConnection, listed: list[Any]) -> list[Tool]:
                 fix="rename one of the tools in the server",
             )
         tools.append(tool)
+    _check_approval_names(connection.config.name, connection.config.requires_approval, listed)
     return tools
+
+
+def _check_approval_names(server: str, wanted: tuple[str, ...], listed: list[Any]) -> None:
+    """A name under the server's requires_approval that is none of its tools (a typo, or
+    the prefixed name) would leave the tool it meant running without asking anyone."""
+    names = {item.name for item in listed} | {_UNSAFE.sub("_", item.name) for item in listed}
+    for name in wanted:
+        if name in names:
+            continue
+        bare = name.removeprefix(f"{server}.").removeprefix(f"{server}_")
+        hint = f"did you mean {bare!r}? " if bare in names else did_you_mean(name, names)
+        listing = ", ".join(sorted(item.name for item in listed)[:30]) or "(none)"
+        raise ConfigError(
+            f"MCP server {server!r}: requires_approval names no tool of the server: {name[:100]!r}",
+            field=f"mcp_servers.{server}.requires_approval",
+            fix=hint + f"use the server's own tool names (no '{server}.' prefix): {listing}",
+        )
 
 
 def mcp_tool(connection: MCPConnection, listed: Any) -> Tool:

@@ -344,7 +344,8 @@ def test_two_server_tools_with_one_wire_name_are_a_config_error(tmp_path: Path) 
     reg, _, _ = registry([agent], small=[_delegate()])
     with pytest.raises(ConfigError, match="twins_get_item") as caught:
         Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
-    assert "get.item" in str(caught.value) and caught.value.fix
+    assert "get.item" in str(caught.value) and "rename" in str(caught.value.fix)
+    assert "could not be started" not in str(caught.value)
 
 
 def test_a_server_tool_with_the_wire_name_of_an_agent_tool_is_a_config_error(
@@ -384,3 +385,22 @@ def test_a_listed_tool_whose_name_is_too_long_says_so_not_invalid_schema() -> No
         mcp_tool(connection, listed)
     assert "schema" not in str(caught.value)
     assert "files" in str(caught.value) and caught.value.fix
+
+
+@pytest.mark.parametrize("name", ["ad", "crashy.add"])
+def test_a_servers_requires_approval_name_that_matches_no_tool_is_a_config_error(
+    tmp_path: Path, crashy_log: Path, name: str
+) -> None:
+    # A typo (or the prefixed name) would leave the tool it meant running without asking.
+    (config,) = _agent(tmp_path).mcp_configs
+    gated = Agent(
+        name="helper",
+        description="Uses the crashy MCP server.",
+        tier="weak",
+        mcp_servers=[config.model_copy(update={"requires_approval": (name,)})],
+    )
+    reg, _, _ = registry([gated], small=[_delegate()])
+    with pytest.raises(ConfigError, match="requires_approval") as caught:
+        Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
+    assert repr(name) in str(caught.value) and "add" in str(caught.value.fix)
+    assert not crashy_log.exists()
