@@ -124,6 +124,16 @@ class Dispatcher:
         self, task: str, *, run_id: str | None = None, approve: Approver | None = None
     ) -> RunResult:
         """Run to completion from synchronous code."""
+        try:
+            anyio.get_current_task()
+        except RuntimeError:
+            pass  # no event loop here: the normal case
+        else:
+            raise ConfigError(
+                "run_sync was called inside a running event loop (async code, a notebook), "
+                "where it cannot start one of its own",
+                fix="write `result = await dispatcher.run(task)` there instead",
+            )
         result: RunResult = anyio.run(
             functools.partial(self.run, task, run_id=run_id, approve=approve)
         )

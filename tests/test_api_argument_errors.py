@@ -183,3 +183,16 @@ def test_run_refuses_sinks_that_are_not_trace_sinks(sinks: object) -> None:
     with pytest.raises(ConfigError, match="sink") as caught:
         anyio.run(lambda: Dispatcher(registry).run("q", sinks=sinks))  # type: ignore[arg-type]
     assert caught.value.fix
+
+
+def test_run_sync_inside_a_running_event_loop_says_to_await_run() -> None:
+    import anyio
+
+    registry, _, _ = scripted([Agent(name="helper", description="Helps.", tier="weak")], small=[])
+
+    async def in_async_code() -> None:  # a notebook cell, a web handler
+        Dispatcher(registry).run_sync("q")
+
+    with pytest.raises(ConfigError, match="event loop") as caught:
+        anyio.run(in_async_code)
+    assert "await" in str(caught.value.fix)
