@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dispatcher._did_you_mean import did_you_mean
+from dispatcher.agent import _ref_problem
 from dispatcher.errors import ConfigError
 from dispatcher.tools.tool import Tool, ToolOutput
 
@@ -68,6 +69,15 @@ def mcp_tool(connection: MCPConnection, listed: Any) -> Tool:
 
     async def call(**arguments: Any) -> ToolOutput:
         return await connection.call(remote_name, arguments)
+
+    problem = _ref_problem(schema)
+    if problem is not None:  # it would end the run at the tool's first call
+        raise ConfigError(
+            f"MCP server {config.name!r} lists tool {remote_name[:80]!r} whose input schema "
+            f"{problem}"[:400],
+            field=f"mcp_servers.{config.name}",
+            fix="fix the tool's parameters in the server ($ref only to '#/$defs/...' in it)",
+        )
 
     try:
         return Tool(

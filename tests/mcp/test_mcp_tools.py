@@ -404,3 +404,23 @@ def test_a_servers_requires_approval_name_that_matches_no_tool_is_a_config_error
         Dispatcher(reg, runs_dir=tmp_path / "runs").run_sync("use the server")
     assert repr(name) in str(caught.value) and "add" in str(caught.value.fix)
     assert not crashy_log.exists()
+
+
+@pytest.mark.parametrize(
+    "ref", ["#/$defs/missing", "https://example.com/schema.json", "other.json#/x"]
+)
+def test_a_listed_schema_with_a_ref_that_cannot_be_followed_is_a_config_error(ref: str) -> None:
+    # Untrusted server output: such a schema made every call of the tool end the whole run
+    # with jsonschema's internal referencing error.
+    from types import SimpleNamespace
+
+    from dispatcher.mcp._config import MCPServerConfig
+    from dispatcher.mcp._hub import MCPConnection
+    from dispatcher.mcp._tools import mcp_tool
+
+    connection = MCPConnection(MCPServerConfig(name="files", command="x"))
+    schema = {"type": "object", "properties": {"a": {"$ref": ref}}}
+    listed = SimpleNamespace(name="read", input_schema=schema, description="d", title=None)
+    with pytest.raises(ConfigError, match=r"\$ref") as caught:
+        mcp_tool(connection, listed)
+    assert "'read'" in str(caught.value) and caught.value.fix
