@@ -175,7 +175,7 @@ class MCPHub:
             try:
                 async with Client(transport) as client:
                     connection.client = client
-                    connection.tools = mcp_tools(connection, await _list(client))
+                    connection.tools = mcp_tools(connection, await _list(client, config.name))
                     started = True
                     task_status.started(connection)
                     await connection.stop.wait()
@@ -201,13 +201,22 @@ def _command(command: str) -> str:
     return sys.executable if command in ("python", "python3") else command
 
 
-async def _list(client: Any) -> list[Any]:
-    """Every tool the server lists, page by page."""
+async def _list(client: Any, server: str) -> list[Any]:
+    """Every tool the server lists, page by page (a cursor given twice would loop forever)."""
     listed: list[Any] = []
     cursor: str | None = None
+    seen: set[str] = set()
     while True:
         page = await client.list_tools(cursor=cursor)
         listed.extend(page.tools)
         cursor = page.next_cursor
         if not cursor:
             return listed
+        if cursor in seen:
+            raise ConfigError(
+                f"MCP server {server!r} lists its tools page after page without end (next "
+                f"cursor {cursor[:60]!r} again)",
+                field=f"mcp_servers.{server}",
+                fix="fix the server's tools/list paging",
+            )
+        seen.add(cursor)

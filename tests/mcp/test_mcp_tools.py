@@ -424,3 +424,18 @@ def test_a_listed_schema_with_a_ref_that_cannot_be_followed_is_a_config_error(re
     with pytest.raises(ConfigError, match=r"\$ref") as caught:
         mcp_tool(connection, listed)
     assert "'read'" in str(caught.value) and caught.value.fix
+
+
+def test_a_server_whose_tool_pages_never_end_is_a_config_error() -> None:
+    # Untrusted: a server answering every page with the same next cursor looped (and grew its
+    # list) until the startup timeout, which then blamed the server's start.
+    from types import SimpleNamespace
+
+    from dispatcher.mcp._hub import _list
+
+    class Looping:
+        async def list_tools(self, cursor: str | None = None) -> object:
+            return SimpleNamespace(tools=[SimpleNamespace(name="t")], next_cursor="again")
+
+    with pytest.raises(ConfigError, match="cursor"):
+        anyio.run(_list, Looping(), "loopy")
