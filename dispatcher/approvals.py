@@ -9,6 +9,7 @@ no approver, an error in it, or no answer within the timeout all deny the call.
 from __future__ import annotations
 
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -60,10 +61,11 @@ class Approval:
                 field="reason",
                 fix="pass the reason as a str, e.g. Approval.deny('over budget')",
             )
-        if self.decision == "edit" and not isinstance(self.arguments, Mapping):
+        if self.decision == "edit" and not _is_json_object(self.arguments):
             raise ConfigError(
-                f"Approval.edit needs the call's new arguments as a mapping, got "
-                f"{type(self.arguments).__name__}",
+                "Approval.edit needs the call's new arguments as a mapping of JSON data (text "
+                f"keys; text, numbers, booleans, null, lists, mappings), got "
+                f"{repr(self.arguments)[:100]}",
                 field="arguments",
                 fix="pass a dict of the tool's arguments, e.g. Approval.edit({'to': 'bob'})",
             )
@@ -86,6 +88,18 @@ class Approval:
 
 
 _DECISIONS = ("approve", "deny", "edit")
+
+
+def _is_json_object(arguments: object) -> bool:
+    """A mapping JSON can write as the call's arguments (as the model's own would be)."""
+    if not isinstance(arguments, Mapping) or not all(isinstance(k, str) for k in arguments):
+        return False
+    try:
+        json.dumps(dict(arguments), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
 
 # True approves, False denies; an Approval can also edit the arguments. A plain (non-async)
 # function is accepted too.
@@ -201,7 +215,7 @@ class ApprovalGate:
         if isinstance(answer, Approval):
             if answer.decision not in _DECISIONS or not isinstance(answer.reason, str):
                 return Approval.deny("the approver's Approval was malformed")
-            if answer.decision == "edit" and not isinstance(answer.arguments, Mapping):
+            if answer.decision == "edit" and not _is_json_object(answer.arguments):
                 return Approval.deny("the approver's edit had no arguments")
             return answer
         return Approval.deny(f"the approver returned {type(answer).__name__}, not an Approval")

@@ -283,6 +283,11 @@ def test_an_approver_that_cannot_be_called_is_refused_before_the_run(approve: ob
         lambda: Approval.edit("to=bob"),  # type: ignore[arg-type]
         lambda: Approval.edit(None),  # type: ignore[arg-type]
         lambda: Approval("edit"),
+        # Not JSON data: the call's record could not be written and the run ended.
+        lambda: Approval.edit({"to": b"bob", "body": "hi"}),
+        lambda: Approval.edit({"to": object(), "body": "hi"}),
+        lambda: Approval.edit({"to": float("nan"), "body": "hi"}),
+        lambda: Approval.edit({1: "bob"}),
     ],
 )
 def test_a_malformed_approval_is_a_config_error_when_made(make: Any) -> None:
@@ -362,3 +367,12 @@ def test_the_terminal_prompt_is_denied_at_the_timeout(monkeypatch: pytest.Monkey
     decided = _events(result, ApprovalEvent)[-1]
     assert (decided.decision, decided.decided_by) == ("deny", "timeout")
     assert decided.wait_ms < 5_000
+
+
+def test_an_approver_editing_in_values_that_are_not_json_denies_instead_of_crashing() -> None:
+    async def approve(request: ApprovalRequest) -> Approval:
+        return Approval.edit({"to": b"bob@example.com", "body": "hi"})
+
+    result = _mail_run(approve)
+    assert sent == []
+    assert _events(result, ApprovalEvent)[-1].decision == "deny"
