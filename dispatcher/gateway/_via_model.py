@@ -70,8 +70,14 @@ def _text(message: ChatMessage, index: int) -> str:
 
 def _tool_calls(message: ChatMessage, index: int) -> tuple[ToolCall, ...]:
     raw = (message.model_extra or {}).get("tool_calls") or []
+    if not isinstance(raw, list):  # dropped, the tool results after it would answer nothing
+        raise GatewayError(
+            400,
+            f"messages[{index}].tool_calls must be a list",
+            param=f"messages.{index}.tool_calls",
+        )
     calls: list[ToolCall] = []
-    for call in raw if isinstance(raw, list) else ():
+    for call in raw:
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
             raise GatewayError(

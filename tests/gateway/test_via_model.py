@@ -160,6 +160,10 @@ def test_a_provider_error_keeps_its_status(client: openai.OpenAI) -> None:
         ({"tools": [{**WEATHER, "function": {"name": "f", "parameters": "x"}}]}, "tools.0"),
         ({"tools": [{**WEATHER, "function": {"name": "f", "parameters": [1]}}]}, "tools.0"),
         ({"messages": [{"role": "assistant", "tool_calls": ["x"]}]}, "messages.0.tool_calls"),
+        (
+            {"messages": [*HELLO, {"role": "assistant", "tool_calls": {"id": "c1"}}]},
+            "messages.1.tool_calls",
+        ),
         ({"max_tokens": "many"}, "max_tokens"),
         ({"max_tokens": True}, "max_tokens"),
         ({"temperature": "hot"}, "temperature"),
