@@ -220,9 +220,14 @@ def model_request(request: ChatRequest, body: dict[str, Any]) -> ModelRequest:
                     f"messages[{index}]: a tool message needs tool_call_id",
                     param=f"messages.{index}.tool_call_id",
                 )
-            messages.append(
-                ToolResultMessage(call_id, names.get(call_id, "tool"), _text(message, index))
-            )
+            if call_id not in names:
+                raise GatewayError(
+                    400,
+                    f"messages[{index}]: tool_call_id {call_id[:80]!r} answers no tool call of "
+                    "an earlier assistant message",
+                    param=f"messages.{index}.tool_call_id",
+                )
+            messages.append(ToolResultMessage(call_id, names[call_id], _text(message, index)))
     if request.n not in (None, 1):
         raise GatewayError(400, f"{request.model} returns one choice; set n to 1", param="n")
     if not messages:

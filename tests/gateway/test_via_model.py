@@ -164,6 +164,11 @@ def test_a_provider_error_keeps_its_status(client: openai.OpenAI) -> None:
             {"messages": [*HELLO, {"role": "assistant", "tool_calls": {"id": "c1"}}]},
             "messages.1.tool_calls",
         ),
+        # A result for a call no assistant message made (OpenAI refuses it too).
+        (
+            {"messages": [*HELLO, {"role": "tool", "tool_call_id": "nope", "content": "x"}]},
+            "messages.1.tool_call_id",
+        ),
         ({"max_tokens": "many"}, "max_tokens"),
         ({"max_tokens": True}, "max_tokens"),
         ({"temperature": "hot"}, "temperature"),
