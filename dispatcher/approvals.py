@@ -102,8 +102,8 @@ def _is_json_object(arguments: object) -> bool:
 
 
 # True approves, False denies; an Approval can also edit the arguments. A plain (non-async)
-# function is accepted too.
-Approver = Callable[[ApprovalRequest], Awaitable[Approval | bool] | Approval | bool]
+# function is accepted too at run time (see `_answer`).
+Approver = Callable[[ApprovalRequest], Awaitable[Approval | bool]]
 
 
 async def approve_all(request: ApprovalRequest) -> Approval:
@@ -224,7 +224,9 @@ class ApprovalGate:
 _TIMED_OUT = "no decision in time"
 
 
-async def _answer(approver: Approver, request: ApprovalRequest) -> object:
+async def _answer(
+    approver: Callable[[ApprovalRequest], object], request: ApprovalRequest
+) -> object:
     """The approver's answer. A plain function may block (a person at input()): it runs in a
     worker thread, abandoned at the timeout, so the timeout still decides."""
     # An object whose __call__ is async counts as async too.
