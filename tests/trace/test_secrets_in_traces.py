@@ -15,7 +15,9 @@ from dispatcher.registry.config import parse_registry_config
 from dispatcher.testing import ScriptedModel, reply, tool_calls
 
 # No provider's key shape: only the registry's knowledge of it can redact it.
-_KEY = "custom-provider-key-0123456789abcdef"
+# Registered for the whole process: nothing in it may look like ordinary text another test
+# checks is not taken for a key (a run of hex digits did).
+_KEY = "custom-provider-key-Zq8Lw3Xv9Ty2Rk5N"
 
 
 @tool
