@@ -86,3 +86,39 @@ def test_an_unreadable_trace_says_so_once(
     assert result.exit_code == 2
     assert "Permission denied" in result.stderr
     assert result.stderr.count("cannot read the trace") == 1, result.stderr
+
+
+def _finished_with_cost(tmp_path: Path, cost: str) -> Path:
+    started = _line("run_started", "s1", None, _OK, task="t")
+    # json.dumps would write NaN too, but the cost is spliced in as text to be explicit.
+    finished = _line(
+        "run_finished", "s3", "s1", _OK, status="ok", cost_usd=0.0, counterfactual_cost_usd=1.0
+    ).replace('"cost_usd": 0.0', f'"cost_usd": {cost}')
+    path = tmp_path / "r1.jsonl"
+    path.write_text(started + "\n" + finished + "\n")
+    return path
+
+
+@pytest.mark.parametrize("cost", ["NaN", "Infinity", "-Infinity"])
+def test_a_number_that_is_not_finite_is_a_data_error_naming_the_line(
+    tmp_path: Path, cost: str
+) -> None:
+    # dispatcher never writes one (its writer turns them into null); read back, NaN or
+    # Infinity made `trace stats --json` and `trace show --json` print text that is not JSON.
+    with pytest.raises(DataError, match=r"r1\.jsonl:2: not a valid trace event \(.*cost_usd"):
+        read_trace(_finished_with_cost(tmp_path, cost))
+
+
+@pytest.mark.parametrize("command", [["stats", "--json"], ["ls", "--json"], ["show", "--json"]])
+def test_json_output_of_a_trace_holding_nan_is_json_or_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    _finished_with_cost(tmp_path, "NaN")
+    args = ["trace", *command, "--runs-dir", str(tmp_path)]
+    if command[0] == "show":
+        args.insert(2, "r1")
+    result = run_cli(args, capsys)
+    if result.exit_code == 0:
+        json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    else:
+        assert result.exit_code == 2 and "r1.jsonl:2" in result.stderr, result.stderr
