@@ -61,6 +61,14 @@ def apply_feedback(
     started = next((e for e in events if isinstance(e, RunStarted)), None)
     if started is None:
         raise ConfigError("the trace has no run_started event", fix="check the run id")
+    runs = list(dict.fromkeys(e.run_id for e in events if isinstance(e, RunStarted)))
+    if len(runs) > 1:
+        # A gateway's shared file: one reward must not update the router for every run in it.
+        raise ConfigError(
+            f"the trace holds {len(runs)} runs ({', '.join(runs[:3])}), as a gateway's "
+            "shared trace file does; feedback is for one run",
+            fix="give feedback for one run of it (its run id)",
+        )
     if any(isinstance(e, FeedbackEvent) for e in events):
         raise ConfigError(
             f"run {started.run_id} already has feedback; a run's outcome is counted once",
@@ -105,6 +113,7 @@ def give_feedback(
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         event = apply_feedback(read_trace(trace_path), router, reward, source=source)
+        _cut_torn_tail(trace_path)
         sink = JsonlTraceSink(trace_path)
         try:
             sink.write(event)
@@ -113,3 +122,11 @@ def give_feedback(
     finally:
         os.close(fd)
     return event
+
+
+def _cut_torn_tail(trace_path: Path) -> None:
+    """Drop a killed run's unfinished last line (reading skips it): a line appended after it
+    would join it into one invalid line and make the whole trace unreadable."""
+    data = trace_path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        os.truncate(trace_path, data.rfind(b"\n") + 1)

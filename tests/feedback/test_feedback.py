@@ -14,6 +14,7 @@ from scenario import registry
 
 from dispatcher import Agent, Dispatcher, RunResult
 from dispatcher.errors import ConfigError
+from dispatcher.feedback import give_feedback
 from dispatcher.routing import build_router
 from dispatcher.routing.bandit import LinUCBRouter
 from dispatcher.routing.base import RouteContext
@@ -221,3 +222,32 @@ def test_feedback_on_a_long_task_updates_the_context_that_was_routed(tmp_path: P
     result.feedback(-1.0)
     (prompt,) = learned
     assert router.features([prompt]).tolist() == router.features([long_task]).tolist()
+
+
+def test_feedback_on_a_trace_with_a_torn_last_line_leaves_it_readable(tmp_path: Path) -> None:
+    # A killed run's trace ends with a line cut mid-write (no newline): reading skips it, but
+    # the feedback line appended after it made one invalid complete line, so the trace could
+    # never be read again.
+    result = _routed_run(tmp_path)
+    assert result.trace_path is not None
+    with result.trace_path.open("ab") as file:
+        file.write(b'{"run_id": "' + result.run_id.encode() + b'", "ts": "2026-')
+    event = result.feedback(1.0)
+    events = read_trace(result.trace_path, tolerate_partial_last_line=False)
+    assert [e for e in events if isinstance(e, FeedbackEvent)] == [event]
+
+
+def test_feedback_on_a_file_holding_several_runs_is_refused(tmp_path: Path) -> None:
+    # A gateway's shared trace file holds many runs: one reward must not update the router
+    # for every run in it (nor be refused because another run already had feedback).
+    first, second = _routed_run(tmp_path), _routed_run(tmp_path)
+    assert first.trace_path is not None and second.trace_path is not None
+    shared = tmp_path / "shared.jsonl"
+    shared.write_bytes(first.trace_path.read_bytes() + second.trace_path.read_bytes())
+    router = build_router(_router_config(tmp_path))
+    assert isinstance(router, LinUCBRouter)
+    before = router.pulls("first") + router.pulls("second")
+    with pytest.raises(ConfigError, match="holds 2 runs"):
+        give_feedback(shared, router, 1.0)
+    assert router.pulls("first") + router.pulls("second") == before
+    assert not any(isinstance(e, FeedbackEvent) for e in read_trace(shared))
