@@ -59,7 +59,13 @@ def read_events(ref: RunRef) -> list[Event]:
     return events
 
 
-def _write(output: Path, text: str) -> None:
+def _write(output: Path, text: str, source: Path) -> None:
+    if output.exists() and output.samefile(source):  # a link to it too
+        # Written over, the run's only record would be lost.
+        raise ConfigError(
+            f"{output} is the trace being read",
+            fix="write to another file, e.g. -o run.html or -o spans.json",
+        )
     if output.is_dir():
         raise ConfigError(
             f"{output} is a folder", fix="pass a file name, e.g. -o run.html or -o spans.json"
@@ -92,7 +98,8 @@ def export(
         raise ConfigError(
             f"unknown export format {format!r}", fix=f"use --format {' or '.join(_FORMATS)}"
         )
-    events = read_events(locate_run(run, checked_runs_dir(runs_dir)))
+    ref = locate_run(run, checked_runs_dir(runs_dir))
+    events = read_events(ref)
     try:
         from dispatcher.telemetry._otlp_json import export_otlp_json
     except ImportError:
@@ -102,7 +109,7 @@ def export(
             "the OTLP export needs OpenTelemetry, which is not installed", fix=INSTALL_HINT
         ) from None
     document = export_otlp_json(events, capture_content=content)
-    _write(output, json.dumps(document, indent=1) + "\n")
+    _write(output, json.dumps(document, indent=1) + "\n", ref.path)
     spans = sum(len(s["spans"]) for r in document["resourceSpans"] for s in r["scopeSpans"])
     typer.echo(f"wrote {spans} spans to {output}")
 
@@ -111,8 +118,8 @@ def html(run: RunArg, output: OutputOpt, runs_dir: RunsDir = None) -> None:
     """Write one run as a single HTML file (no network): timeline, escalations, costs."""
     from dispatcher.trace._html import render_html
 
-    events = read_events(locate_run(run, checked_runs_dir(runs_dir)))
-    _write(output, render_html(events))
+    ref = locate_run(run, checked_runs_dir(runs_dir))
+    _write(output, render_html(read_events(ref)), ref.path)
     typer.echo(f"wrote {output} (open it in a browser)")
 
 

@@ -122,3 +122,17 @@ def test_json_output_of_a_trace_holding_nan_is_json_or_an_error(
         json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
     else:
         assert result.exit_code == 2 and "r1.jsonl:2" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", ["html", "export"])
+@pytest.mark.parametrize("by", ["path", "run id"])
+def test_writing_over_the_trace_being_read_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, by: str
+) -> None:
+    # `trace html r1.jsonl -o r1.jsonl` replaced the run's trace with the page: the run lost.
+    path = _trace(tmp_path, _OK)
+    before = path.read_bytes()
+    run = str(path) if by == "path" else "r1"
+    result = run_cli(["trace", command, run, "-o", str(path), "--runs-dir", str(tmp_path)], capsys)
+    assert result.exit_code == 2 and "fix:" in result.stderr, result.stderr
+    assert path.read_bytes() == before
