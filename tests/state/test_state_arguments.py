@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from dispatcher.errors import BudgetExceeded, ConfigError
-from dispatcher.state import DailySpendCap, LocalStateStore, RateLimit
+from dispatcher.state import DailySpendCap, LocalStateStore, RateLimit, open_state_store
 
 
 @pytest.mark.parametrize("usd", [float("nan"), "5", True, 0, -1.0])
@@ -45,3 +45,16 @@ def test_a_rate_limit_of_numbers_that_are_not_is_refused_when_made(
 def test_a_rate_limit_still_counts() -> None:
     limit = RateLimit(LocalStateStore(), 2, 60.0)
     assert [limit.allow("k") for _ in range(3)] == [True, True, False]
+
+
+@pytest.mark.parametrize("url", [6379, b"redis://localhost", ["local"]])
+def test_a_state_url_that_is_not_text_is_a_config_error(url: Any) -> None:
+    with pytest.raises(ConfigError, match="state store"):
+        open_state_store(url)
+
+
+def test_an_unknown_state_url_is_not_echoed_with_its_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        open_state_store("redis:/:hunter2secret@cache.internal:6379/0")  # one slash short
+    assert "hunter2secret" not in str(caught.value)
+    assert "cache.internal" in str(caught.value)
