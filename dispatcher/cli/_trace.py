@@ -89,7 +89,7 @@ def ls(
     table = Table("run", "status", "cost", "all-strong", "esc.", "task")
     cells = [
         [
-            row["run_id"],
+            printable(row["run_id"]),  # a file name: any text
             str(row["status"]),
             _usd(row["cost_usd"]),
             _usd(row["counterfactual_cost_usd"]),
@@ -112,7 +112,7 @@ def ls(
     for row_cells in cells:
         task_text = row_cells[5]
         row_cells[5] = task_text if len(task_text) <= room else task_text[: room - 1] + "…"
-        table.add_row(*row_cells)
+        table.add_row(*(Text(cell) for cell in row_cells))  # Text: '[...]' is not markup
     console.print(table)
 
 

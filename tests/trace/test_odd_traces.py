@@ -136,3 +136,28 @@ def test_writing_over_the_trace_being_read_is_refused(
     result = run_cli(["trace", command, run, "-o", str(path), "--runs-dir", str(tmp_path)], capsys)
     assert result.exit_code == 2 and "fix:" in result.stderr, result.stderr
     assert path.read_bytes() == before
+
+
+def test_trace_ls_shows_a_run_file_name_with_control_characters_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The run column is the file's name: an escape sequence in it reached the terminal.
+    path = _trace(tmp_path, _OK)
+    path.rename(tmp_path / "r1\x1b]0;owned\x07\x1b[2J.jsonl")
+    result = run_cli(["trace", "ls", "--runs-dir", str(tmp_path)], capsys)
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "\\x1b" in result.stdout
+
+
+def test_trace_ls_shows_a_task_holding_rich_markup_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # room for the whole task
+    # A task is user text: '[/]' in it ended `trace ls` with rich's MarkupError traceback,
+    # and '[link=...]' made a hidden link on the terminal.
+    task = "[/] fix [link=https://evil.example]this[/link]"
+    (tmp_path / "r1.jsonl").write_text(_line("run_started", "s1", None, _OK, task=task) + "\n")
+    result = run_cli(["trace", "ls", "--runs-dir", str(tmp_path)], capsys)
+    assert result.exit_code == 0, result.stderr
+    assert "[/] fix [link=https://evil.example]this" in " ".join(result.stdout.split())
