@@ -1,0 +1,46 @@
+"""run_batch called from Python: paths given as text work, and arguments of the wrong kind
+are ConfigErrors, not AttributeErrors or a silently different engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dispatcher.batch import BatchTask, TaskRunner, run_batch
+from dispatcher.errors import ConfigError
+
+
+def _factory() -> TaskRunner:
+    async def run(task: BatchTask) -> dict[str, Any]:
+        return {"id": task.id, "status": "ok", "answer": task.task.upper(), "cost_usd": 0.0}
+
+    return run
+
+
+def _tasks(tmp_path: Path) -> Path:
+    path = tmp_path / "tasks.jsonl"
+    path.write_text('{"id": "a", "task": "x"}\n')
+    return path
+
+
+def test_paths_given_as_text_work(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    summary = run_batch(str(_tasks(tmp_path)), str(out), _factory)  # type: ignore[arg-type]
+    assert summary.ran == 1
+    assert json.loads(out.read_text())["answer"] == "X"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"engine": "ray2"}, {"engine": "Local"}, {"workers": "2"}, {"concurrency": 1.5}],
+)
+def test_arguments_of_the_wrong_kind_are_config_errors(
+    tmp_path: Path, kwargs: dict[str, Any]
+) -> None:
+    # engine="ray2" ran on the local engine without a word; workers="2" was a TypeError.
+    with pytest.raises(ConfigError):
+        run_batch(_tasks(tmp_path), tmp_path / "out.jsonl", _factory, **kwargs)
+    assert not (tmp_path / "out.jsonl").exists()
