@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dispatcher.cli._terminal import printable
+from dispatcher.cli._trace_export import check_nesting
 from dispatcher.cli._trace_export import checked_runs_dir as _checked
 from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError, DataError
@@ -139,11 +140,13 @@ def show(
     ] = False,
 ) -> None:
     """Show one run as a tree: agents, model calls, tools, detectors, escalation episodes."""
-    events = _read(_find(run, runs_dir))
+    ref = _find(run, runs_dir)
+    events = _read(ref)
     if as_json:
         adapter = event_adapter()
         typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
         return
+    check_nesting(events, ref.path)
     events = [_printable_event(e) for e in events]  # model output must not drive the terminal
     console = Console()
     console.print(render_run(events))

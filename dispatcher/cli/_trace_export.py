@@ -12,7 +12,7 @@ from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import Event
 from dispatcher.trace.reader import RunRef, locate_run, read_run
 
-__all__ = ["checked_runs_dir", "read_events", "register"]
+__all__ = ["check_nesting", "checked_runs_dir", "read_events", "register"]
 
 _FORMATS = ("otlp-json",)
 
@@ -57,6 +57,36 @@ def read_events(ref: RunRef) -> list[Event]:
             fix="pass a trace written by dispatcher; `dispatcher trace ls` lists the runs",
         )
     return events
+
+
+# Deeper span trees make the tree and page renderers (recursive) fail; dispatcher's own runs
+# nest a few levels (dispatcher, worker, escalation, overwatch).
+MAX_NESTING = 100
+
+
+def check_nesting(events: list[Event], source: Path) -> None:
+    """A ConfigError when spans nest deeper than the renderers draw (a trace not ours)."""
+    parents = {e.span_id: e.parent_id for e in events}
+    depth_of: dict[str, int] = {}
+    for start in parents:
+        chain: list[str] = []
+        span: str | None = start
+        while span is not None and span in parents and span not in depth_of:
+            if span in chain:  # a cycle: counted once
+                break
+            chain.append(span)
+            span = parents[span]
+        depth = depth_of.get(span, 0) if span is not None else 0
+        for link in reversed(chain):
+            depth += 1
+            depth_of[link] = depth
+            if depth > MAX_NESTING:
+                raise ConfigError(
+                    f"{source}: its spans are nested more than {MAX_NESTING} deep "
+                    f"(span {link!r}); dispatcher does not write such traces",
+                    fix="pass a trace written by dispatcher; `dispatcher trace show --json` "
+                    "and `trace export` still read this one",
+                )
 
 
 def _write(output: Path, text: str, source: Path) -> None:
@@ -119,7 +149,9 @@ def html(run: RunArg, output: OutputOpt, runs_dir: RunsDir = None) -> None:
     from dispatcher.trace._html import render_html
 
     ref = locate_run(run, checked_runs_dir(runs_dir))
-    _write(output, render_html(read_events(ref)), ref.path)
+    events = read_events(ref)
+    check_nesting(events, ref.path)
+    _write(output, render_html(events), ref.path)
     typer.echo(f"wrote {output} (open it in a browser)")
 
 

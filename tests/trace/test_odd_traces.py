@@ -161,3 +161,37 @@ def test_trace_ls_shows_a_task_holding_rich_markup_as_written(
     result = run_cli(["trace", "ls", "--runs-dir", str(tmp_path)], capsys)
     assert result.exit_code == 0, result.stderr
     assert "[/] fix [link=https://evil.example]this" in " ".join(result.stdout.split())
+
+
+def _chain(tmp_path: Path, depth: int) -> Path:
+    """A trace whose agents nest `depth` deep (each started by the one before)."""
+    lines = [_line("run_started", "s0", None, _OK, task="t")]
+    lines += [
+        _line("agent_started", f"s{i}", f"s{i - 1}", _OK, agent="a", model="m")
+        for i in range(1, depth + 1)
+    ]
+    path = tmp_path / "r1.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("command", ["html", "show"])
+def test_spans_nested_thousands_deep_are_an_error_not_a_recursion_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    args = ["trace", command, str(_chain(tmp_path, 3000))]
+    if command == "html":
+        args += ["-o", str(tmp_path / "out.html")]
+    result = run_cli(args, capsys)
+    assert result.exit_code == 2 and "fix:" in result.stderr, result.stderr
+    assert "nested" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["html", "show"])
+def test_spans_nested_a_hundred_deep_still_render(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    args = ["trace", command, str(_chain(tmp_path, 99))]
+    if command == "html":
+        args += ["-o", str(tmp_path / "out.html")]
+    assert run_cli(args, capsys).exit_code == 0
