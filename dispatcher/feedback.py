@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from dispatcher._user_files import as_path
 from dispatcher.errors import ConfigError
 from dispatcher.trace.events import EventBase, FeedbackEvent, RouteEvent, RunStarted
 from dispatcher.trace.reader import read_trace
@@ -108,8 +109,16 @@ def give_feedback(
     source: Literal["api", "cli", "gate"] = "api",
 ) -> FeedbackEvent:
     """Feedback for the run whose trace is `trace_path`; appends the `feedback` event to it."""
+    trace_path = as_path(trace_path, "trace path")
     # The trace is locked while checked and appended, so two callers cannot both count.
-    fd = os.open(trace_path, os.O_RDONLY)
+    try:
+        fd = os.open(trace_path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise ConfigError(
+            "no trace at this path",
+            file=trace_path,
+            fix="pass a run's trace (RunResult.trace_path)",
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         event = apply_feedback(read_trace(trace_path), router, reward, source=source)

@@ -251,3 +251,16 @@ def test_feedback_on_a_file_holding_several_runs_is_refused(tmp_path: Path) -> N
         give_feedback(shared, router, 1.0)
     assert router.pulls("first") + router.pulls("second") == before
     assert not any(isinstance(e, FeedbackEvent) for e in read_trace(shared))
+
+
+def test_give_feedback_takes_the_trace_path_as_text(tmp_path: Path) -> None:
+    result = _routed_run(tmp_path)
+    router = build_router(_router_config(tmp_path))
+    event = give_feedback(str(result.trace_path), router, 1.0)  # type: ignore[arg-type]
+    assert event.routes == ["first"]
+
+
+def test_give_feedback_on_a_missing_trace_is_a_config_error(tmp_path: Path) -> None:
+    router = build_router(_router_config(tmp_path))
+    with pytest.raises(ConfigError, match="no trace"):
+        give_feedback(tmp_path / "nope.jsonl", router, 1.0)
