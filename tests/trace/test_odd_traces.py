@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_runner import run_cli
@@ -195,3 +196,16 @@ def test_spans_nested_a_hundred_deep_still_render(
     if command == "html":
         args += ["-o", str(tmp_path / "out.html")]
     assert run_cli(args, capsys).exit_code == 0
+
+
+def test_the_readers_take_paths_as_text(tmp_path: Path) -> None:
+    # read_trace('r1.jsonl') failed with AttributeError: 'str' has no 'read_bytes'.
+    from dispatcher.trace.reader import find_run, list_run_refs, list_runs, locate_run
+
+    path = _trace(tmp_path, _OK)
+    assert read_trace(str(path))[0].kind == "run_started"  # type: ignore[arg-type]
+    folder: Any = str(tmp_path)
+    assert list_runs(folder) == [path]
+    assert [r.run_id for r in list_run_refs(folder)] == ["r1"]
+    assert locate_run("r1", folder).path == path
+    assert find_run("r1", folder) == path
