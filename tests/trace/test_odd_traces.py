@@ -209,3 +209,23 @@ def test_the_readers_take_paths_as_text(tmp_path: Path) -> None:
     assert [r.run_id for r in list_run_refs(folder)] == ["r1"]
     assert locate_run("r1", folder).path == path
     assert find_run("r1", folder) == path
+
+
+@pytest.mark.parametrize("command", ["html", "show"])
+def test_spans_sharing_an_id_still_render(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # A second agent and an escalation reusing the agent's span id, under it: the page drew
+    # the agent inside itself without end (RecursionError traceback).
+    again = _line("agent_started", "s2", "s2", _OK, agent="b", model="m")
+    escalation = _line(
+        "escalation", "s2", "s2", _OK, trigger="self", reason="r", from_model="a",
+        to_model="b", mode="advise", outcome="advised",
+    )  # fmt: skip
+    path = _trace(tmp_path, _OK)
+    path.write_text(path.read_text() + again + "\n" + escalation + "\n")
+    args = ["trace", command, str(path)]
+    if command == "html":
+        args += ["-o", str(tmp_path / "out.html")]
+    result = run_cli(args, capsys)
+    assert result.exit_code == 0, result.stderr
