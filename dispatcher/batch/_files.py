@@ -156,7 +156,8 @@ class ResultsFile:
 
     def append(self, result: dict[str, Any]) -> None:
         first = {"id": result["id"], **result}  # starts with _LINE_START, whatever the order
-        line = (json.dumps(first, ensure_ascii=False) + "\n").encode("utf-8")
+        # default=str: a runner's Path or other value is written as text, not a TypeError.
+        line = (json.dumps(first, ensure_ascii=False, default=str) + "\n").encode("utf-8")
         written = os.write(self._fd, line)
         while written < len(line):  # a regular file takes it whole; a short write is resumed
             written += os.write(self._fd, line[written:])

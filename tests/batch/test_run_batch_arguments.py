@@ -44,3 +44,32 @@ def test_arguments_of_the_wrong_kind_are_config_errors(
     with pytest.raises(ConfigError):
         run_batch(_tasks(tmp_path), tmp_path / "out.jsonl", _factory, **kwargs)
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def _odd_factory() -> TaskRunner:
+    async def run(task: BatchTask) -> Any:
+        if task.id == "none":
+            return None  # not a result line at all
+        if task.id == "noid":
+            return {"status": "ok"}
+        if task.id == "otherid":
+            return {"id": "zzz", "status": "ok"}
+        return {"id": task.id, "status": "ok", "trace": Path("t.jsonl")}  # not JSON as is
+
+    return run
+
+
+def test_a_runner_answering_in_the_wrong_shape_does_not_stop_the_batch(tmp_path: Path) -> None:
+    # None or a dict without `id` ended the whole batch with a TypeError/KeyError; a Path
+    # in the line with a TypeError from json.dumps; another id made resuming re-run it forever.
+    tasks = tmp_path / "tasks.jsonl"
+    ids = ["none", "noid", "otherid", "path"]
+    tasks.write_text("".join(json.dumps({"id": i, "task": "x"}) + "\n" for i in ids))
+    out = tmp_path / "out.jsonl"
+    summary = run_batch(tasks, out, _odd_factory)
+    assert summary.ran == 4
+    lines = {line["id"]: line for line in map(json.loads, out.read_text().splitlines())}
+    assert set(lines) == set(ids)
+    assert lines["none"]["status"] == "error" and "NoneType" in lines["none"]["error"]
+    assert lines["path"]["trace"] == "t.jsonl"
+    assert run_batch(tasks, out, _odd_factory).skipped == 4
