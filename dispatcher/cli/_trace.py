@@ -232,13 +232,25 @@ def stats(
 
 
 def _printable_event(event: Event) -> Event:
-    """The event with its text fields (model and tool output among them) made printable."""
-    changed = {
-        name: printable(value)
-        for name, value in event.__dict__.items()
-        if isinstance(value, str) and printable(value) != value
-    }
+    """The event with its text (model and tool output among them, and the text inside its
+    lists and mappings: evidence, errors, arguments) made printable."""
+    changed = {}
+    for name, value in event.__dict__.items():
+        shown = _printable_value(value)
+        if shown != value:
+            changed[name] = shown
     return event.model_copy(update=changed) if changed else event
+
+
+def _printable_value(value: Any) -> Any:
+    # Recursive: the reader refuses JSON nested past ~200 levels, far below the stack's limit.
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable_value(item) for item in value]
+    if isinstance(value, dict):
+        return {_printable_value(k): _printable_value(v) for k, v in value.items()}
+    return value
 
 
 def _usd(value: float | None) -> str:

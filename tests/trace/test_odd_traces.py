@@ -229,3 +229,25 @@ def test_spans_sharing_an_id_still_render(
         args += ["-o", str(tmp_path / "out.html")]
     result = run_cli(args, capsys)
     assert result.exit_code == 0, result.stderr
+
+
+def test_trace_show_escapes_control_characters_inside_lists_and_mappings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only top-level text fields were made printable: an OSC 52 (write the clipboard) in a
+    # detector's evidence, a run's error or its unpriced models reached the terminal.
+    osc = "\x1b]52;c;ZXZpbA==\x07"
+    lines = [
+        _line("run_started", "s1", None, _OK, task="t"),
+        _line("agent_started", "s2", "s1", _OK, agent="a", model="m"),
+        _line("detector", "s4", "s2", _OK, detector="d", agent="a", verdict="v", step=1,
+              evidence={osc: [osc]}),
+        _line("run_finished", "s3", "s1", _OK, status="error", cost_usd=None,
+              counterfactual_cost_usd=None, unpriced_models=[osc],
+              error={"type": osc, "message": osc}),
+    ]  # fmt: skip
+    path = tmp_path / "r1.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli(["trace", "show", str(path)], capsys)
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\\x1b]52" in result.stdout
