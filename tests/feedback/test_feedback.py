@@ -264,3 +264,22 @@ def test_give_feedback_on_a_missing_trace_is_a_config_error(tmp_path: Path) -> N
     router = build_router(_router_config(tmp_path))
     with pytest.raises(ConfigError, match="no trace"):
         give_feedback(tmp_path / "nope.jsonl", router, 1.0)
+
+
+def test_a_routers_score_that_is_not_finite_is_traced_as_none(tmp_path: Path) -> None:
+    # Trace events refuse NaN/Infinity (a trace holding them printed JSON that is not JSON);
+    # a user's router scoring NaN must still run, its score traced as unknown (as the file
+    # writer always wrote it: null).
+    from dispatcher.routing.base import RouteDecision
+
+    class NanRouter:
+        name = "nan-router"
+
+        def __call__(self, context: RouteContext) -> RouteDecision:
+            return RouteDecision("nan-router", "first", float("nan"), float("inf"), "odd")
+
+    reg, _, _ = registry([FIRST, SECOND], small=[reply("done", agent="first")])
+    result = Dispatcher(reg, router=NanRouter(), runs_dir=tmp_path / "runs").run_sync(TASK)
+    assert result.trace_path is not None
+    (route,) = [e for e in read_trace(result.trace_path) if e.kind == "route"]
+    assert (route.score, route.threshold, route.chosen) == (None, None, "first")
