@@ -73,3 +73,18 @@ def test_a_runner_answering_in_the_wrong_shape_does_not_stop_the_batch(tmp_path:
     assert lines["none"]["status"] == "error" and "NoneType" in lines["none"]["error"]
     assert lines["path"]["trace"] == "t.jsonl"
     assert run_batch(tasks, out, _odd_factory).skipped == 4
+
+
+def test_an_answer_holding_a_lone_surrogate_is_written(tmp_path: Path) -> None:
+    # A model's JSON may escape half a surrogate pair ("\ud800"): encoding the result line
+    # as UTF-8 raised UnicodeEncodeError and ended the whole batch.
+    def factory() -> TaskRunner:
+        async def run(task: BatchTask) -> dict[str, Any]:
+            return {"id": task.id, "status": "ok", "answer": "half \ud800 pair"}
+
+        return run
+
+    out = tmp_path / "out.jsonl"
+    assert run_batch(_tasks(tmp_path), out, factory).ran == 1
+    assert json.loads(out.read_text())["answer"] == "half \ud800 pair"
+    assert run_batch(_tasks(tmp_path), out, factory).skipped == 1
