@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -288,8 +289,9 @@ class Dispatcher:
             router=decision.router,
             candidates=list(candidates),
             chosen=decision.chosen,
-            score=decision.score,
-            threshold=decision.threshold,
+            # A user's router may score NaN/inf: traced as unknown (events refuse them).
+            score=_finite_or_none(decision.score),
+            threshold=_finite_or_none(decision.threshold),
             reason=decision.reason
             or ("unsure: asking the dispatcher model" if decision.chosen is None else ""),
         )
@@ -349,6 +351,10 @@ def _use_shared_state(registry: Registry, options: dict[str, Any]) -> None:
     if settings.spend_cap is not None and options.get("spend_cap") is None:
         cap = settings.spend_cap
         options["spend_cap"] = DailySpendCap(store, cap.usd_per_day, key=cap.key)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _check_decision(decision: Any, router: str) -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from dispatcher._user_files import as_path
 from dispatcher.errors import ConfigError
 from dispatcher.trace.events import EventBase, FeedbackEvent, RouteEvent, RunStarted
 from dispatcher.trace.reader import read_trace
@@ -61,6 +62,14 @@ def apply_feedback(
     started = next((e for e in events if isinstance(e, RunStarted)), None)
     if started is None:
         raise ConfigError("the trace has no run_started event", fix="check the run id")
+    runs = list(dict.fromkeys(e.run_id for e in events if isinstance(e, RunStarted)))
+    if len(runs) > 1:
+        # A gateway's shared file: one reward must not update the router for every run in it.
+        raise ConfigError(
+            f"the trace holds {len(runs)} runs ({', '.join(runs[:3])}), as a gateway's "
+            "shared trace file does; feedback is for one run",
+            fix="give feedback for one run of it (its run id)",
+        )
     if any(isinstance(e, FeedbackEvent) for e in events):
         raise ConfigError(
             f"run {started.run_id} already has feedback; a run's outcome is counted once",
@@ -100,11 +109,20 @@ def give_feedback(
     source: Literal["api", "cli", "gate"] = "api",
 ) -> FeedbackEvent:
     """Feedback for the run whose trace is `trace_path`; appends the `feedback` event to it."""
+    trace_path = as_path(trace_path, "trace path")
     # The trace is locked while checked and appended, so two callers cannot both count.
-    fd = os.open(trace_path, os.O_RDONLY)
+    try:
+        fd = os.open(trace_path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise ConfigError(
+            "no trace at this path",
+            file=trace_path,
+            fix="pass a run's trace (RunResult.trace_path)",
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         event = apply_feedback(read_trace(trace_path), router, reward, source=source)
+        _cut_torn_tail(trace_path)
         sink = JsonlTraceSink(trace_path)
         try:
             sink.write(event)
@@ -113,3 +131,11 @@ def give_feedback(
     finally:
         os.close(fd)
     return event
+
+
+def _cut_torn_tail(trace_path: Path) -> None:
+    """Drop a killed run's unfinished last line (reading skips it): a line appended after it
+    would join it into one invalid line and make the whole trace unreadable."""
+    data = trace_path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        os.truncate(trace_path, data.rfind(b"\n") + 1)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from dispatcher._user_files import as_path
 from dispatcher.batch._files import ResultsFile, finished_ids, read_tasks
 from dispatcher.batch._progress import BatchProgress
 from dispatcher.batch._runner import RunnerFactory
@@ -40,6 +41,14 @@ def run_batch(
     redo_errors: bool = False,
 ) -> BatchSummary:
     """Run every task of `tasks_path` that `out_path` has no result for."""
+    tasks_path, out_path = as_path(tasks_path, "tasks path"), as_path(out_path, "out path")
+    if engine not in ("local", "ray"):  # anything else ran on the local engine without a word
+        raise ConfigError(f"unknown engine {engine!r}", fix="use engine='local' or engine='ray'")
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (workers, concurrency)):
+        raise ConfigError(
+            f"workers and concurrency must be integers (got {workers!r}, {concurrency!r})",
+            fix="e.g. workers=2, concurrency=100",
+        )
     if workers < 1 or concurrency < 1:
         raise ConfigError(
             f"--workers and --concurrency must be at least 1 (got {workers}, {concurrency})",

@@ -156,7 +156,12 @@ class ResultsFile:
 
     def append(self, result: dict[str, Any]) -> None:
         first = {"id": result["id"], **result}  # starts with _LINE_START, whatever the order
-        line = (json.dumps(first, ensure_ascii=False) + "\n").encode("utf-8")
+        # default=str: a runner's Path or other value is written as text, not a TypeError.
+        text = json.dumps(first, ensure_ascii=False, default=str)
+        try:
+            line = (text + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # half a surrogate pair (a model's "\ud800"): escaped
+            line = (json.dumps(first, default=str) + "\n").encode("ascii")
         written = os.write(self._fd, line)
         while written < len(line):  # a regular file takes it whole; a short write is resumed
             written += os.write(self._fd, line[written:])

@@ -42,19 +42,30 @@ def result_line(task_id: str, result: Any) -> dict[str, Any]:
 async def run_task(runner: TaskRunner, task: BatchTask) -> dict[str, Any]:
     """Run one task; an exception becomes an `error` line so the batch goes on."""
     try:
-        return await runner(task)
+        result = await runner(task)
     except Exception as exc:  # (one task's failure never stops the batch)
         trace = getattr(exc, "trace_path", None)
-        return {
-            "id": task.id,
-            "status": "error",
-            "answer": None,
-            "cost_usd": None,
-            "counterfactual_cost_usd": None,
-            "escalations": 0,
-            "trace": str(trace) if trace else None,
-            "error": str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}",
-        }
+        error = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        return _error_line(task, error, str(trace) if trace else None)
+    if not isinstance(result, dict):  # a user's runner: its answer is checked like any other
+        return _error_line(
+            task, f"the task runner returned {type(result).__name__}, not a result dict", None
+        )
+    # The line is the task's whatever id the runner wrote: resuming is keyed by it.
+    return {**result, "id": task.id}
+
+
+def _error_line(task: BatchTask, error: str, trace: str | None) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "status": "error",
+        "answer": None,
+        "cost_usd": None,
+        "counterfactual_cost_usd": None,
+        "escalations": 0,
+        "trace": trace,
+        "error": error,
+    }
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dispatcher.cli._terminal import printable
+from dispatcher.cli._trace_export import check_nesting
 from dispatcher.cli._trace_export import checked_runs_dir as _checked
 from dispatcher.cli.app import app
 from dispatcher.errors import ConfigError, DataError
@@ -89,7 +90,7 @@ def ls(
     table = Table("run", "status", "cost", "all-strong", "esc.", "task")
     cells = [
         [
-            row["run_id"],
+            printable(row["run_id"]),  # a file name: any text
             str(row["status"]),
             _usd(row["cost_usd"]),
             _usd(row["counterfactual_cost_usd"]),
@@ -112,7 +113,7 @@ def ls(
     for row_cells in cells:
         task_text = row_cells[5]
         row_cells[5] = task_text if len(task_text) <= room else task_text[: room - 1] + "…"
-        table.add_row(*row_cells)
+        table.add_row(*(Text(cell) for cell in row_cells))  # Text: '[...]' is not markup
     console.print(table)
 
 
@@ -139,11 +140,13 @@ def show(
     ] = False,
 ) -> None:
     """Show one run as a tree: agents, model calls, tools, detectors, escalation episodes."""
-    events = _read(_find(run, runs_dir))
+    ref = _find(run, runs_dir)
+    events = _read(ref)
     if as_json:
         adapter = event_adapter()
         typer.echo(json.dumps([adapter.dump_python(e, mode="json") for e in events], indent=2))
         return
+    check_nesting(events, ref.path)
     events = [_printable_event(e) for e in events]  # model output must not drive the terminal
     console = Console()
     console.print(render_run(events))
@@ -229,13 +232,25 @@ def stats(
 
 
 def _printable_event(event: Event) -> Event:
-    """The event with its text fields (model and tool output among them) made printable."""
-    changed = {
-        name: printable(value)
-        for name, value in event.__dict__.items()
-        if isinstance(value, str) and printable(value) != value
-    }
+    """The event with its text (model and tool output among them, and the text inside its
+    lists and mappings: evidence, errors, arguments) made printable."""
+    changed = {}
+    for name, value in event.__dict__.items():
+        shown = _printable_value(value)
+        if shown != value:
+            changed[name] = shown
     return event.model_copy(update=changed) if changed else event
+
+
+def _printable_value(value: Any) -> Any:
+    # Recursive: the reader refuses JSON nested past ~200 levels, far below the stack's limit.
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [_printable_value(item) for item in value]
+    if isinstance(value, dict):
+        return {_printable_value(k): _printable_value(v) for k, v in value.items()}
+    return value
 
 
 def _usd(value: float | None) -> str:

@@ -12,7 +12,7 @@ from dispatcher.errors import ConfigError, DataError
 from dispatcher.trace.events import Event
 from dispatcher.trace.reader import RunRef, locate_run, read_run
 
-__all__ = ["checked_runs_dir", "read_events", "register"]
+__all__ = ["check_nesting", "checked_runs_dir", "read_events", "register"]
 
 _FORMATS = ("otlp-json",)
 
@@ -59,7 +59,43 @@ def read_events(ref: RunRef) -> list[Event]:
     return events
 
 
-def _write(output: Path, text: str) -> None:
+# Deeper span trees make the tree and page renderers (recursive) fail; dispatcher's own runs
+# nest a few levels (dispatcher, worker, escalation, overwatch).
+MAX_NESTING = 100
+
+
+def check_nesting(events: list[Event], source: Path) -> None:
+    """A ConfigError when spans nest deeper than the renderers draw (a trace not ours)."""
+    parents = {e.span_id: e.parent_id for e in events}
+    depth_of: dict[str, int] = {}
+    for start in parents:
+        chain: list[str] = []
+        span: str | None = start
+        while span is not None and span in parents and span not in depth_of:
+            if span in chain:  # a cycle: counted once
+                break
+            chain.append(span)
+            span = parents[span]
+        depth = depth_of.get(span, 0) if span is not None else 0
+        for link in reversed(chain):
+            depth += 1
+            depth_of[link] = depth
+            if depth > MAX_NESTING:
+                raise ConfigError(
+                    f"{source}: its spans are nested more than {MAX_NESTING} deep "
+                    f"(span {link!r}); dispatcher does not write such traces",
+                    fix="pass a trace written by dispatcher; `dispatcher trace show --json` "
+                    "and `trace export` still read this one",
+                )
+
+
+def _write(output: Path, text: str, source: Path) -> None:
+    if output.exists() and output.samefile(source):  # a link to it too
+        # Written over, the run's only record would be lost.
+        raise ConfigError(
+            f"{output} is the trace being read",
+            fix="write to another file, e.g. -o run.html or -o spans.json",
+        )
     if output.is_dir():
         raise ConfigError(
             f"{output} is a folder", fix="pass a file name, e.g. -o run.html or -o spans.json"
@@ -92,7 +128,8 @@ def export(
         raise ConfigError(
             f"unknown export format {format!r}", fix=f"use --format {' or '.join(_FORMATS)}"
         )
-    events = read_events(locate_run(run, checked_runs_dir(runs_dir)))
+    ref = locate_run(run, checked_runs_dir(runs_dir))
+    events = read_events(ref)
     try:
         from dispatcher.telemetry._otlp_json import export_otlp_json
     except ImportError:
@@ -102,7 +139,7 @@ def export(
             "the OTLP export needs OpenTelemetry, which is not installed", fix=INSTALL_HINT
         ) from None
     document = export_otlp_json(events, capture_content=content)
-    _write(output, json.dumps(document, indent=1) + "\n")
+    _write(output, json.dumps(document, indent=1) + "\n", ref.path)
     spans = sum(len(s["spans"]) for r in document["resourceSpans"] for s in r["scopeSpans"])
     typer.echo(f"wrote {spans} spans to {output}")
 
@@ -111,8 +148,10 @@ def html(run: RunArg, output: OutputOpt, runs_dir: RunsDir = None) -> None:
     """Write one run as a single HTML file (no network): timeline, escalations, costs."""
     from dispatcher.trace._html import render_html
 
-    events = read_events(locate_run(run, checked_runs_dir(runs_dir)))
-    _write(output, render_html(events))
+    ref = locate_run(run, checked_runs_dir(runs_dir))
+    events = read_events(ref)
+    check_nesting(events, ref.path)
+    _write(output, render_html(events), ref.path)
     typer.echo(f"wrote {output} (open it in a browser)")
 
 

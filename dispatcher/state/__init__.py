@@ -34,15 +34,26 @@ def open_state_store(url: str | None) -> StateStore:
     URLs open Redis; `local` or nothing is process-local."""
     if url is None or url == "local":
         return LocalStateStore()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if isinstance(url, str) and url.startswith(("redis://", "rediss://", "unix://")):
         from dispatcher.state._redis import RedisStateStore
 
         return RedisStateStore(url)
     raise ConfigError(
-        f"unknown state store {url!r}",
+        f"unknown state store {_without_password(url)!r}"
+        if isinstance(url, str)
+        else f"a state store is named by a URL string, got {type(url).__name__}",
         field="state",
         fix="use redis://HOST:PORT/DB for shared state, or local",
     )
+
+
+def _without_password(url: str) -> str:
+    """The URL with what precedes its last '@' (user and password) hidden."""
+    scheme, at, rest = url.rpartition("@")
+    if not at:
+        return url
+    head = scheme.split("//", 1)[0] + "//" if "//" in scheme else ""
+    return f"{head}***@{rest}"
 
 
 def __getattr__(name: str) -> object:

@@ -3,6 +3,7 @@ process sharing the store (gateway replicas, batch workers) draws on the same al
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from dispatcher.errors import BudgetExceeded, ConfigError
@@ -21,8 +22,11 @@ class DailySpendCap:
     """
 
     def __init__(self, store: StateStore, usd_per_day: float, *, key: str = "default") -> None:
-        if usd_per_day <= 0:
-            raise ConfigError(f"a daily USD cap must be above 0, got {usd_per_day}", fix="e.g. 5.0")
+        # NaN passed a `<= 0` check and no spend is ever `>= nan`: the cap would never refuse.
+        if not _is_number(usd_per_day) or not usd_per_day > 0:
+            raise ConfigError(
+                f"a daily USD cap must be a number above 0, got {usd_per_day!r}", fix="e.g. 5.0"
+            )
         self.store = store
         self.usd_per_day = usd_per_day
         self.key = key
@@ -41,4 +45,14 @@ class DailySpendCap:
 
     def charge(self, usd: float | None) -> float:
         """Add a finished run's cost; returns today's total."""
+        if usd is not None and (not _is_number(usd) or not math.isfinite(usd) or usd < 0):
+            # A NaN total never reaches the cap again today; a negative one gives money back.
+            raise ConfigError(
+                f"a run's cost must be a finite number >= 0 (or None), got {usd!r}",
+                fix="charge the run's cost_usd",
+            )
         return self.store.add_expiring(self._counter(), float(usd or 0.0), _TWO_DAYS_S)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

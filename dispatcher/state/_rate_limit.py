@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from dispatcher.errors import ConfigError
@@ -15,9 +16,18 @@ class RateLimit:
     """`allow(key)` takes one slot of the current window, or says there is none left."""
 
     def __init__(self, store: StateStore, limit: int, window_s: float) -> None:
-        if limit < 1 or window_s <= 0:
+        # A NaN or infinite window failed in allow() (int() of it); 1.5 slots mean nothing.
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or isinstance(window_s, bool)
+            or not isinstance(window_s, int | float)
+            or limit < 1
+            or not 0 < window_s < math.inf
+        ):
             raise ConfigError(
-                f"a rate limit needs limit >= 1 and window_s > 0, got {limit} and {window_s}",
+                f"a rate limit needs an integer limit >= 1 and a finite window_s > 0, got "
+                f"{limit!r} and {window_s!r}",
                 fix="e.g. RateLimit(store, 60, 60.0) for 60 a minute",
             )
         self.store = store

@@ -11,8 +11,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import pydantic_core
+
 from dispatcher.redaction import redact
 from dispatcher.telemetry import _conventions as c
+from dispatcher.trace._lines import json_safe
 from dispatcher.trace.events import (
     AgentFinished,
     AgentStarted,
@@ -57,7 +60,14 @@ _SCRIPTED = "scripted:"  # dispatcher.testing's models name themselves so
 
 def _text(value: Any) -> str:
     """Any value as redacted text; structured values as compact JSON."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    if isinstance(value, str):
+        return redact(value)
+    try:
+        text = json.dumps(value, default=str, sort_keys=True)
+    except (TypeError, ValueError):
+        # User data (a tool's signals): keys of mixed types cannot be sorted, and an integer
+        # over 4300 digits has no str(); the trace writer's own conversion takes both.
+        text = pydantic_core.to_json(json_safe(value)).decode("utf-8")
     return redact(text)
 
 

@@ -84,6 +84,7 @@ class _Page:
                 self.step_of[event.span_id] = counts[event.parent_id]
         owners = {e.span_id for e in events if isinstance(e, AgentStarted | EscalationEvent)}
         self.children: dict[str | None, list[Event]] = defaultdict(list)
+        self._drawn: set[str] = set()  # spans whose children are drawn already
         for event in events:
             if isinstance(event, RunStarted | RunFinished | AgentFinished):
                 continue
@@ -244,6 +245,11 @@ class _Page:
         return f'<h2>Timeline</h2>{controls}<div class="tree">{self._nodes(None)}</div>'
 
     def _nodes(self, parent: str | None) -> str:
+        if parent is not None:
+            # Spans sharing an id (a trace not ours) would draw a span inside itself forever.
+            if parent in self._drawn:
+                return ""
+            self._drawn.add(parent)
         return "".join(self._node(event) for event in self.children.get(parent, []))
 
     def _node(self, event: Event) -> str:

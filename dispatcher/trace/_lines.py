@@ -13,6 +13,7 @@ does, so a field of the wrong type fails a test rather than a later read).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from dispatcher.trace.events import EventBase
 
 __all__ = ["event_line", "json_safe", "plain", "validating"]
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TEMPLATES: dict[type[EventBase], tuple[dict[str, Any], frozenset[str]]] = {}
 
 
@@ -81,12 +83,15 @@ def plain(value: Any) -> Any:
 
 def json_safe(value: Any) -> Any:
     """`value` with every part JSON can hold as is (the slow path, after a failed write)."""
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, str):
+        # A lone surrogate (os.listdir's text for a name that is not UTF-8) has no UTF-8.
+        return _SURROGATE.sub("\ufffd", value)
+    if value is None or isinstance(value, int | float | bool):
         return value
     if isinstance(value, bytes | bytearray):
         return bytes(value).decode("utf-8", errors="replace")
     if isinstance(value, Mapping):
-        return {str(key): json_safe(item) for key, item in value.items()}
+        return {json_safe(str(key)): json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [json_safe(item) for item in value]
     if hasattr(value, "model_dump"):  # a pydantic event itself

@@ -49,7 +49,9 @@ class EventBase(BaseModel):
     """Fields every event carries."""
 
     # defer_build: each class builds its validator on first use, not at import time.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    # allow_inf_nan=False: the writer turns NaN/Infinity into null, so one read back came from
+    # elsewhere, and would make `trace stats --json` / `show --json` print text that is not JSON.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, allow_inf_nan=False)
 
     run_id: str
     ts: Annotated[str, AfterValidator(_iso_time)] = Field(description="ISO 8601 UTC timestamp")

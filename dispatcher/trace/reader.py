@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from dispatcher._user_files import as_path
 from dispatcher.errors import DataError
 from dispatcher.trace._shared_files import (
     finished_at,
@@ -40,6 +41,7 @@ def read_trace(path: Path, *, tolerate_partial_last_line: bool = True) -> list[E
     inside a multi-byte character): it is skipped, not fatal. Every complete line must be a
     valid event.
     """
+    path = as_path(path, "trace path")
     adapter = event_adapter()
     events: list[Event] = []
     try:
@@ -89,7 +91,7 @@ def _is_truncated_json(line: str) -> bool:
 
 def list_runs(runs_dir: Path | None = None) -> list[Path]:
     """Trace files, newest first; entries that are not readable files are left out."""
-    directory = runs_dir or default_runs_dir()
+    directory = as_path(runs_dir, "runs folder") if runs_dir else default_runs_dir()
     if not directory.is_dir():
         return []
     found: list[tuple[float, Path]] = []
@@ -124,6 +126,7 @@ def find_run(run: str, runs_dir: Path | None = None) -> Path:
     if candidate.suffix == ".jsonl" and candidate.is_file():
         return candidate
     _check_run_text(run)
+    runs_dir = as_path(runs_dir, "runs folder") if runs_dir else None
     runs = list_runs(runs_dir)
     if run == "latest" and runs:
         return runs[0]
@@ -202,7 +205,7 @@ def _one_run(events: list[Event], path: Path) -> list[Event]:
 
 def list_run_refs(runs_dir: Path | None = None, limit: int | None = None) -> list[RunRef]:
     """Runs newest first (by their last write): files of their own and runs in shared files."""
-    directory = runs_dir or default_runs_dir()
+    directory = as_path(runs_dir, "runs folder") if runs_dir else default_runs_dir()
     dated: list[tuple[float, RunRef]] = []
     own = list_runs(directory)
     for path in own if limit is None else own[:limit]:
@@ -230,7 +233,7 @@ def locate_run(run: str, runs_dir: Path | None = None) -> RunRef:
     if candidate.suffix == ".jsonl" and candidate.is_file():
         return RunRef(candidate.stem, candidate)
     _check_run_text(run)
-    directory = runs_dir or default_runs_dir()
+    directory = as_path(runs_dir, "runs folder") if runs_dir else default_runs_dir()
     if run == "latest":
         newest = list_run_refs(directory, limit=1)
         if newest:

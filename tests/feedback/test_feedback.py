@@ -14,6 +14,7 @@ from scenario import registry
 
 from dispatcher import Agent, Dispatcher, RunResult
 from dispatcher.errors import ConfigError
+from dispatcher.feedback import give_feedback
 from dispatcher.routing import build_router
 from dispatcher.routing.bandit import LinUCBRouter
 from dispatcher.routing.base import RouteContext
@@ -221,3 +222,64 @@ def test_feedback_on_a_long_task_updates_the_context_that_was_routed(tmp_path: P
     result.feedback(-1.0)
     (prompt,) = learned
     assert router.features([prompt]).tolist() == router.features([long_task]).tolist()
+
+
+def test_feedback_on_a_trace_with_a_torn_last_line_leaves_it_readable(tmp_path: Path) -> None:
+    # A killed run's trace ends with a line cut mid-write (no newline): reading skips it, but
+    # the feedback line appended after it made one invalid complete line, so the trace could
+    # never be read again.
+    result = _routed_run(tmp_path)
+    assert result.trace_path is not None
+    with result.trace_path.open("ab") as file:
+        file.write(b'{"run_id": "' + result.run_id.encode() + b'", "ts": "2026-')
+    event = result.feedback(1.0)
+    events = read_trace(result.trace_path, tolerate_partial_last_line=False)
+    assert [e for e in events if isinstance(e, FeedbackEvent)] == [event]
+
+
+def test_feedback_on_a_file_holding_several_runs_is_refused(tmp_path: Path) -> None:
+    # A gateway's shared trace file holds many runs: one reward must not update the router
+    # for every run in it (nor be refused because another run already had feedback).
+    first, second = _routed_run(tmp_path), _routed_run(tmp_path)
+    assert first.trace_path is not None and second.trace_path is not None
+    shared = tmp_path / "shared.jsonl"
+    shared.write_bytes(first.trace_path.read_bytes() + second.trace_path.read_bytes())
+    router = build_router(_router_config(tmp_path))
+    assert isinstance(router, LinUCBRouter)
+    before = router.pulls("first") + router.pulls("second")
+    with pytest.raises(ConfigError, match="holds 2 runs"):
+        give_feedback(shared, router, 1.0)
+    assert router.pulls("first") + router.pulls("second") == before
+    assert not any(isinstance(e, FeedbackEvent) for e in read_trace(shared))
+
+
+def test_give_feedback_takes_the_trace_path_as_text(tmp_path: Path) -> None:
+    result = _routed_run(tmp_path)
+    router = build_router(_router_config(tmp_path))
+    event = give_feedback(str(result.trace_path), router, 1.0)  # type: ignore[arg-type]
+    assert event.routes == ["first"]
+
+
+def test_give_feedback_on_a_missing_trace_is_a_config_error(tmp_path: Path) -> None:
+    router = build_router(_router_config(tmp_path))
+    with pytest.raises(ConfigError, match="no trace"):
+        give_feedback(tmp_path / "nope.jsonl", router, 1.0)
+
+
+def test_a_routers_score_that_is_not_finite_is_traced_as_none(tmp_path: Path) -> None:
+    # Trace events refuse NaN/Infinity (a trace holding them printed JSON that is not JSON);
+    # a user's router scoring NaN must still run, its score traced as unknown (as the file
+    # writer always wrote it: null).
+    from dispatcher.routing.base import RouteDecision
+
+    class NanRouter:
+        name = "nan-router"
+
+        def __call__(self, context: RouteContext) -> RouteDecision:
+            return RouteDecision("nan-router", "first", float("nan"), float("inf"), "odd")
+
+    reg, _, _ = registry([FIRST, SECOND], small=[reply("done", agent="first")])
+    result = Dispatcher(reg, router=NanRouter(), runs_dir=tmp_path / "runs").run_sync(TASK)
+    assert result.trace_path is not None
+    (route,) = [e for e in read_trace(result.trace_path) if e.kind == "route"]
+    assert (route.score, route.threshold, route.chosen) == (None, None, "first")

@@ -163,3 +163,26 @@ def test_spans_switched_on_without_opentelemetry_is_a_clear_error(
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     with pytest.raises(ConfigError, match=r'fix: pip install -e "\.\[otel\]"'):
         telemetry_sinks(config.settings.telemetry)
+
+
+def test_signals_and_arguments_with_keys_of_mixed_types_become_attributes() -> None:
+    # A tool's signals are user data: {1: ..., "b": ...} made json.dumps(sort_keys=True) raise
+    # TypeError inside the span sink, which a live run with spans on did not survive.
+    from dispatcher.telemetry._attributes import tool_call_attributes
+    from dispatcher.trace.events import ToolCallEvent
+
+    mixed = {"by_id": {1: "one", "two": 2}, "raw": [b"\xff"]}
+    event = ToolCallEvent(
+        run_id="r",
+        ts="2026-12-06T10:00:00+00:00",
+        span_id="s",
+        agent="a",
+        tool="t",
+        call_id="c",
+        ok=True,
+        arguments=mixed,
+        signals=mixed,
+    )
+    attributes = tool_call_attributes(event, content=True)
+    for key in ("dispatcher.signals", "gen_ai.tool.call.arguments"):
+        assert json.loads(str(attributes[key]))["by_id"] == {"1": "one", "two": 2}

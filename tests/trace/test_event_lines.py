@@ -144,3 +144,19 @@ def test_a_tool_signal_the_json_writer_does_not_know_never_breaks_the_trace(
     assert signals["array"] == [0, 1, 2] and signals["number"] == 1.5
     assert signals["object"] == "<opaque>" and signals["nested"]["deeper"][0] == "<opaque>"
     assert "not utf-8" in signals["raw"]
+
+
+@pytest.mark.parametrize("sinks", ["file_only", "file_and_memory"])
+def test_text_holding_a_lone_surrogate_never_breaks_the_trace(tmp_path: Path, sinks: str) -> None:
+    # os.listdir gives a file name that is not UTF-8 as text with lone surrogates ('\udcff'):
+    # a tool output or signal holding one ended the whole run with a PydanticSerializationError.
+    path = tmp_path / "run.jsonl"
+    extra = [MemoryTraceSink()] if sinks == "file_and_memory" else []
+    tracer = Tracer("r1", [JsonlTraceSink(path), *extra], trace_path=path)
+    odd = "report-\udcff.csv"
+    fields = {**CASES[0][1], "output": odd, "signals": {"files": [odd], odd: 1}}
+    tracer.emit(ToolCallEvent, **fields)
+    tracer.close()
+    (event,) = read_trace(path)
+    assert event.output == "report-\ufffd.csv"  # type: ignore[union-attr]
+    assert event.signals == {"files": ["report-\ufffd.csv"], "report-\ufffd.csv": 1}  # type: ignore[union-attr]
