@@ -15,7 +15,7 @@ from typing import Any
 
 from dispatcher.batch._files import BatchTask
 from dispatcher.batch._local import run_chunk
-from dispatcher.batch._runner import RunnerFactory, TaskRunner
+from dispatcher.batch._runner import RunnerFactory, TaskRunner, error_line
 from dispatcher.errors import ConfigError
 
 __all__ = ["run_ray"]
@@ -128,13 +128,4 @@ def run_ray(
 
 
 def _lost(task: BatchTask, exc: BaseException) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "status": "error",
-        "answer": None,
-        "cost_usd": None,
-        "counterfactual_cost_usd": None,
-        "escalations": 0,
-        "trace": None,
-        "error": f"the Ray worker failed: {type(exc).__name__}: {str(exc)[:300]}",
-    }
+    return error_line(task, f"the Ray worker failed: {type(exc).__name__}: {str(exc)[:300]}", None)

@@ -13,7 +13,14 @@ from typing import Any, Protocol
 from dispatcher.batch._files import BatchTask
 from dispatcher.errors import UserError
 
-__all__ = ["DispatcherRunnerFactory", "RunnerFactory", "TaskRunner", "result_line", "run_task"]
+__all__ = [
+    "DispatcherRunnerFactory",
+    "RunnerFactory",
+    "TaskRunner",
+    "error_line",
+    "result_line",
+    "run_task",
+]
 
 
 class TaskRunner(Protocol):
@@ -46,16 +53,17 @@ async def run_task(runner: TaskRunner, task: BatchTask) -> dict[str, Any]:
     except Exception as exc:  # (one task's failure never stops the batch)
         trace = getattr(exc, "trace_path", None)
         error = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-        return _error_line(task, error, str(trace) if trace else None)
+        return error_line(task, error, str(trace) if trace else None)
     if not isinstance(result, dict):  # a user's runner: its answer is checked like any other
-        return _error_line(
+        return error_line(
             task, f"the task runner returned {type(result).__name__}, not a result dict", None
         )
     # The line is the task's whatever id the runner wrote: resuming is keyed by it.
     return {**result, "id": task.id}
 
 
-def _error_line(task: BatchTask, error: str, trace: str | None) -> dict[str, Any]:
+def error_line(task: BatchTask, error: str, trace: str | None) -> dict[str, Any]:
+    """The output line of a task that ended without a result (the same keys as a result's)."""
     return {
         "id": task.id,
         "status": "error",
